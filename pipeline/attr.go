@@ -1,0 +1,56 @@
+package pipeline
+
+// AttrKey names a typed per-channel attribute. Create keys once, at package
+// level, with NewAttrKey; two keys never collide even if their names match.
+type AttrKey[T any] struct{ name string }
+
+// NewAttrKey returns a new attribute key. The name is for debugging.
+func NewAttrKey[T any](name string) *AttrKey[T] { return &AttrKey[T]{name: name} }
+
+// Name returns the key's name.
+func (k *AttrKey[T]) Name() string { return k.name }
+
+// Get returns the attribute's value on ch and whether it is set. Safe for
+// concurrent use.
+func (k *AttrKey[T]) Get(ch *Channel) (T, bool) {
+	ch.attrMu.Lock()
+	defer ch.attrMu.Unlock()
+	for _, a := range ch.attrs {
+		if a.key == k {
+			v, ok := a.val.(T)
+			return v, ok
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+// Set stores v under the key on ch. Safe for concurrent use.
+func (k *AttrKey[T]) Set(ch *Channel, v T) {
+	ch.attrMu.Lock()
+	defer ch.attrMu.Unlock()
+	for i := range ch.attrs {
+		if ch.attrs[i].key == k {
+			ch.attrs[i].val = v
+			return
+		}
+	}
+	ch.attrs = append(ch.attrs, attr{key: k, val: v})
+}
+
+// Delete removes the attribute from ch. Safe for concurrent use.
+func (k *AttrKey[T]) Delete(ch *Channel) {
+	ch.attrMu.Lock()
+	defer ch.attrMu.Unlock()
+	for i := range ch.attrs {
+		if ch.attrs[i].key == k {
+			ch.attrs = append(ch.attrs[:i], ch.attrs[i+1:]...)
+			return
+		}
+	}
+}
+
+type attr struct {
+	key any
+	val any
+}

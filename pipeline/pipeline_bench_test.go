@@ -1,0 +1,69 @@
+package pipeline_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/gnetty/gnetty/pipeline"
+	"github.com/gnetty/gnetty/pipeline/pipelinetest"
+)
+
+type benchPass struct{}
+
+func (benchPass) HandleRead(ctx *pipeline.Context, msg any) { ctx.FireRead(msg) }
+
+type benchSink struct{ n int }
+
+func (s *benchSink) HandleRead(ctx *pipeline.Context, msg any) {
+	b := msg.(*pipeline.Bytes)
+	s.n += b.Len()
+	b.Skip(b.Len())
+}
+
+// BenchmarkRead measures one read (Channel.Receive: the transport's entry,
+// including read-complete) through n pass-through handlers. Subtract the
+// n=0 figure and divide by n for the cost of one handler.
+func BenchmarkRead(b *testing.B) {
+	for _, n := range []int{0, 1, 5, 10} {
+		b.Run(fmt.Sprintf("handlers=%d", n), func(b *testing.B) {
+			hs := make([]any, 0, n+1)
+			for range n {
+				hs = append(hs, benchPass{})
+			}
+			sink := &benchSink{}
+			hs = append(hs, sink)
+			ch := pipelinetest.New(b, hs...)
+			data := []byte("hello, pipeline\n")
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				ch.Receive(data)
+			}
+		})
+	}
+}
+
+// BenchmarkFireRead measures the propagation alone: FireRead from the head
+// through n pass-through handlers into a sink.
+func BenchmarkFireRead(b *testing.B) {
+	for _, n := range []int{1, 5, 10} {
+		b.Run(fmt.Sprintf("handlers=%d", n), func(b *testing.B) {
+			hs := make([]any, 0, n+1)
+			for range n {
+				hs = append(hs, benchPass{})
+			}
+			sink := &benchSink{}
+			hs = append(hs, sink)
+			ch := pipelinetest.New(b, hs...)
+			data := []byte("x")
+			msg := pipeline.NewBytes(data)
+			p := ch.Pipeline()
+			b.ReportAllocs()
+			for b.Loop() {
+				msg.Reset(data)
+				p.FireRead(msg)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/handler")
+		})
+	}
+}
