@@ -1,0 +1,199 @@
+package bootstrap
+
+import (
+	"net"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/gnetty/gnetty/pipeline"
+)
+
+// zeroCopyMin is the size from which an outbound []byte is handed to
+// writev as it is instead of being copied into the batch.
+const zeroCopyMin = 4 << 10
+
+// iovMax is the most buffers one writev takes (IOV_MAX on Linux and BSD).
+const iovMax = 1024
+
+// keepBatchCap is the largest batch buffer kept while empty.
+const keepBatchCap = 64 << 10
+
+// seg is one piece of the outbound batch: an owned slice, or a range of
+// the copy buffer.
+type seg struct {
+	b          []byte
+	start, end int
+}
+
+// conn adapts one gnet connection to pipeline.Transport. All of its
+// methods run on the connection's loop.
+type conn struct {
+	c      gnet.Conn
+	l      *loop
+	ch     *pipeline.Channel
+	local  net.Addr
+	remote net.Addr
+
+	buf     []byte // copied outbound bytes
+	segs    []seg
+	flushTo int // segs[:flushTo] are flushed and go out at the end of the callback
+	batched int // bytes in segs
+	iov     [][]byte
+	queued  bool
+	closed  bool
+	closing bool
+}
+
+var _ pipeline.Transport = (*conn)(nil)
+
+func (c *conn) EventLoop() pipeline.EventLoop { return c.l }
+func (c *conn) LocalAddr() net.Addr           { return c.local }
+func (c *conn) RemoteAddr() net.Addr          { return c.remote }
+
+func (c *conn) appendCopy(p []byte) {
+	start := len(c.buf)
+	c.buf = append(c.buf, p...)
+	c.addCopied(start)
+}
+
+func (c *conn) addCopied(start int) {
+	end := len(c.buf)
+	c.batched += end - start
+	if n := len(c.segs); n > c.flushTo && c.segs[n-1].b == nil && c.segs[n-1].end == start {
+		c.segs[n-1].end = end
+		return
+	}
+	c.segs = append(c.segs, seg{start: start, end: end})
+}
+
+// Write adds msg to the batch: small messages are copied into one buffer,
+// an owned []byte of zeroCopyMin or more is referenced.
+func (c *conn) Write(msg any) error {
+	if c.closed {
+		pipeline.Release(msg)
+		return nil
+	}
+	switch m := msg.(type) {
+	case []byte:
+		if len(m) >= zeroCopyMin {
+			c.segs = append(c.segs, seg{b: m})
+			c.batched += len(m)
+		} else {
+			c.appendCopy(m)
+		}
+	case string:
+		start := len(c.buf)
+		c.buf = append(c.buf, m...)
+		c.addCopied(start)
+	case *pipeline.Bytes:
+		c.appendCopy(m.Bytes())
+		m.Skip(m.Len())
+	case pipeline.Appender:
+		start := len(c.buf)
+		c.buf = m.AppendTo(c.buf)
+		c.addCopied(start)
+		pipeline.Release(msg)
+	default:
+		pipeline.Release(msg)
+		return pipeline.ErrUnsupportedMessage
+	}
+	return nil
+}
+
+// Flush marks the batch for sending at the end of the current callback.
+func (c *conn) Flush() {
+	if c.closed || len(c.segs) == 0 {
+		return
+	}
+	c.flushTo = len(c.segs)
+	c.l.markDirty(c)
+}
+
+// Pending counts batched bytes and bytes gnet holds for the socket.
+func (c *conn) Pending() int {
+	if c.closed {
+		return 0
+	}
+	return c.batched + c.c.OutboundBuffered()
+}
+
+// Close closes the connection after the current callback (gnet's Close is
+// queued on the loop); OnClose then deactivates the channel.
+func (c *conn) Close() {
+	if c.closed || c.closing {
+		return
+	}
+	c.closing = true
+	_ = c.c.Close()
+}
+
+// Wake makes gnet deliver the unconsumed inbound bytes again.
+func (c *conn) Wake() {
+	if !c.closed {
+		_ = c.c.Wake(nil)
+	}
+}
+
+// flush writes the flushed part of the batch with one writev (gnet buffers
+// what the socket does not take). Called from loop.flushDirty.
+func (c *conn) flush() {
+	if c.closed || c.flushTo == 0 {
+		return
+	}
+	n := c.flushTo
+	iov := c.iov[:0]
+	copyEnd := 0
+	for _, s := range c.segs[:n] {
+		if s.b != nil {
+			iov = append(iov, s.b)
+			c.batched -= len(s.b)
+		} else {
+			iov = append(iov, c.buf[s.start:s.end])
+			c.batched -= s.end - s.start
+			copyEnd = s.end
+		}
+	}
+	var err error
+	for len(iov) > 0 && err == nil && !c.closed {
+		part := iov
+		if len(part) > iovMax {
+			part = part[:iovMax]
+		}
+		if len(part) == 1 {
+			_, err = c.c.Write(part[0])
+		} else {
+			_, err = c.c.Writev(part)
+		}
+		iov = iov[len(part):]
+	}
+	clear(c.iov[:cap(c.iov)])
+	c.iov = c.iov[:0]
+	// gnet has written or copied everything; drop the flushed segments.
+	total := len(c.segs)
+	rest := c.segs[n:]
+	if copyEnd > 0 {
+		for i := range rest {
+			if rest[i].b == nil {
+				rest[i].start -= copyEnd
+				rest[i].end -= copyEnd
+			}
+		}
+		c.buf = c.buf[:copy(c.buf, c.buf[copyEnd:])]
+	}
+	c.segs = c.segs[:copy(c.segs, rest)]
+	clear(c.segs[len(c.segs):total])
+	c.flushTo = 0
+	if len(c.buf) == 0 && cap(c.buf) > keepBatchCap {
+		c.buf = nil
+	}
+	if c.closed {
+		return
+	}
+	c.ch.UpdateWritability()
+}
+
+// drop releases the batch after the connection closed.
+func (c *conn) drop() {
+	c.segs, c.buf, c.iov = nil, nil, nil
+	c.batched, c.flushTo = 0, 0
+}

@@ -1,0 +1,172 @@
+package bootstrap
+
+import (
+	"context"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/gnetty/gnetty/internal/goid"
+	"github.com/gnetty/gnetty/internal/timerq"
+	"github.com/gnetty/gnetty/pipeline"
+)
+
+// loop is one gnet event loop seen as a pipeline.EventLoop. It is created
+// on the loop's own goroutine, at the first connection the loop opens.
+type loop struct {
+	e     *engine
+	el    gnet.EventLoop
+	owner uintptr
+
+	// loop-only
+	timers   timerq.Queue
+	armed    int64 // deadline the driver is set for, 0 when idle
+	dirty    []*conn
+	flushing bool
+	conns    map[*conn]struct{}
+
+	driver   *time.Timer // runs on a runtime goroutine: only submits runTimers
+	timerRun gnet.Runnable
+	stopped  atomic.Bool
+}
+
+func newLoop(e *engine, el gnet.EventLoop) *loop {
+	l := &loop{e: e, el: el, owner: goid.Current(), conns: make(map[*conn]struct{})}
+	l.timers.SetOwner(l.owner)
+	l.timerRun = gnet.RunnableFunc(func(context.Context) error {
+		l.runTimers()
+		return nil
+	})
+	return l
+}
+
+// task is a pipeline task submitted to gnet.
+type task struct {
+	l  *loop
+	fn func()
+}
+
+func (t task) Run(context.Context) error {
+	t.l.run(t.fn)
+	return nil
+}
+
+// run runs fn on the loop as one callback: a panic is logged, not fatal
+// to the loop, and writes made by fn are flushed at the end.
+func (l *loop) run(fn func()) {
+	defer l.flushDirty()
+	defer func() {
+		if r := recover(); r != nil {
+			l.e.logger.Error("bootstrap: panic in a loop task", "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	fn()
+}
+
+// Execute queues fn on the loop. Safe for concurrent use; dropped after
+// the engine stopped.
+func (l *loop) Execute(fn func()) {
+	if l.stopped.Load() {
+		return
+	}
+	if err := l.el.Execute(context.Background(), task{l: l, fn: fn}); err != nil {
+		l.e.logger.Debug("bootstrap: task dropped: event loop stopped", "err", err)
+	}
+}
+
+// InLoop reports whether the caller runs on this loop's goroutine.
+func (l *loop) InLoop() bool { return goid.Current() == l.owner }
+
+// Now returns the wall clock.
+func (l *loop) Now() time.Time { return time.Now() }
+
+func (l *loop) nanotime() int64 { return int64(time.Since(l.e.epoch)) }
+
+// Schedule runs fn on the loop after delay. Safe for concurrent use.
+func (l *loop) Schedule(delay time.Duration, fn func()) pipeline.Timer {
+	if delay < 0 {
+		delay = 0
+	}
+	t := timerq.New(l.nanotime()+int64(delay), fn)
+	if l.InLoop() {
+		l.timers.Push(t)
+		l.arm()
+	} else {
+		l.Execute(func() {
+			l.timers.Push(t)
+			l.arm()
+		})
+	}
+	return t
+}
+
+// arm sets the driver for the earliest live timer.
+func (l *loop) arm() {
+	next, ok := l.timers.Next()
+	if !ok || l.stopped.Load() {
+		return
+	}
+	if l.armed != 0 && l.armed <= next {
+		return
+	}
+	l.armed = next
+	d := time.Duration(next - l.nanotime())
+	if l.driver == nil {
+		l.driver = time.AfterFunc(d, l.fire)
+	} else {
+		l.driver.Reset(d)
+	}
+}
+
+// fire runs on a runtime timer goroutine and hands over to the loop.
+func (l *loop) fire() {
+	if l.stopped.Load() {
+		return
+	}
+	_ = l.el.Execute(context.Background(), l.timerRun)
+}
+
+func (l *loop) runTimers() {
+	l.armed = 0
+	now := l.nanotime()
+	for t := l.timers.PopDue(now); t != nil; t = l.timers.PopDue(now) {
+		l.run(t.Run)
+	}
+	l.arm()
+}
+
+func (l *loop) stop() {
+	l.stopped.Store(true)
+	if l.driver != nil {
+		l.driver.Stop()
+	}
+}
+
+// markDirty queues c to be flushed at the end of the current callback.
+func (l *loop) markDirty(c *conn) {
+	if !c.queued {
+		c.queued = true
+		l.dirty = append(l.dirty, c)
+	}
+}
+
+// flushDirty sends every channel's flushed batch: one writev per channel
+// per loop callback. A write error closes a connection inside gnet, which
+// runs OnClose (and handlers) re-entrantly; that may queue more channels,
+// which this loop picks up too.
+func (l *loop) flushDirty() {
+	if l.flushing {
+		return
+	}
+	l.flushing = true
+	for i := 0; i < len(l.dirty); i++ {
+		c := l.dirty[i]
+		l.dirty[i] = nil
+		c.queued = false
+		c.flush()
+	}
+	l.dirty = l.dirty[:0]
+	l.flushing = false
+}

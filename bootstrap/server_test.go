@@ -1,0 +1,510 @@
+package bootstrap_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/gnetty/gnetty/bootstrap"
+	"github.com/gnetty/gnetty/codec/frame"
+	"github.com/gnetty/gnetty/pipeline"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// gnet starts a process-wide ants worker pool when its package is
+		// initialised; its two housekeeping goroutines live as long as the
+		// process and belong to no server.
+		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
+		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"),
+	)
+}
+
+var quiet = slog.New(slog.DiscardHandler)
+
+type echo struct{}
+
+func (echo) HandleRead(ctx *pipeline.Context, msg any) { ctx.Write(msg) }
+func (echo) HandleReadComplete(ctx *pipeline.Context)  { ctx.Flush() }
+
+func lineEcho(ch *pipeline.Channel) {
+	p := ch.Pipeline()
+	_ = p.AddLast("lines", frame.NewLineDecoder(frame.LineConfig{}))
+	_ = p.AddLast("string", frame.NewStringCodec("\n", false))
+	_ = p.AddLast("echo", echo{})
+}
+
+// start runs a server on 127.0.0.1 with a free port and stops it at the
+// end of the test.
+func start(t *testing.T, opts ...bootstrap.Option) *bootstrap.Server {
+	t.Helper()
+	opts = append([]bootstrap.Option{
+		bootstrap.WithAddrs("tcp://127.0.0.1:0"),
+		bootstrap.WithWorkers(2),
+		bootstrap.WithLogger(quiet),
+	}, opts...)
+	s, err := bootstrap.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+	})
+	return s
+}
+
+func dial(t *testing.T, s *bootstrap.Server) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", s.Addrs()[0].String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	return c
+}
+
+func TestEchoManyClientsWithRandomSplits(t *testing.T) {
+	s := start(t, bootstrap.WithInitializer(lineEcho))
+	const clients, lines = 200, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.DialTimeout("tcp", s.Addrs()[0].String(), 5*time.Second)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+			var payload []byte
+			for j := range lines {
+				payload = fmt.Appendf(payload, "client %d line %d %s\n", i, j, string(make([]byte, j%7)))
+			}
+			r := rand.New(rand.NewPCG(uint64(i), 7))
+			go func() {
+				rest := payload
+				for len(rest) > 0 {
+					n := 1 + r.IntN(min(len(rest), 97))
+					if _, err := c.Write(rest[:n]); err != nil {
+						return
+					}
+					rest = rest[n:]
+				}
+			}()
+			got := make([]byte, len(payload))
+			if _, err := io.ReadFull(c, got); err != nil {
+				errs <- fmt.Errorf("client %d: %w", i, err)
+				return
+			}
+			if string(got) != string(payload) {
+				errs <- fmt.Errorf("client %d: echo differs", i)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if st := s.Stats(); st.Accepted != clients {
+		t.Errorf("accepted %d, want %d", st.Accepted, clients)
+	}
+}
+
+// capture records the channel of the latest connection.
+type capture struct {
+	chans chan *pipeline.Channel
+}
+
+func (c *capture) HandleActive(ctx *pipeline.Context) {
+	c.chans <- ctx.Channel()
+	ctx.FireActive()
+}
+
+func TestWritesFromOtherGoroutinesArriveInOrderBeforeClose(t *testing.T) {
+	cp := &capture{chans: make(chan *pipeline.Channel, 1)}
+	s := start(t, bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+		_ = ch.Pipeline().AddLast("capture", cp)
+	}))
+	c := dial(t, s)
+	ch := <-cp.chans
+	const n = 5000
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range n {
+			if i%3 == 0 {
+				ch.WriteAndFlush(strconv.Itoa(i) + "\n")
+			} else {
+				ch.Write([]byte(strconv.Itoa(i) + "\n"))
+			}
+		}
+		ch.Close() // everything written before must still arrive
+	}()
+	sc := bufio.NewScanner(c)
+	i := 0
+	for sc.Scan() {
+		if sc.Text() != strconv.Itoa(i) {
+			t.Fatalf("line %d is %q", i, sc.Text())
+		}
+		i++
+	}
+	wg.Wait()
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if i != n {
+		t.Fatalf("got %d lines before EOF, want %d", i, n)
+	}
+}
+
+type writability struct{ events chan bool }
+
+func (w *writability) HandleWritabilityChanged(ctx *pipeline.Context, writable bool) {
+	w.events <- writable
+}
+
+func TestWaterMarksFireForASlowReader(t *testing.T) {
+	w := &writability{events: make(chan bool, 16)}
+	cp := &capture{chans: make(chan *pipeline.Channel, 1)}
+	s := start(t,
+		bootstrap.WithWaterMarks(64<<10, 256<<10),
+		func(c *bootstrap.Config) { c.SocketSendBuffer = 16 << 10 },
+		bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+			_ = ch.Pipeline().AddLast("w", w)
+			_ = ch.Pipeline().AddLast("capture", cp)
+		}))
+	c := dial(t, s)
+	_ = c.(*net.TCPConn).SetReadBuffer(16 << 10)
+	ch := <-cp.chans
+	chunk := make([]byte, 32<<10)
+	total := 0
+	for total < 4<<20 && ch.IsWritable() {
+		ch.WriteAndFlush(chunk)
+		total += len(chunk)
+		time.Sleep(time.Millisecond) // let the loop flush; the client reads nothing
+	}
+	select {
+	case v := <-w.events:
+		if v {
+			t.Fatal("first event says writable")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no unwritable event after %d bytes", total)
+	}
+	if ch.IsWritable() {
+		t.Fatal("IsWritable still true")
+	}
+	if _, err := io.ReadFull(c, make([]byte, total)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case v := <-w.events:
+		if !v {
+			t.Fatal("second event says unwritable")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no writable event after the client read everything")
+	}
+	if !ch.IsWritable() {
+		t.Fatal("IsWritable still false")
+	}
+}
+
+func TestMaxConnections(t *testing.T) {
+	s := start(t, bootstrap.WithMaxConnections(2), bootstrap.WithInitializer(lineEcho))
+	a, b := dial(t, s), dial(t, s)
+	for _, c := range []net.Conn{a, b} {
+		if _, err := c.Write([]byte("hi\n")); err != nil {
+			t.Fatal(err)
+		}
+		if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "hi\n" {
+			t.Fatalf("echo %q %v", line, err)
+		}
+	}
+	over := dial(t, s)
+	if n, err := over.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("connection over the limit read %d bytes", n)
+	}
+	if st := s.Stats(); st.Rejected != 1 || st.Active != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	a.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Stats().Active != 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	c := dial(t, s)
+	if _, err := c.Write([]byte("again\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "again\n" {
+		t.Fatalf("after a slot freed: %q %v", line, err)
+	}
+}
+
+type goodbye struct{}
+
+func (goodbye) HandleUserEvent(ctx *pipeline.Context, ev any) {
+	if _, ok := ev.(pipeline.ShutdownEvent); ok {
+		ctx.WriteAndFlush("bye")
+		ctx.Close()
+		return
+	}
+	ctx.FireUserEvent(ev)
+}
+
+func TestGracefulShutdownSaysGoodbye(t *testing.T) {
+	s, err := bootstrap.New(
+		bootstrap.WithAddrs("tcp://127.0.0.1:0"),
+		bootstrap.WithLogger(quiet),
+		bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+			lineEcho(ch)
+			_ = ch.Pipeline().AddLast("bye", goodbye{})
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	for range 20 {
+		c := dial(t, s)
+		if _, err := c.Write([]byte("x\n")); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		if l, err := bufio.NewReader(c).ReadString('\n'); err != nil || l != "x\n" {
+			t.Fatalf("%q %v", l, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	for _, c := range conns {
+		rest, err := io.ReadAll(c)
+		if err != nil || string(rest) != "bye\n" {
+			t.Fatalf("after shutdown read %q, %v", rest, err)
+		}
+	}
+	if _, err := net.DialTimeout("tcp", s.Addrs()[0].String(), time.Second); err == nil {
+		t.Fatal("still accepting after shutdown")
+	}
+}
+
+func TestShutdownClosesStragglersWhenContextEnds(t *testing.T) {
+	s, err := bootstrap.New(bootstrap.WithAddrs("127.0.0.1:0"), bootstrap.WithLogger(quiet), bootstrap.WithInitializer(lineEcho))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, s)
+	if _, err := c.Write([]byte("x\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := s.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("shutdown = %v, want deadline exceeded", err)
+	}
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatalf("connection not closed cleanly: %v", err)
+	}
+}
+
+func TestGracefulCloseDeliversLargePendingOutput(t *testing.T) {
+	const size = 8 << 20
+	s := start(t, bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+		_ = ch.Pipeline().AddLast("blast", pipeline.ActiveFunc(func(ctx *pipeline.Context) {
+			ctx.WriteAndFlush(make([]byte, size))
+			ctx.Close()
+		}))
+	}), func(c *bootstrap.Config) { c.SocketSendBuffer = 32 << 10 })
+	c := dial(t, s)
+	_ = c.(*net.TCPConn).SetReadBuffer(32 << 10)
+	time.Sleep(50 * time.Millisecond) // the server has closed by now if it does not wait for the drain
+	n, err := io.Copy(io.Discard, c)
+	if err != nil || n != size {
+		t.Fatalf("read %d bytes (%v), want %d", n, err, size)
+	}
+}
+
+func TestPanicClosesOnlyThatConnection(t *testing.T) {
+	var panics atomic.Int32
+	s := start(t, bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+		_ = ch.Pipeline().AddLast("err", pipeline.ErrorFunc(func(ctx *pipeline.Context, err error) {
+			var pe *pipeline.PanicError
+			if errors.As(err, &pe) {
+				panics.Add(1)
+			}
+		}))
+		lineEcho(ch)
+		_ = ch.Pipeline().AddBefore("echo", "bomb", pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
+			if msg == "boom" {
+				panic("boom")
+			}
+			ctx.FireRead(msg)
+		}))
+	}))
+	good, bad := dial(t, s), dial(t, s)
+	if _, err := bad.Write([]byte("boom\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(bad); err != nil {
+		t.Fatalf("bad connection: %v", err)
+	}
+	if _, err := good.Write([]byte("fine\n")); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := bufio.NewReader(good).ReadString('\n'); err != nil || l != "fine\n" {
+		t.Fatalf("good connection: %q %v", l, err)
+	}
+	if panics.Load() != 1 {
+		t.Fatalf("%d panics reported", panics.Load())
+	}
+}
+
+func TestTCPAndUnixTogether(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "echo.sock")
+	s := start(t, bootstrap.WithAddrs("unix://"+sock), bootstrap.WithInitializer(lineEcho))
+	addrs := s.Addrs()
+	if len(addrs) != 2 || addrs[1].Network() != "unix" {
+		t.Fatalf("addrs %v", addrs)
+	}
+	for _, a := range addrs {
+		c, err := net.DialTimeout(a.Network(), a.String(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Write([]byte(a.Network() + "\n")); err != nil {
+			t.Fatal(err)
+		}
+		if l, err := bufio.NewReader(c).ReadString('\n'); err != nil || l != a.Network()+"\n" {
+			t.Fatalf("%s: %q %v", a, l, err)
+		}
+		c.Close()
+	}
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestReusePortAndPolicies(t *testing.T) {
+	cases := []struct {
+		name string
+		opts []bootstrap.Option
+	}{
+		{name: "reuseport", opts: []bootstrap.Option{bootstrap.WithReusePort(true)}},
+		{name: "least-connections", opts: []bootstrap.Option{bootstrap.WithLoadBalancing(bootstrap.LeastConnections)}},
+		{name: "source-hash", opts: []bootstrap.Option{bootstrap.WithLoadBalancing(bootstrap.SourceAddrHash)}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := append([]bootstrap.Option{
+				bootstrap.WithConfig(bootstrap.Config{
+					Addrs:  []string{fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t))},
+					Logger: quiet, Workers: 2, Initializer: lineEcho,
+				}),
+			}, tc.opts...)
+			s, err := bootstrap.New(opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+				defer cancel()
+				_ = s.Shutdown(ctx) // the clients are still connected: closed by force
+			}()
+			for i := range 8 {
+				c := dial(t, s)
+				msg := fmt.Sprintf("conn %d\n", i)
+				if _, err := c.Write([]byte(msg)); err != nil {
+					t.Fatal(err)
+				}
+				if l, err := bufio.NewReader(c).ReadString('\n'); err != nil || l != msg {
+					t.Fatalf("%q %v", l, err)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	init := bootstrap.WithInitializer(lineEcho)
+	cases := []struct {
+		name string
+		opts []bootstrap.Option
+	}{
+		{name: "no address", opts: []bootstrap.Option{init}},
+		{name: "no initializer", opts: []bootstrap.Option{bootstrap.WithAddrs("127.0.0.1:0")}},
+		{name: "bad network", opts: []bootstrap.Option{init, bootstrap.WithAddrs("udp://127.0.0.1:1")}},
+		{name: "bad address", opts: []bootstrap.Option{init, bootstrap.WithAddrs("nonsense")}},
+		{name: "reuseport port 0", opts: []bootstrap.Option{init, bootstrap.WithAddrs("127.0.0.1:0"), bootstrap.WithReusePort(true)}},
+		{name: "marks inverted", opts: []bootstrap.Option{init, bootstrap.WithAddrs("127.0.0.1:0"), bootstrap.WithWaterMarks(10, 5)}},
+		{name: "negative workers", opts: []bootstrap.Option{init, bootstrap.WithAddrs("127.0.0.1:0"), bootstrap.WithWorkers(-1)}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := bootstrap.New(tc.opts...); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+	// A port in use is reported by Start.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	s, err := bootstrap.New(init, bootstrap.WithLogger(quiet), bootstrap.WithAddrs(l.Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err == nil {
+		_ = s.Shutdown(context.Background())
+		t.Fatal("listening on a taken port succeeded")
+	}
+}
