@@ -3,14 +3,12 @@
 // list of named handlers that inbound events travel through head to tail
 // and outbound operations tail to head.
 //
-//	                        Pipeline of one Channel
-//	   +--------------------------------------------------------------+
-//	   |  head   ->  [decoder] -> [codec] -> [app handler]  ->  tail  |
-//	   |  (I/O)  <-  [prepender] <- [codec] <- ctx.Write    <- ch.Write|
-//	   +--------------------------------------------------------------+
-//	     ^  bytes from the socket (*Bytes)      unhandled reads dropped,
-//	     |  writes batched, flushed once          errors logged here
-//	     |  per loop callback (one writev)
+//	inbound:   socket -> head -> decoder -> codec -> app handler -> tail
+//	outbound:  socket <- head <- prepender <- codec <- ctx.Write   <- Channel.Write
+//
+//	head: bytes from the socket are fired as *Bytes; writes are batched and
+//	      flushed once per loop callback (one writev).
+//	tail: reads nobody handled are dropped; errors nobody handled are logged.
 //
 // Inbound events: read, read complete, active, inactive, user event, error,
 // writability changed. Outbound operations: write, flush, close. A handler
