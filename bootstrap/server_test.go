@@ -277,6 +277,29 @@ func (goodbye) HandleUserEvent(ctx *pipeline.Context, ev any) {
 	ctx.FireUserEvent(ev)
 }
 
+func TestShutdownClosesChannelsThatIgnoreTheEvent(t *testing.T) {
+	s, err := bootstrap.New(bootstrap.WithAddrs("127.0.0.1:0"), bootstrap.WithLogger(quiet), bootstrap.WithInitializer(lineEcho))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, s)
+	if _, err := c.Write([]byte("x\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if rest, err := io.ReadAll(c); err != nil || len(rest) != 0 {
+		t.Fatalf("read %q, %v after shutdown", rest, err)
+	}
+}
+
 func TestGracefulShutdownSaysGoodbye(t *testing.T) {
 	s, err := bootstrap.New(
 		bootstrap.WithAddrs("tcp://127.0.0.1:0"),
@@ -321,7 +344,13 @@ func TestGracefulShutdownSaysGoodbye(t *testing.T) {
 }
 
 func TestShutdownClosesStragglersWhenContextEnds(t *testing.T) {
-	s, err := bootstrap.New(bootstrap.WithAddrs("127.0.0.1:0"), bootstrap.WithLogger(quiet), bootstrap.WithInitializer(lineEcho))
+	// This protocol takes the shutdown event and never closes.
+	stubborn := pipeline.UserEventFunc(func(ctx *pipeline.Context, ev any) {})
+	s, err := bootstrap.New(bootstrap.WithAddrs("127.0.0.1:0"), bootstrap.WithLogger(quiet),
+		bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+			lineEcho(ch)
+			_ = ch.Pipeline().AddLast("stubborn", stubborn)
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -289,6 +289,10 @@ func (t tailHandler) HandleActive(*Context)       {}
 func (t tailHandler) HandleInactive(*Context)     {}
 
 func (t tailHandler) HandleUserEvent(_ *Context, ev any) {
+	if _, ok := ev.(ShutdownEvent); ok {
+		// Nobody took the shutdown: close the channel gracefully.
+		t.ch.closeGracefully()
+	}
 	if s := t.ch.sink; s != nil {
 		s.TailUserEvent(ev)
 	}

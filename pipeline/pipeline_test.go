@@ -327,6 +327,9 @@ func TestUserEvents(t *testing.T) {
 	if ev := ch.ReadUserEvent(); ev != (pipeline.ShutdownEvent{}) {
 		t.Fatalf("tail saw %v", ev)
 	}
+	if !ch.IsClosed() {
+		t.Fatal("a ShutdownEvent nobody took should close the channel")
+	}
 	ch.Finish()
 }
 

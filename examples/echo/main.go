@@ -1,0 +1,46 @@
+// Command echo is a line echo server built from a custom chain:
+// line framer -> string codec -> echo handler.
+//
+//	go run ./examples/echo -addr 127.0.0.1:7000
+package main
+
+import (
+	"context"
+	"flag"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/gnetty/gnetty/bootstrap"
+	"github.com/gnetty/gnetty/codec/frame"
+	"github.com/gnetty/gnetty/pipeline"
+)
+
+// echo writes every line back and flushes once per read.
+type echo struct{}
+
+func (echo) HandleRead(ctx *pipeline.Context, msg any) { ctx.Write(msg) }
+func (echo) HandleReadComplete(ctx *pipeline.Context)  { ctx.Flush() }
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:7000", "listen address")
+	flag.Parse()
+	strings := frame.NewStringCodec("\n", true) // stateless: shared by all channels
+	srv, err := bootstrap.New(
+		bootstrap.WithAddrs(*addr),
+		bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+			p := ch.Pipeline()
+			_ = p.AddLast("lines", frame.NewLineDecoder(frame.LineConfig{MaxLength: 8192}))
+			_ = p.AddLast("strings", strings)
+			_ = p.AddLast("echo", echo{})
+		}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := srv.Serve(ctx); err != nil {
+		log.Fatal(err)
+	}
+}
