@@ -154,8 +154,9 @@ func (c *conn) flush() {
 		}
 	}
 	var err error
-	for len(iov) > 0 && err == nil && !c.closed {
-		part := iov
+	sending := iov
+	for len(sending) > 0 && err == nil && !c.closed {
+		part := sending
 		if len(part) > iovMax {
 			part = part[:iovMax]
 		}
@@ -164,10 +165,14 @@ func (c *conn) flush() {
 		} else {
 			_, err = c.c.Writev(part)
 		}
-		iov = iov[len(part):]
+		sending = sending[len(part):]
 	}
-	clear(c.iov[:cap(c.iov)])
-	c.iov = c.iov[:0]
+	if c.closed {
+		return // a write error closed the connection (and dropped the batch)
+	}
+	iov = iov[:cap(iov)]
+	clear(iov)
+	c.iov = iov[:0]
 	// gnet has written or copied everything; drop the flushed segments.
 	total := len(c.segs)
 	rest := c.segs[n:]
