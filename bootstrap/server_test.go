@@ -2,6 +2,7 @@ package bootstrap_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -535,5 +536,56 @@ func TestConfigValidation(t *testing.T) {
 	if err := s.Start(); err == nil {
 		_ = s.Shutdown(context.Background())
 		t.Fatal("listening on a taken port succeeded")
+	}
+}
+
+// oneLinePerRead consumes a single line per read and re-arms with Wake
+// when more is buffered: a decoder that yields early for fairness.
+type oneLinePerRead struct{}
+
+func (oneLinePerRead) HandleRead(ctx *pipeline.Context, msg any) {
+	b := msg.(*pipeline.Bytes)
+	data := b.Bytes()
+	i := bytes.IndexByte(data, '\n')
+	if i < 0 {
+		return
+	}
+	ctx.WriteAndFlush(string(data[:i+1]))
+	b.Skip(i + 1)
+	if b.Len() > 0 {
+		ctx.Channel().Wake()
+	}
+}
+
+func TestWakeRedeliversUnconsumedBytes(t *testing.T) {
+	s := start(t, bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+		_ = ch.Pipeline().AddLast("one", oneLinePerRead{})
+	}))
+	c := dial(t, s)
+	const payload = "1\n22\n333\n4444\n55555\n"
+	if _, err := c.Write([]byte(payload)); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(payload))
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != payload {
+		t.Fatalf("got %q, %v", got, err)
+	}
+}
+
+func TestTooMuchUnreadClosesTheChannel(t *testing.T) {
+	errs := make(chan error, 1)
+	s := start(t, func(c *bootstrap.Config) { c.MaxUnreadBytes = 1024 }, bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+		_ = ch.Pipeline().AddLast("hoard", pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {})) // consumes nothing
+		_ = ch.Pipeline().AddLast("err", pipeline.ErrorFunc(func(ctx *pipeline.Context, err error) { errs <- err }))
+	}))
+	c := dial(t, s)
+	if _, err := c.Write(make([]byte, 4096)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatalf("not closed cleanly: %v", err)
+	}
+	if err := <-errs; !errors.Is(err, bootstrap.ErrTooMuchUnread) {
+		t.Fatalf("error %v", err)
 	}
 }

@@ -2,34 +2,7 @@
 
 package pipeline_test
 
-import (
-	"testing"
-
-	"github.com/gnetty/gnetty/pipeline"
-	"github.com/gnetty/gnetty/pipeline/pipelinetest"
-)
-
-type passThrough struct{}
-
-func (passThrough) HandleRead(ctx *pipeline.Context, msg any) { ctx.FireRead(msg) }
-
-type consume struct{ n int }
-
-func (c *consume) HandleRead(ctx *pipeline.Context, msg any) {
-	b := msg.(*pipeline.Bytes)
-	c.n += b.Len()
-	b.Skip(b.Len())
-}
-
-func newChain(tb testing.TB, n int) (*pipelinetest.Channel, *consume) {
-	hs := make([]any, 0, n+1)
-	for range n {
-		hs = append(hs, passThrough{})
-	}
-	sink := &consume{}
-	hs = append(hs, sink)
-	return pipelinetest.New(tb, hs...), sink
-}
+import "testing"
 
 func TestReadThroughPassThroughHandlersAllocatesNothing(t *testing.T) {
 	if testing.Short() {

@@ -8,16 +8,28 @@ import (
 	"github.com/gnetty/gnetty/pipeline/pipelinetest"
 )
 
-type benchPass struct{}
+type passThrough struct{}
 
-func (benchPass) HandleRead(ctx *pipeline.Context, msg any) { ctx.FireRead(msg) }
+func (passThrough) HandleRead(ctx *pipeline.Context, msg any) { ctx.FireRead(msg) }
 
-type benchSink struct{ n int }
+// consume ends a chain: it takes every byte it is given.
+type consume struct{ n int }
 
-func (s *benchSink) HandleRead(ctx *pipeline.Context, msg any) {
+func (c *consume) HandleRead(ctx *pipeline.Context, msg any) {
 	b := msg.(*pipeline.Bytes)
-	s.n += b.Len()
+	c.n += b.Len()
 	b.Skip(b.Len())
+}
+
+// newChain is a test channel with n pass-through handlers before a sink.
+func newChain(tb testing.TB, n int) (*pipelinetest.Channel, *consume) {
+	hs := make([]any, 0, n+1)
+	for range n {
+		hs = append(hs, passThrough{})
+	}
+	sink := &consume{}
+	hs = append(hs, sink)
+	return pipelinetest.New(tb, hs...), sink
 }
 
 // BenchmarkRead measures one read (Channel.Receive: the transport's entry,
@@ -26,13 +38,7 @@ func (s *benchSink) HandleRead(ctx *pipeline.Context, msg any) {
 func BenchmarkRead(b *testing.B) {
 	for _, n := range []int{0, 1, 5, 10} {
 		b.Run(fmt.Sprintf("handlers=%d", n), func(b *testing.B) {
-			hs := make([]any, 0, n+1)
-			for range n {
-				hs = append(hs, benchPass{})
-			}
-			sink := &benchSink{}
-			hs = append(hs, sink)
-			ch := pipelinetest.New(b, hs...)
+			ch, _ := newChain(b, n)
 			data := []byte("hello, pipeline\n")
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
@@ -48,13 +54,7 @@ func BenchmarkRead(b *testing.B) {
 func BenchmarkFireRead(b *testing.B) {
 	for _, n := range []int{1, 5, 10} {
 		b.Run(fmt.Sprintf("handlers=%d", n), func(b *testing.B) {
-			hs := make([]any, 0, n+1)
-			for range n {
-				hs = append(hs, benchPass{})
-			}
-			sink := &benchSink{}
-			hs = append(hs, sink)
-			ch := pipelinetest.New(b, hs...)
+			ch, _ := newChain(b, n)
 			data := []byte("x")
 			msg := pipeline.NewBytes(data)
 			p := ch.Pipeline()

@@ -85,3 +85,34 @@ func TestEchoBinary(t *testing.T) {
 		t.Fatalf("no graceful stop in the log:\n%s", logs.String())
 	}
 }
+
+// TestREADMEShowsThisProgram keeps the README's 20-line server identical to
+// this example: every line of its Go block must appear here, in order.
+func TestREADMEShowsThisProgram(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	start := strings.Index(text, "```go\n// echo writes")
+	if start < 0 {
+		t.Fatal("README has no echo server block")
+	}
+	block := text[start+len("```go\n"):]
+	block = block[:strings.Index(block, "```")]
+	rest := string(src)
+	for _, line := range strings.Split(block, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		i := strings.Index(rest, line)
+		if i < 0 {
+			t.Fatalf("README line %q is not in main.go (in order)", line)
+		}
+		rest = rest[i+len(line):]
+	}
+}
