@@ -1,0 +1,125 @@
+package http1
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gnetty/gnetty/codec"
+	"github.com/gnetty/gnetty/pipeline"
+)
+
+// ServerCodec decodes requests and encodes responses (Netty's
+// HttpServerCodec). Inbound it fires *Request for each head, then *Content
+// pieces of the body, the last with Last set (none for a request without
+// a body). Outbound it takes *Response and, for streamed responses,
+// *Content, and matches responses to requests in order: HEAD responses
+// carry no body, a request without keep-alive gets "Connection: close" and
+// the connection closes after its response.
+//
+// A request it cannot accept is answered with its *StatusError's status
+// (400, 414, 431, 501, 505), the error is fired, and the connection closes
+// after the answer: once framing is in doubt nothing after it is read.
+//
+// Create one per channel.
+type ServerCodec struct {
+	*codec.Decoder
+	dec       decoder
+	pending   []reqInfo
+	stream    reqInfo
+	streaming bool
+	closing   bool
+}
+
+type reqInfo struct {
+	head      bool
+	keepAlive bool
+	minor     int
+}
+
+var (
+	_ pipeline.ReadHandler  = (*ServerCodec)(nil)
+	_ pipeline.WriteHandler = (*ServerCodec)(nil)
+)
+
+// NewServerCodec returns a codec with cfg's limits.
+func NewServerCodec(cfg Config) *ServerCodec {
+	cfg.normalize()
+	c := &ServerCodec{}
+	c.dec = decoder{cfg: cfg, sc: c}
+	c.Decoder = codec.NewDecoder(&c.dec)
+	return c
+}
+
+func (c *ServerCodec) requested(req *Request) {
+	c.pending = append(c.pending, reqInfo{head: req.method == "HEAD", keepAlive: req.KeepAlive, minor: req.Minor})
+	if !req.KeepAlive {
+		c.closing = true // nothing after a non-keep-alive request is read
+	}
+}
+
+func (c *ServerCodec) failed(ctx *pipeline.Context, err *StatusError) {
+	c.closing = true
+	body := err.Reason + "\n"
+	b := appendStatusLine(nil, err.Code)
+	b = append(b, "Content-Type: text/plain; charset=utf-8\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(len(body)), 10)
+	b = append(b, "\r\nConnection: close\r\nDate: "...)
+	b = append(b, httpDate()...)
+	b = append(b, "\r\n\r\n"...)
+	b = append(b, body...)
+	ctx.WriteAndFlush(b)
+	ctx.Close()
+}
+
+// HandleWrite encodes responses.
+func (c *ServerCodec) HandleWrite(ctx *pipeline.Context, msg any) {
+	switch m := msg.(type) {
+	case *Response:
+		c.writeResponse(ctx, m)
+	case *Content:
+		if !c.streaming {
+			ctx.Write(msg)
+			return
+		}
+		f := chunkPool.Get().(*chunk)
+		f.data, f.last, f.chunked, f.head = m.Data, m.Last, c.stream.minor == 1, c.stream.head
+		ctx.Write(f)
+		if m.Last {
+			c.streaming = false
+			if !c.stream.keepAlive {
+				ctx.Flush()
+				ctx.Close()
+			}
+		}
+	default:
+		ctx.Write(msg)
+	}
+}
+
+func (c *ServerCodec) writeResponse(ctx *pipeline.Context, r *Response) {
+	info := reqInfo{keepAlive: true, minor: 1}
+	if len(c.pending) > 0 {
+		info = c.pending[0]
+	}
+	interim := r.Status >= 100 && r.Status < 200 && r.Status != http.StatusSwitchingProtocols
+	if !interim && len(c.pending) > 0 {
+		c.pending = c.pending[:copy(c.pending, c.pending[1:])]
+	}
+	keepAlive := info.keepAlive && !r.Close && !hasToken([]byte(r.Header.Get("Connection")), "close")
+	if r.Stream && info.minor == 0 {
+		keepAlive = false // HTTP/1.0 has no chunking: the body ends with the connection
+	}
+	r.head, r.minor, r.keepAlive = info.head, info.minor, keepAlive || interim
+	r.chunked = r.Stream && info.minor == 1
+	ctx.Write(r)
+	switch {
+	case interim:
+	case r.Stream && !bodyless(r.Status):
+		c.streaming = true
+		c.stream = reqInfo{head: info.head, keepAlive: keepAlive, minor: info.minor}
+	case !keepAlive:
+		c.closing = true
+		ctx.Flush()
+		ctx.Close()
+	}
+}

@@ -1,0 +1,497 @@
+package http1
+
+import (
+	"bytes"
+
+	"github.com/gnetty/gnetty/pipeline"
+)
+
+// Config holds the request decoder's limits; zero means the default.
+type Config struct {
+	// MaxRequestLine is the longest request line accepted (414 beyond).
+	// Default 8 KiB.
+	MaxRequestLine int
+	// MaxHeaderBytes is the largest request head, request line included,
+	// and the largest trailer section (431 beyond). Default 64 KiB.
+	MaxHeaderBytes int
+	// MaxHeaders is the most header fields in a head (431 beyond).
+	// Default 100.
+	MaxHeaders int
+}
+
+func (c *Config) normalize() {
+	if c.MaxRequestLine <= 0 {
+		c.MaxRequestLine = 8 << 10
+	}
+	if c.MaxHeaderBytes <= 0 {
+		c.MaxHeaderBytes = 64 << 10
+	}
+	if c.MaxHeaders <= 0 {
+		c.MaxHeaders = 100
+	}
+}
+
+const (
+	stateHead = iota
+	stateBody
+	stateChunkSize
+	stateChunkData
+	stateChunkCRLF
+	stateTrailer
+)
+
+var crlf2 = []byte("\r\n\r\n")
+
+// decoder is the request parser: a codec.Step.
+type decoder struct {
+	cfg       Config
+	sc        *ServerCodec
+	state     int
+	scanned   int // bytes of an incomplete head already searched
+	remaining int64
+	content   Content
+}
+
+func (d *decoder) Decode(ctx *pipeline.Context, in []byte) (int, error) {
+	switch d.state {
+	case stateHead:
+		return d.head(ctx, in)
+	case stateBody:
+		n := int64(len(in))
+		if n > d.remaining {
+			n = d.remaining
+		}
+		d.remaining -= n
+		d.fireContent(ctx, in[:n], d.remaining == 0, nil)
+		if d.remaining == 0 {
+			d.state = stateHead
+		}
+		return int(n), nil
+	case stateChunkSize:
+		return d.chunkSize(ctx, in)
+	case stateChunkData:
+		n := int64(len(in))
+		if n > d.remaining {
+			n = d.remaining
+		}
+		d.remaining -= n
+		d.fireContent(ctx, in[:n], false, nil)
+		if d.remaining == 0 {
+			d.state = stateChunkCRLF
+		}
+		return int(n), nil
+	case stateChunkCRLF:
+		if len(in) < 2 {
+			if len(in) == 1 && in[0] != '\r' {
+				return d.fail(ctx, errChunkCRLF)
+			}
+			return 0, nil
+		}
+		if in[0] != '\r' || in[1] != '\n' {
+			return d.fail(ctx, errChunkCRLF)
+		}
+		d.state = stateChunkSize
+		return 2, nil
+	default:
+		return d.trailer(ctx, in)
+	}
+}
+
+func (d *decoder) fireContent(ctx *pipeline.Context, data []byte, last bool, trailer []Field) {
+	d.content = Content{Data: data, Last: last, Trailer: trailer}
+	ctx.FireRead(&d.content)
+}
+
+// fail answers the error, closes the connection and stops decoding.
+func (d *decoder) fail(ctx *pipeline.Context, err *StatusError) (int, error) {
+	d.sc.failed(ctx, err)
+	return 0, err
+}
+
+func (d *decoder) head(ctx *pipeline.Context, in []byte) (int, error) {
+	if d.sc.closing {
+		return len(in), nil // the connection closes after the current response
+	}
+	// Ignore empty lines before a request (RFC 9112 2.2).
+	lead := 0
+	for len(in)-lead >= 2 && in[lead] == '\r' && in[lead+1] == '\n' {
+		lead += 2
+	}
+	if lead > 0 {
+		d.scanned = 0
+		return lead, nil
+	}
+	from := max(d.scanned-3, 0)
+	end := bytes.Index(in[from:], crlf2)
+	if end < 0 {
+		if i := bytes.IndexByte(in, '\n'); i < 0 && len(in) > d.cfg.MaxRequestLine+1 || i > d.cfg.MaxRequestLine+1 {
+			return d.fail(ctx, errURITooLong)
+		}
+		if len(in) > d.cfg.MaxHeaderBytes {
+			return d.fail(ctx, errHeadTooLarge)
+		}
+		d.scanned = len(in)
+		return 0, nil
+	}
+	n := from + end + 4
+	d.scanned = 0
+	if i := bytes.IndexByte(in[:n], '\n'); i > d.cfg.MaxRequestLine+1 {
+		return d.fail(ctx, errURITooLong)
+	}
+	if n > d.cfg.MaxHeaderBytes {
+		return d.fail(ctx, errHeadTooLarge)
+	}
+	req := AcquireRequest()
+	if err := parseHead(req, in[:n], &d.cfg); err != nil {
+		req.Release()
+		return d.fail(ctx, err)
+	}
+	switch {
+	case req.Chunked:
+		d.state = stateChunkSize
+	case req.ContentLength > 0:
+		d.state, d.remaining = stateBody, req.ContentLength
+	}
+	d.sc.requested(req)
+	ctx.FireRead(req)
+	return n, nil
+}
+
+func (d *decoder) chunkSize(ctx *pipeline.Context, in []byte) (int, error) {
+	i := bytes.IndexByte(in, '\n')
+	if i < 0 {
+		if len(in) > 4096 {
+			return d.fail(ctx, errChunkSize)
+		}
+		return 0, nil
+	}
+	if i == 0 || in[i-1] != '\r' {
+		return d.fail(ctx, errChunkSize)
+	}
+	line := in[:i-1]
+	var size int64
+	digits := 0
+	for digits < len(line) {
+		c := line[digits]
+		var v byte
+		switch {
+		case '0' <= c && c <= '9':
+			v = c - '0'
+		case 'a' <= c && c <= 'f':
+			v = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			v = c - 'A' + 10
+		default:
+			goto ext
+		}
+		if digits >= 15 {
+			return d.fail(ctx, errChunkTooLarge)
+		}
+		size = size<<4 | int64(v)
+		digits++
+	}
+ext:
+	if digits == 0 {
+		return d.fail(ctx, errChunkSize)
+	}
+	if rest := line[digits:]; len(rest) > 0 {
+		// chunk-ext: BWS ";" name [= value] ...; no controls allowed.
+		rest = trimOWS(rest)
+		if rest[0] != ';' || !validValue(rest) {
+			return d.fail(ctx, errChunkSize)
+		}
+	}
+	if size == 0 {
+		d.state = stateTrailer
+	} else {
+		d.state, d.remaining = stateChunkData, size
+	}
+	return i + 1, nil
+}
+
+func (d *decoder) trailer(ctx *pipeline.Context, in []byte) (int, error) {
+	if len(in) < 2 {
+		if len(in) == 1 && in[0] != '\r' {
+			// a trailer field; wait for more
+			return 0, nil
+		}
+		return 0, nil
+	}
+	if in[0] == '\r' && in[1] == '\n' {
+		d.state = stateHead
+		d.fireContent(ctx, nil, true, nil)
+		return 2, nil
+	}
+	end := bytes.Index(in, crlf2)
+	if end < 0 {
+		if len(in) > d.cfg.MaxHeaderBytes {
+			return d.fail(ctx, errHeadTooLarge)
+		}
+		return 0, nil
+	}
+	n := end + 4
+	if n > d.cfg.MaxHeaderBytes {
+		return d.fail(ctx, errHeadTooLarge)
+	}
+	var fields []Field
+	block := in[:end+2]
+	if err := checkCRLF(block); err != nil {
+		return d.fail(ctx, errTrailer)
+	}
+	for len(block) > 0 {
+		i := bytes.Index(block, []byte("\r\n"))
+		f, err := parseField(block[:i])
+		if err != nil {
+			return d.fail(ctx, errTrailer)
+		}
+		fields = append(fields, f)
+		if len(fields) > d.cfg.MaxHeaders {
+			return d.fail(ctx, errTooManyHeaders)
+		}
+		block = block[i+2:]
+	}
+	d.state = stateHead
+	d.fireContent(ctx, nil, true, fields)
+	return n, nil
+}
+
+// checkCRLF rejects a CR not followed by LF and an LF not preceded by CR.
+func checkCRLF(b []byte) *StatusError {
+	for {
+		i := bytes.IndexByte(b, '\r')
+		if i < 0 {
+			break
+		}
+		if i+1 >= len(b) || b[i+1] != '\n' || bytes.IndexByte(b[:i], '\n') >= 0 {
+			return errBareCR
+		}
+		b = b[i+2:]
+	}
+	if bytes.IndexByte(b, '\n') >= 0 {
+		return errBareCR
+	}
+	return nil
+}
+
+func parseField(line []byte) (Field, *StatusError) {
+	if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
+		return Field{}, errObsFold
+	}
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 {
+		return Field{}, errHeaderName
+	}
+	name := line[:colon]
+	if c := name[len(name)-1]; c == ' ' || c == '\t' {
+		return Field{}, errSpaceBeforeColon
+	}
+	if !isToken(name) {
+		return Field{}, errHeaderName
+	}
+	value := trimOWS(line[colon+1:])
+	if !validValue(value) {
+		return Field{}, errHeaderValue
+	}
+	return Field{Name: name, Value: value}, nil
+}
+
+// parseHead fills req from head (request line, fields, final CRLFCRLF),
+// copying it into req's own buffer.
+func parseHead(req *Request, head []byte, cfg *Config) *StatusError {
+	req.buf = append(req.buf[:0], head...)
+	b := req.buf[:len(req.buf)-2] // keep each line's CRLF, drop the empty line
+	if err := checkCRLF(b); err != nil {
+		return err
+	}
+	i := bytes.Index(b, []byte("\r\n"))
+	if err := parseRequestLine(req, b[:i]); err != nil {
+		return err
+	}
+	b = b[i+2:]
+	var cl int64 = -1
+	var te, hosts int
+	for len(b) > 0 {
+		i := bytes.Index(b, []byte("\r\n"))
+		f, err := parseField(b[:i])
+		if err != nil {
+			return err
+		}
+		b = b[i+2:]
+		if len(req.fields) >= cfg.MaxHeaders {
+			return errTooManyHeaders
+		}
+		req.fields = append(req.fields, f)
+		switch {
+		case equalFold(f.Name, "Content-Length"):
+			v, err := parseContentLength(f.Value)
+			if err != nil {
+				return err
+			}
+			if cl >= 0 && v != cl {
+				return errCLMismatch
+			}
+			cl = v
+		case equalFold(f.Name, "Transfer-Encoding"):
+			te++
+		case equalFold(f.Name, "Host"):
+			hosts++
+		}
+	}
+	if te > 0 {
+		if cl >= 0 {
+			return errCLAndTE
+		}
+		if req.Minor == 0 {
+			return errTEInvalid // HTTP/1.0 has no transfer codings
+		}
+		if err := checkTransferEncoding(req); err != nil {
+			return err
+		}
+		req.Chunked, req.ContentLength = true, -1
+	} else if cl > 0 {
+		req.ContentLength = cl
+	}
+	if req.Minor == 1 {
+		switch {
+		case hosts == 0:
+			return errNoHost
+		case hosts > 1:
+			return errManyHosts
+		}
+		req.KeepAlive = !req.HasToken("Connection", "close")
+	} else {
+		if hosts > 1 {
+			return errManyHosts
+		}
+		req.KeepAlive = req.HasToken("Connection", "keep-alive")
+	}
+	return nil
+}
+
+// checkTransferEncoding accepts exactly one coding, chunked.
+func checkTransferEncoding(req *Request) *StatusError {
+	seen := 0
+	for _, f := range req.fields {
+		if !equalFold(f.Name, "Transfer-Encoding") {
+			continue
+		}
+		v := f.Value
+		for len(v) > 0 {
+			j := bytes.IndexByte(v, ',')
+			if j < 0 {
+				j = len(v)
+			}
+			tok := trimOWS(v[:j])
+			switch {
+			case len(tok) == 0:
+				return errTEInvalid
+			case equalFold(tok, "chunked"):
+				seen++
+			case isToken(tok):
+				return errTECoding
+			default:
+				return errTEInvalid
+			}
+			if j == len(v) {
+				break
+			}
+			v = v[j+1:]
+		}
+	}
+	if seen != 1 {
+		return errTEInvalid
+	}
+	return nil
+}
+
+func parseContentLength(v []byte) (int64, *StatusError) {
+	var out int64 = -1
+	for len(v) > 0 {
+		j := bytes.IndexByte(v, ',')
+		if j < 0 {
+			j = len(v)
+		}
+		tok := trimOWS(v[:j])
+		if len(tok) == 0 || len(tok) > 18 {
+			return 0, errContentLength
+		}
+		var n int64
+		for _, c := range tok {
+			if c < '0' || c > '9' {
+				return 0, errContentLength
+			}
+			n = n*10 + int64(c-'0')
+		}
+		if out >= 0 && n != out {
+			return 0, errCLMismatch
+		}
+		out = n
+		if j == len(v) {
+			break
+		}
+		v = v[j+1:]
+	}
+	if out < 0 {
+		return 0, errContentLength
+	}
+	return out, nil
+}
+
+func parseRequestLine(req *Request, line []byte) *StatusError {
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 {
+		return errRequestLine
+	}
+	method := line[:sp]
+	if !isToken(method) {
+		return errMethod
+	}
+	rest := line[sp+1:]
+	sp = bytes.IndexByte(rest, ' ')
+	if sp <= 0 {
+		return errRequestLine
+	}
+	target, version := rest[:sp], rest[sp+1:]
+	for _, c := range target {
+		if c <= ' ' || c == 0x7f {
+			return errTarget
+		}
+	}
+	if len(version) != 8 || string(version[:5]) != "HTTP/" || version[6] != '.' ||
+		version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9' {
+		return errVersion
+	}
+	req.Major, req.Minor = int(version[5]-'0'), int(version[7]-'0')
+	if req.Major != 1 || req.Minor > 1 {
+		return errVersionSupported
+	}
+	req.method = internMethod(method)
+	req.target = target
+	switch {
+	case target[0] == '/':
+		req.path = target
+	case len(target) == 1 && target[0] == '*':
+		if req.method != "OPTIONS" {
+			return errTarget
+		}
+		req.path = target
+	case req.method == "CONNECT":
+		req.path = nil // authority-form
+	default:
+		// absolute-form: scheme "://" authority [path]
+		k := bytes.Index(target, []byte("://"))
+		if k <= 0 {
+			return errTarget
+		}
+		p := bytes.IndexByte(target[k+3:], '/')
+		if p < 0 {
+			req.path = []byte("/")
+		} else {
+			req.path = target[k+3+p:]
+		}
+	}
+	if q := bytes.IndexByte(req.path, '?'); q >= 0 {
+		req.path, req.query = req.path[:q], req.path[q+1:]
+	}
+	return nil
+}

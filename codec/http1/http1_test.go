@@ -1,0 +1,289 @@
+package http1_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gnetty/gnetty/codec/http1"
+	"github.com/gnetty/gnetty/pipeline"
+	"github.com/gnetty/gnetty/pipeline/pipelinetest"
+)
+
+// seen is what the decoder delivered: request lines, headers of interest,
+// and body bytes per request.
+type seen struct {
+	reqs     []string
+	bodies   []string
+	trailers []string
+}
+
+// collector copies what the codec fires (views are only valid during the
+// call) and releases requests.
+type collector struct{ s *seen }
+
+func (c collector) HandleRead(ctx *pipeline.Context, msg any) {
+	switch m := msg.(type) {
+	case *http1.Request:
+		c.s.reqs = append(c.s.reqs, fmt.Sprintf("%s %s %s ka=%v cl=%d chunked=%v", m.Method(), m.Target(), m.Proto(), m.KeepAlive, m.ContentLength, m.Chunked))
+		c.s.bodies = append(c.s.bodies, "")
+		m.Release()
+	case *http1.Content:
+		c.s.bodies[len(c.s.bodies)-1] += string(m.Data)
+		for _, f := range m.Trailer {
+			c.s.trailers = append(c.s.trailers, string(f.Name)+"="+string(f.Value))
+		}
+	default:
+		ctx.FireRead(msg)
+	}
+}
+
+func decode(t testing.TB, chunks ...string) (*seen, *pipelinetest.Channel) {
+	s := &seen{}
+	ch := pipelinetest.New(t, http1.NewServerCodec(http1.Config{}), collector{s})
+	for _, c := range chunks {
+		if ch.IsClosed() {
+			break
+		}
+		ch.WriteInbound([]byte(c))
+	}
+	return s, ch
+}
+
+func TestDecodeValidRequests(t *testing.T) {
+	cases := []struct {
+		name   string
+		input  string
+		reqs   []string
+		bodies []string
+	}{
+		{name: "simple GET", input: "GET /a?b=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+			reqs: []string{"GET /a?b=1 HTTP/1.1 ka=true cl=0 chunked=false"}, bodies: []string{""}},
+		{name: "pipelined", input: "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nHEAD /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+			reqs:   []string{"GET /1 HTTP/1.1 ka=true cl=0 chunked=false", "HEAD /2 HTTP/1.1 ka=true cl=0 chunked=false", "GET /3 HTTP/1.1 ka=false cl=0 chunked=false"},
+			bodies: []string{"", "", ""}},
+		{name: "content-length body", input: "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+			reqs: []string{"POST /p HTTP/1.1 ka=true cl=5 chunked=false", "GET / HTTP/1.1 ka=true cl=0 chunked=false"}, bodies: []string{"hello", ""}},
+		{name: "identical content-length list", input: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 3\r\nContent-Length: 3\r\n\r\nabc",
+			reqs: []string{"POST / HTTP/1.1 ka=true cl=3 chunked=false"}, bodies: []string{"abc"}},
+		{name: "chunked with extension", input: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\nA\r\n0123456789\r\n0\r\n\r\n",
+			reqs: []string{"POST / HTTP/1.1 ka=true cl=-1 chunked=true"}, bodies: []string{"hello0123456789"}},
+		{name: "HTTP/1.0 keep-alive", input: "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+			reqs: []string{"GET / HTTP/1.0 ka=true cl=0 chunked=false"}, bodies: []string{""}},
+		{name: "HTTP/1.0 default close", input: "GET / HTTP/1.0\r\n\r\n",
+			reqs: []string{"GET / HTTP/1.0 ka=false cl=0 chunked=false"}, bodies: []string{""}},
+		{name: "leading empty lines", input: "\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+			reqs: []string{"GET / HTTP/1.1 ka=true cl=0 chunked=false"}, bodies: []string{""}},
+		{name: "absolute form", input: "GET http://x/y/z?q HTTP/1.1\r\nHost: x\r\n\r\n",
+			reqs: []string{"GET http://x/y/z?q HTTP/1.1 ka=true cl=0 chunked=false"}, bodies: []string{""}},
+		{name: "OWS around values, empty value", input: "GET / HTTP/1.1\r\nHost:x\r\nX-A: \t v \t\r\nX-Empty:\r\n\r\n",
+			reqs: []string{"GET / HTTP/1.1 ka=true cl=0 chunked=false"}, bodies: []string{""}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, ch := decode(t, tc.input)
+			if strings.Join(s.reqs, "|") != strings.Join(tc.reqs, "|") {
+				t.Fatalf("requests\n%q\nwant\n%q", s.reqs, tc.reqs)
+			}
+			if strings.Join(s.bodies, "|") != strings.Join(tc.bodies, "|") {
+				t.Fatalf("bodies %q, want %q", s.bodies, tc.bodies)
+			}
+			if err := ch.ReadError(); err != nil {
+				t.Fatalf("error %v", err)
+			}
+			ch.Finish()
+		})
+	}
+}
+
+func TestChunkedTrailers(t *testing.T) {
+	s, ch := decode(t, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 42\r\nX-B: b\r\n\r\n")
+	if s.bodies[0] != "abc" || strings.Join(s.trailers, ",") != "X-Sum=42,X-B=b" {
+		t.Fatalf("body %q trailers %q", s.bodies, s.trailers)
+	}
+	ch.Finish()
+}
+
+func TestRejectedRequests(t *testing.T) {
+	long := strings.Repeat("a", 9000)
+	cases := []struct {
+		name  string
+		input string
+		code  int
+	}{
+		{name: "CL and TE", input: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", code: 400},
+		{name: "differing CL", input: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", code: 400},
+		{name: "differing CL list", input: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 4\r\n\r\n", code: 400},
+		{name: "signed CL", input: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\n", code: 400},
+		{name: "negative CL", input: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", code: 400},
+		{name: "hex CL", input: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0x10\r\n\r\n", code: 400},
+		{name: "empty CL", input: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: \r\n\r\n", code: 400},
+		{name: "huge CL", input: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n", code: 400},
+		{name: "unknown coding", input: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", code: 501},
+		{name: "chunked not last", input: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", code: 400},
+		{name: "TE in HTTP/1.0", input: "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", code: 400},
+		{name: "bad chunk size", input: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", code: 400},
+		{name: "chunk size overflow", input: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n", code: 400},
+		{name: "chunk without CRLF", input: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", code: 400},
+		{name: "chunk size bare LF", input: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n", code: 400},
+		{name: "bare CR", input: "GET / HTTP/1.1\r\nHost: x\rX: y\r\n\r\n", code: 400},
+		{name: "bare LF", input: "GET / HTTP/1.1\nHost: x\r\n\r\n", code: 400},
+		{name: "space before colon", input: "GET / HTTP/1.1\r\nHost : x\r\n\r\n", code: 400},
+		{name: "obs-fold", input: "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n", code: 400},
+		{name: "NUL in value", input: "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", code: 400},
+		{name: "control in value", input: "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n", code: 400},
+		{name: "bad header name", input: "GET / HTTP/1.1\r\nHost: x\r\nX(A): b\r\n\r\n", code: 400},
+		{name: "no colon", input: "GET / HTTP/1.1\r\nHost: x\r\nnocolon\r\n\r\n", code: 400},
+		{name: "missing host", input: "GET / HTTP/1.1\r\n\r\n", code: 400},
+		{name: "two hosts", input: "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", code: 400},
+		{name: "bad method", input: "G(T / HTTP/1.1\r\nHost: x\r\n\r\n", code: 400},
+		{name: "double space", input: "GET  / HTTP/1.1\r\nHost: x\r\n\r\n", code: 400},
+		{name: "bad version", input: "GET / HTTP/1.x\r\nHost: x\r\n\r\n", code: 400},
+		{name: "lowercase version", input: "GET / http/1.1\r\nHost: x\r\n\r\n", code: 400},
+		{name: "HTTP/2.0", input: "GET / HTTP/2.0\r\nHost: x\r\n\r\n", code: 505},
+		{name: "HTTP/1.2", input: "GET / HTTP/1.2\r\nHost: x\r\n\r\n", code: 505},
+		{name: "relative target", input: "GET abc HTTP/1.1\r\nHost: x\r\n\r\n", code: 400},
+		{name: "request line too long", input: "GET /" + long + " HTTP/1.1\r\nHost: x\r\n\r\n", code: 414},
+		{name: "request line too long, no end yet", input: "GET /" + long, code: 414},
+		{name: "too many headers", input: "GET / HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X-A: b\r\n", 100) + "\r\n", code: 431},
+		{name: "head too large", input: "GET / HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X-Long: "+strings.Repeat("b", 8000)+"\r\n", 9), code: 431},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, ch := decode(t, tc.input, "GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+			for _, r := range s.reqs {
+				if strings.Contains(r, "/after") {
+					t.Fatal("input after a rejected request was decoded")
+				}
+			}
+			out := string(ch.ReadOutboundBytes())
+			want := fmt.Sprintf("HTTP/1.1 %d ", tc.code)
+			if !strings.HasPrefix(out, want) || !strings.Contains(out, "Connection: close\r\n") {
+				t.Fatalf("answer %q, want %q... with Connection: close", out, want)
+			}
+			var se *http1.StatusError
+			if err := ch.ReadError(); !errors.As(err, &se) || se.Code != tc.code {
+				t.Fatalf("error %v", err)
+			}
+			if !ch.IsClosed() {
+				t.Fatal("connection left open")
+			}
+			for ch.ReadError() != nil {
+			}
+			ch.Finish()
+		})
+	}
+}
+
+func TestResponsesMatchRequestsInOrder(t *testing.T) {
+	var reqs []*http1.Request
+	ch := pipelinetest.New(t, http1.NewServerCodec(http1.Config{}), pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
+		if r, ok := msg.(*http1.Request); ok {
+			reqs = append(reqs, r)
+		}
+	}))
+	ch.WriteInbound([]byte("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nHEAD /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /5 HTTP/1.1\r\nHost: x\r\n\r\n"))
+	if len(reqs) != 4 {
+		t.Fatalf("%d requests decoded; the one after Connection: close must not be", len(reqs))
+	}
+	for i, r := range reqs {
+		resp := http1.AcquireResponse()
+		resp.Header.Set("X-N", fmt.Sprint(i+1))
+		resp.Body = append(resp.Body, "body"...)
+		if i == 2 {
+			resp.Status = 304
+		}
+		ch.WriteOutbound(resp)
+		r.Release()
+	}
+	out := string(ch.ReadOutboundBytes())
+	parts := strings.Split(out, "HTTP/1.1 ")[1:]
+	if len(parts) != 4 {
+		t.Fatalf("%d responses: %q", len(parts), out)
+	}
+	checks := []struct{ has, hasNot []string }{
+		{has: []string{"200 OK", "Content-Length: 4", "\r\n\r\nbody"}, hasNot: []string{"Connection:"}},
+		{has: []string{"200 OK", "Content-Length: 4"}, hasNot: []string{"body"}},
+		{has: []string{"304 Not Modified", "Connection: keep-alive"}, hasNot: []string{"Content-Length", "body"}},
+		{has: []string{"Connection: close", "\r\n\r\nbody"}},
+	}
+	for i, c := range checks {
+		for _, h := range c.has {
+			if !strings.Contains(parts[i], h) {
+				t.Errorf("response %d lacks %q: %q", i+1, h, parts[i])
+			}
+		}
+		for _, h := range c.hasNot {
+			if strings.Contains(parts[i], h) {
+				t.Errorf("response %d has %q: %q", i+1, h, parts[i])
+			}
+		}
+		if !strings.Contains(parts[i], "Date: ") {
+			t.Errorf("response %d has no Date", i+1)
+		}
+	}
+	if !ch.IsClosed() {
+		t.Fatal("not closed after the Connection: close response")
+	}
+	ch.Finish()
+}
+
+func TestStreamedResponse(t *testing.T) {
+	for _, tc := range []struct {
+		name, req string
+		want      []string
+		closed    bool
+	}{
+		{name: "HTTP/1.1 chunked", req: "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+			want: []string{"Transfer-Encoding: chunked\r\n", "\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"}},
+		{name: "HTTP/1.0 close-delimited", req: "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+			want: []string{"Connection: close\r\n", "\r\n\r\nhello world"}, closed: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ch := pipelinetest.New(t, http1.NewServerCodec(http1.Config{}), pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
+				if r, ok := msg.(*http1.Request); ok {
+					r.Release()
+					resp := http1.AcquireResponse()
+					resp.Stream = true
+					ctx.Write(resp)
+					ctx.Write(&http1.Content{Data: []byte("hello")})
+					ctx.WriteAndFlush(&http1.Content{Data: []byte(" world"), Last: true})
+				}
+			}))
+			ch.WriteInbound([]byte(tc.req))
+			out := string(ch.ReadOutboundBytes())
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Fatalf("output %q lacks %q", out, w)
+				}
+			}
+			if ch.IsClosed() != tc.closed {
+				t.Fatalf("closed = %v", ch.IsClosed())
+			}
+			ch.Finish()
+		})
+	}
+}
+
+func TestValidValueAgainstBytewise(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 19; pos++ {
+			b := []byte(strings.Repeat("a", 19))
+			b[pos] = byte(c)
+			want := !(c < ' ' && c != '\t' || c == 0x7f)
+			s, ch := decode(t, "GET / HTTP/1.1\r\nHost: x\r\nX-V: "+string(b)+"\r\n\r\n")
+			got := len(s.reqs) == 1
+			if c == '\r' || c == '\n' {
+				want = false
+			}
+			if got != want {
+				t.Fatalf("byte %#x at %d: accepted %v, want %v", c, pos, got, want)
+			}
+			for ch.ReadError() != nil {
+			}
+			ch.ReadOutboundBytes()
+			ch.Finish()
+		}
+	}
+}
