@@ -24,16 +24,25 @@ import (
 type ServerCodec struct {
 	*codec.Decoder
 	dec       decoder
+	seq       uint64
 	pending   []reqInfo
+	held      []held
 	stream    reqInfo
 	streaming bool
 	closing   bool
 }
 
 type reqInfo struct {
+	seq       uint64
 	head      bool
 	keepAlive bool
 	minor     int
+}
+
+// held is a response (or a piece of one) produced before its turn.
+type held struct {
+	seq uint64
+	msg any
 }
 
 var (
@@ -51,7 +60,9 @@ func NewServerCodec(cfg Config) *ServerCodec {
 }
 
 func (c *ServerCodec) requested(req *Request) {
-	c.pending = append(c.pending, reqInfo{head: req.method == "HEAD", keepAlive: req.KeepAlive, minor: req.Minor})
+	c.seq++
+	req.seq = c.seq
+	c.pending = append(c.pending, reqInfo{seq: c.seq, head: req.method == "HEAD", keepAlive: req.KeepAlive, minor: req.Minor})
 	if !req.KeepAlive {
 		c.closing = true // nothing after a non-keep-alive request is read
 	}
@@ -71,8 +82,42 @@ func (c *ServerCodec) failed(ctx *pipeline.Context, err *StatusError) {
 	ctx.Close()
 }
 
-// HandleWrite encodes responses.
+// HandleWrite encodes responses, in request order: a response (or a piece
+// of a streamed one) for a later request than the one due is held until
+// the responses before it are complete.
 func (c *ServerCodec) HandleWrite(ctx *pipeline.Context, msg any) {
+	var seq uint64
+	switch m := msg.(type) {
+	case *Response:
+		seq = m.seq
+	case *Content:
+		seq = m.Seq
+	default:
+		ctx.Write(msg)
+		return
+	}
+	if seq != 0 && len(c.pending) > 0 && seq != c.pending[0].seq {
+		c.held = append(c.held, held{seq: seq, msg: msg})
+		return
+	}
+	c.emit(ctx, msg)
+	for len(c.held) > 0 && len(c.pending) > 0 {
+		due := c.pending[0].seq
+		i := 0
+		for i < len(c.held) && c.held[i].seq != due {
+			i++
+		}
+		if i == len(c.held) {
+			return
+		}
+		m := c.held[i].msg
+		c.held = append(c.held[:i], c.held[i+1:]...)
+		c.emit(ctx, m)
+		ctx.Flush()
+	}
+}
+
+func (c *ServerCodec) emit(ctx *pipeline.Context, msg any) {
 	switch m := msg.(type) {
 	case *Response:
 		c.writeResponse(ctx, m)
@@ -86,13 +131,19 @@ func (c *ServerCodec) HandleWrite(ctx *pipeline.Context, msg any) {
 		ctx.Write(f)
 		if m.Last {
 			c.streaming = false
+			c.pop()
 			if !c.stream.keepAlive {
+				c.closing = true
 				ctx.Flush()
 				ctx.Close()
 			}
 		}
-	default:
-		ctx.Write(msg)
+	}
+}
+
+func (c *ServerCodec) pop() {
+	if len(c.pending) > 0 {
+		c.pending = c.pending[:copy(c.pending, c.pending[1:])]
 	}
 }
 
@@ -102,8 +153,9 @@ func (c *ServerCodec) writeResponse(ctx *pipeline.Context, r *Response) {
 		info = c.pending[0]
 	}
 	interim := r.Status >= 100 && r.Status < 200 && r.Status != http.StatusSwitchingProtocols
-	if !interim && len(c.pending) > 0 {
-		c.pending = c.pending[:copy(c.pending, c.pending[1:])]
+	streams := r.Stream && !bodyless(r.Status)
+	if !interim && !streams {
+		c.pop() // a streamed response is complete with its last piece
 	}
 	keepAlive := info.keepAlive && !r.Close && !hasToken([]byte(r.Header.Get("Connection")), "close")
 	if r.Stream && info.minor == 0 {
@@ -114,7 +166,7 @@ func (c *ServerCodec) writeResponse(ctx *pipeline.Context, r *Response) {
 	ctx.Write(r)
 	switch {
 	case interim:
-	case r.Stream && !bodyless(r.Status):
+	case streams:
 		c.streaming = true
 		c.stream = reqInfo{head: info.head, keepAlive: keepAlive, minor: info.minor}
 	case !keepAlive:

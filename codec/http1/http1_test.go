@@ -287,3 +287,37 @@ func TestValidValueAgainstBytewise(t *testing.T) {
 		}
 	}
 }
+
+func TestResponsesProducedOutOfOrderGoOutInOrder(t *testing.T) {
+	var reqs []*http1.Request
+	ch := pipelinetest.New(t, http1.NewServerCodec(http1.Config{}), pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
+		reqs = append(reqs, msg.(*http1.Request))
+	}))
+	ch.WriteInbound([]byte("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n"))
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	// /3 answers first, /2 streams, /1 answers last.
+	r3 := http1.NewResponse(reqs[2])
+	r3.Body = append(r3.Body, "three"...)
+	ch.WriteOutbound(r3)
+	r2 := http1.NewResponse(reqs[1])
+	r2.Stream = true
+	ch.WriteOutbound(r2, &http1.Content{Data: []byte("tw"), Seq: reqs[1].Seq()})
+	if out := ch.ReadOutboundBytes(); len(out) != 0 {
+		t.Fatalf("wrote %q before the first response", out)
+	}
+	r1 := http1.NewResponse(reqs[0])
+	r1.Body = append(r1.Body, "one"...)
+	ch.WriteOutbound(r1)
+	ch.WriteOutbound(&http1.Content{Data: []byte("o"), Last: true, Seq: reqs[1].Seq()})
+	out := string(ch.ReadOutboundBytes())
+	i1, i2, i3 := strings.Index(out, "one"), strings.Index(out, "2\r\ntw\r\n1\r\no\r\n0\r\n\r\n"), strings.Index(out, "three")
+	if i1 < 0 || i2 < 0 || i3 < 0 || !(i1 < i2 && i2 < i3) {
+		t.Fatalf("out of order or missing:\n%s", out)
+	}
+	for _, r := range reqs {
+		r.Release()
+	}
+	ch.Finish()
+}

@@ -44,6 +44,7 @@ type Request struct {
 	Secure bool
 
 	trailerBuf []byte
+	seq        uint64
 }
 
 // Param is one matched path parameter.
@@ -78,7 +79,14 @@ func (r *Request) reset() {
 	r.trailerBuf = r.trailerBuf[:0]
 	clear(r.Params)
 	r.Params = r.Params[:0]
+	r.seq = 0
 }
+
+// Seq returns the request's position on its connection (1, 2, ...). A
+// response created with NewResponse(req) carries it, so the codec writes
+// responses in request order even when they are produced out of order (by
+// handlers running off the loop).
+func (r *Request) Seq() uint64 { return r.seq }
 
 // Method returns the request method ("GET", ...). Common methods are
 // interned: no allocation.
@@ -159,8 +167,12 @@ func internMethod(b []byte) string {
 // Data points into the received bytes: valid only until the handler
 // returns. The last piece has Last set (and, for chunked bodies, the
 // trailer).
+//
+// On the outbound side (a streamed response body) Seq names the request
+// the piece answers (Request.Seq); 0 means the response in progress.
 type Content struct {
 	Data    []byte
 	Last    bool
 	Trailer []Field
+	Seq     uint64
 }

@@ -64,6 +64,8 @@ type Response struct {
 	Stream bool
 	Close  bool
 
+	seq uint64 // the request answered; 0: the next one due
+
 	// set by the codec
 	head      bool
 	keepAlive bool
@@ -77,6 +79,14 @@ var responsePool = sync.Pool{New: func() any { return &Response{} }}
 func AcquireResponse() *Response {
 	r := responsePool.Get().(*Response)
 	r.Status = 200
+	return r
+}
+
+// NewResponse returns a pooled 200 response that answers req (see
+// Request.Seq).
+func NewResponse(req *Request) *Response {
+	r := AcquireResponse()
+	r.seq = req.seq
 	return r
 }
 
