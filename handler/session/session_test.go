@@ -1,0 +1,174 @@
+package session_test
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gnetty/gnetty/codec/http1"
+	"github.com/gnetty/gnetty/handler/router"
+	"github.com/gnetty/gnetty/handler/session"
+	"github.com/gnetty/gnetty/pipeline"
+	"github.com/gnetty/gnetty/pipeline/pipelinetest"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+type app struct {
+	t   *testing.T
+	m   *session.Manager
+	clk *clock
+	st  *session.MemoryStore
+}
+
+func newApp(t *testing.T, cfg session.Config) *app {
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	st := session.NewMemoryStore(clk.now)
+	cfg.Store, cfg.Now = st, clk.now
+	m := session.New(cfg)
+	t.Cleanup(m.Close)
+	return &app{t: t, m: m, clk: clk, st: st}
+}
+
+// do sends one request through codec -> aggregator -> sessions -> router.
+func (a *app) do(req string) string {
+	r := router.New()
+	_ = r.Handle("POST", "/login", func(ctx *pipeline.Context, req *http1.Request) {
+		resp := http1.NewResponse(req)
+		if _, err := a.m.Login(context.Background(), ctx.Channel(), req, resp, map[string]string{"user": string(req.Body)}); err != nil {
+			a.t.Fatal(err)
+		}
+		req.Release()
+		ctx.WriteAndFlush(resp)
+	})
+	_ = r.Handle("GET", "/me", func(ctx *pipeline.Context, req *http1.Request) {
+		s := session.FromChannel(ctx.Channel())
+		if s == nil {
+			router.Error(ctx, req, 401, "not logged in")
+			return
+		}
+		router.Reply(ctx, req, 200, "text/plain", []byte("me="+s.Get("user")))
+	})
+	_ = r.Handle("POST", "/logout", func(ctx *pipeline.Context, req *http1.Request) {
+		resp := http1.NewResponse(req)
+		_ = a.m.Logout(context.Background(), ctx.Channel(), req, resp)
+		req.Release()
+		ctx.WriteAndFlush(resp)
+	})
+	ch := pipelinetest.New(a.t, http1.NewServerCodec(http1.Config{}), http1.NewAggregator(0), a.m, r)
+	ch.WriteInbound([]byte(req))
+	out := string(ch.ReadOutboundBytes())
+	ch.Finish()
+	return out
+}
+
+var cookieRE = regexp.MustCompile(`Set-Cookie: gnetty_session=([0-9a-f]*);([^\r]*)\r\n`)
+
+func login(a *app, user string, extra ...string) (id, attrs string) {
+	out := a.do("POST /login HTTP/1.1\r\nHost: x\r\nUser-Agent: ua1\r\n" + strings.Join(extra, "") + "Content-Length: " + strconv.Itoa(len(user)) + "\r\n\r\n" + user)
+	m := cookieRE.FindStringSubmatch(out)
+	if m == nil {
+		a.t.Fatalf("no session cookie:\n%s", out)
+	}
+	return m[1], m[2]
+}
+
+func me(a *app, id string, ua string) string {
+	return a.do("GET /me HTTP/1.1\r\nHost: x\r\nUser-Agent: " + ua + "\r\nCookie: theme=dark; gnetty_session=" + id + "\r\n\r\n")
+}
+
+func TestLoginCookieRoundTrip(t *testing.T) {
+	a := newApp(t, session.Config{})
+	id, attrs := login(a, "ann")
+	if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(id) {
+		t.Fatalf("session id %q is not 32 hex characters", id)
+	}
+	for _, want := range []string{"Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=86400"} {
+		if !strings.Contains(attrs, want) {
+			t.Errorf("cookie %q lacks %s", attrs, want)
+		}
+	}
+	if strings.Contains(attrs, "Secure") {
+		t.Error("Secure over plain HTTP")
+	}
+	if out := me(a, id, "ua1"); !strings.Contains(out, "me=ann") {
+		t.Fatalf("with cookie:\n%s", out)
+	}
+	if out := me(a, strings.Repeat("0", 32), "ua1"); !strings.Contains(out, "401") {
+		t.Fatalf("unknown id:\n%s", out)
+	}
+	if out := me(a, "not-an-id", "ua1"); !strings.Contains(out, "401") {
+		t.Fatalf("malformed id:\n%s", out)
+	}
+}
+
+func TestIdleAndAbsoluteExpiry(t *testing.T) {
+	a := newApp(t, session.Config{IdleTimeout: 10 * time.Minute, MaxLifetime: time.Hour})
+	id, _ := login(a, "bob")
+	for range 5 { // use keeps it alive past the idle timeout
+		a.clk.t = a.clk.t.Add(9 * time.Minute)
+		if out := me(a, id, "ua1"); !strings.Contains(out, "me=bob") {
+			t.Fatalf("expired while in use:\n%s", out)
+		}
+	}
+	a.clk.t = a.clk.t.Add(9 * time.Minute) // 54 min
+	if out := me(a, id, "ua1"); !strings.Contains(out, "me=bob") {
+		t.Fatal("expired early")
+	}
+	a.clk.t = a.clk.t.Add(7 * time.Minute) // 61 min: past the absolute lifetime
+	if out := me(a, id, "ua1"); !strings.Contains(out, "401") {
+		t.Fatalf("alive past the absolute lifetime:\n%s", out)
+	}
+	id2, _ := login(a, "cid")
+	a.clk.t = a.clk.t.Add(11 * time.Minute)
+	if out := me(a, id2, "ua1"); !strings.Contains(out, "401") {
+		t.Fatalf("alive past the idle timeout:\n%s", out)
+	}
+}
+
+func TestFixationLogoutAndGC(t *testing.T) {
+	a := newApp(t, session.Config{IdleTimeout: time.Minute})
+	old, _ := login(a, "ann")
+	fresh, _ := login(a, "ann", "Cookie: gnetty_session="+old+"\r\n")
+	if fresh == old {
+		t.Fatal("login kept the old session id")
+	}
+	if out := me(a, old, "ua1"); !strings.Contains(out, "401") {
+		t.Fatal("old id still valid after login")
+	}
+	out := a.do("POST /logout HTTP/1.1\r\nHost: x\r\nCookie: gnetty_session=" + fresh + "\r\nContent-Length: 0\r\n\r\n")
+	if !strings.Contains(out, "Set-Cookie: gnetty_session=; Path=/; Max-Age=0") {
+		t.Fatalf("logout did not clear the cookie:\n%s", out)
+	}
+	if out := me(a, fresh, "ua1"); !strings.Contains(out, "401") {
+		t.Fatal("session alive after logout")
+	}
+	login(a, "x")
+	login(a, "y")
+	if a.st.Len() != 2 {
+		t.Fatalf("%d sessions stored", a.st.Len())
+	}
+	a.clk.t = a.clk.t.Add(2 * time.Minute)
+	if n := a.st.GC(); n != 2 || a.st.Len() != 0 {
+		t.Fatalf("GC removed %d, %d left", n, a.st.Len())
+	}
+}
+
+func TestUserAgentBindingAndSecure(t *testing.T) {
+	a := newApp(t, session.Config{BindUserAgent: true, TrustProxy: true})
+	id, attrs := login(a, "ann", "X-Forwarded-Proto: https\r\n")
+	if !strings.Contains(attrs, "Secure") {
+		t.Fatalf("cookie %q not Secure behind a trusted TLS proxy", attrs)
+	}
+	if out := me(a, id, "ua1"); !strings.Contains(out, "me=ann") {
+		t.Fatal("same agent refused")
+	}
+	if out := me(a, id, "ua2"); !strings.Contains(out, "401") {
+		t.Fatal("other agent accepted")
+	}
+}
