@@ -1,0 +1,130 @@
+// Command hello is an HTTP server on gnetty: a hello-world route, an
+// embedded static folder, sessions, and a net/http handler mounted on the
+// same port.
+//
+//	go run ./examples/hello -addr 127.0.0.1:8080
+package main
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"flag"
+	"io"
+	"io/fs"
+	"log"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gnetty/gnetty/bootstrap"
+	"github.com/gnetty/gnetty/codec/http1"
+	"github.com/gnetty/gnetty/handler/nethttp"
+	"github.com/gnetty/gnetty/handler/router"
+	"github.com/gnetty/gnetty/handler/session"
+	"github.com/gnetty/gnetty/handler/static"
+	"github.com/gnetty/gnetty/pipeline"
+)
+
+//go:embed static
+var assets embed.FS
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	workers := flag.Int("workers", 0, "event loops (0: one per CPU)")
+	flag.Parse()
+	srv, err := newServer(*addr, *workers, slog.Default())
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := srv.Serve(ctx); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func newServer(addr string, workers int, logger *slog.Logger) (*bootstrap.Server, error) {
+	files, err := fs.Sub(assets, "static")
+	if err != nil {
+		return nil, err
+	}
+	sessions := session.New(session.Config{})
+	r := router.New()
+	routes := []struct {
+		method, pattern string
+		h               router.HandlerFunc
+	}{
+		{"GET", "/", func(ctx *pipeline.Context, req *http1.Request) {
+			router.Reply(ctx, req, 200, "text/plain; charset=utf-8", []byte("Hello, World!"))
+		}},
+		{"GET", "/hello/{name}", func(ctx *pipeline.Context, req *http1.Request) {
+			router.Reply(ctx, req, 200, "text/plain; charset=utf-8", []byte("Hello, "+req.Param("name")+"!"))
+		}},
+		{"GET", "/static/{path...}", static.New(static.Config{FS: files, MaxAge: time.Hour})},
+		{"", "/api/{path...}", nethttp.Handler(api())},
+		{"POST", "/login", func(ctx *pipeline.Context, req *http1.Request) {
+			resp := http1.NewResponse(req)
+			name := string(req.Body)
+			if name == "" || len(name) > 32 {
+				req.Release()
+				resp.Status = http.StatusBadRequest
+				resp.Body = append(resp.Body, "name: 1 to 32 bytes\n"...)
+				ctx.WriteAndFlush(resp)
+				return
+			}
+			if _, err := sessions.Login(context.Background(), ctx.Channel(), req, resp, map[string]string{"user": name}); err != nil {
+				resp.Status = http.StatusInternalServerError
+			}
+			req.Release()
+			ctx.WriteAndFlush(resp)
+		}},
+		{"GET", "/me", func(ctx *pipeline.Context, req *http1.Request) {
+			s := session.FromChannel(ctx.Channel())
+			if s == nil {
+				router.Error(ctx, req, http.StatusUnauthorized, "not logged in")
+				return
+			}
+			router.Reply(ctx, req, 200, "text/plain; charset=utf-8", []byte(s.Get("user")))
+		}},
+		{"POST", "/logout", func(ctx *pipeline.Context, req *http1.Request) {
+			resp := http1.NewResponse(req)
+			_ = sessions.Logout(context.Background(), ctx.Channel(), req, resp)
+			req.Release()
+			ctx.WriteAndFlush(resp)
+		}},
+	}
+	for _, rt := range routes {
+		if err := r.Handle(rt.method, rt.pattern, rt.h); err != nil {
+			return nil, err
+		}
+	}
+	return bootstrap.New(
+		bootstrap.WithAddrs(addr),
+		bootstrap.WithWorkers(workers),
+		bootstrap.WithLogger(logger),
+		bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+			p := ch.Pipeline()
+			_ = p.AddLast("http", http1.NewServerCodec(http1.Config{}))
+			_ = p.AddLast("aggregator", http1.NewAggregator(1<<20))
+			_ = p.AddLast("sessions", sessions)
+			_ = p.AddLast("router", r)
+		}))
+}
+
+// api is an ordinary net/http handler tree.
+func api() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/time", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"time": time.Now().UTC().Format(time.RFC3339)})
+	})
+	mux.HandleFunc("POST /api/echo", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = io.Copy(w, r.Body)
+	})
+	return mux
+}
