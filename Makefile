@@ -1,15 +1,24 @@
-# make test: what CI runs (.ci/run calls exactly this).
-.PHONY: test bench fuzz
+# make test: what CI runs (.ci/run calls exactly this). The race-enabled
+# test run comes last so that its summary closes the output.
+.PHONY: test bench-smoke bench fuzz
 
-test:
+test: bench-smoke
+	go test -race ./...
+
+bench-smoke:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
-	go test -race ./...
+	cd benchmarks && go vet ./...
 	go test -run '^$$' -bench . -benchtime 1x ./... > /dev/null
+	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./echo > /dev/null
+	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./httpbench -wrk.duration 1s > /dev/null
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
+	cd benchmarks && go test -run '^$$' -bench . -benchmem ./echo
+	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x -count 5 ./httpbench
 
 fuzz:
 	cd codec/frame && for f in FuzzLineDecoder FuzzLengthFieldDecoder FuzzPrependerRoundTrip; do \
 		go test -run '^$$' -fuzz "^$$f$$" -fuzztime 30s . || exit 1; done
+	cd codec/http1 && go test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime 60s .
