@@ -30,6 +30,7 @@ type ServerCodec struct {
 	stream    reqInfo
 	streaming bool
 	closing   bool
+	paused    bool
 }
 
 type reqInfo struct {
@@ -131,7 +132,7 @@ func (c *ServerCodec) emit(ctx *pipeline.Context, msg any) {
 		ctx.Write(f)
 		if m.Last {
 			c.streaming = false
-			c.pop()
+			c.pop(ctx)
 			if !c.stream.keepAlive {
 				c.closing = true
 				ctx.Flush()
@@ -141,9 +142,13 @@ func (c *ServerCodec) emit(ctx *pipeline.Context, msg any) {
 	}
 }
 
-func (c *ServerCodec) pop() {
+func (c *ServerCodec) pop(ctx *pipeline.Context) {
 	if len(c.pending) > 0 {
 		c.pending = c.pending[:copy(c.pending, c.pending[1:])]
+	}
+	if c.paused {
+		c.paused = false
+		ctx.Channel().Wake() // decode the requests held back
 	}
 }
 
@@ -155,7 +160,7 @@ func (c *ServerCodec) writeResponse(ctx *pipeline.Context, r *Response) {
 	interim := r.Status >= 100 && r.Status < 200 && r.Status != http.StatusSwitchingProtocols
 	streams := r.Stream && !bodyless(r.Status)
 	if !interim && !streams {
-		c.pop() // a streamed response is complete with its last piece
+		c.pop(ctx) // a streamed response is complete with its last piece
 	}
 	keepAlive := info.keepAlive && !r.Close && !hasToken([]byte(r.Header.Get("Connection")), "close")
 	if r.Stream && info.minor == 0 {

@@ -6,6 +6,11 @@ import (
 	"github.com/gnetty/gnetty/pipeline"
 )
 
+// MaxPipelined is how many requests may wait for their responses on one
+// connection; further requests stay unread (in the decoder's buffer, then
+// in the kernel's) until a response completes.
+const MaxPipelined = 64
+
 // Config holds the request decoder's limits; zero means the default.
 type Config struct {
 	// MaxRequestLine is the longest request line accepted (414 beyond).
@@ -111,6 +116,10 @@ func (d *decoder) fail(ctx *pipeline.Context, err *StatusError) (int, error) {
 func (d *decoder) head(ctx *pipeline.Context, in []byte) (int, error) {
 	if d.sc.closing {
 		return len(in), nil // the connection closes after the current response
+	}
+	if len(d.sc.pending) >= MaxPipelined {
+		d.sc.paused = true // resumed when a response completes
+		return 0, nil
 	}
 	// Ignore empty lines before a request (RFC 9112 2.2).
 	lead := 0

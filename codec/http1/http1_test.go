@@ -321,3 +321,28 @@ func TestResponsesProducedOutOfOrderGoOutInOrder(t *testing.T) {
 	}
 	ch.Finish()
 }
+
+func TestPipeliningIsBoundedAndResumes(t *testing.T) {
+	var reqs []*http1.Request
+	ch := pipelinetest.New(t, http1.NewServerCodec(http1.Config{}), pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
+		reqs = append(reqs, msg.(*http1.Request))
+	}))
+	n := http1.MaxPipelined + 10
+	ch.WriteInbound([]byte(strings.Repeat("GET / HTTP/1.1\r\nHost: x\r\n\r\n", n)))
+	if len(reqs) != http1.MaxPipelined {
+		t.Fatalf("%d requests decoded without answers, want %d", len(reqs), http1.MaxPipelined)
+	}
+	for i := 0; i < len(reqs); i++ { // answering lets the held-back ones through
+		ch.WriteOutbound(http1.NewResponse(reqs[i]))
+	}
+	if len(reqs) != n {
+		t.Fatalf("%d requests after answering, want %d", len(reqs), n)
+	}
+	if got := strings.Count(string(ch.ReadOutboundBytes()), "HTTP/1.1 200 OK"); got != n {
+		t.Fatalf("%d responses", got)
+	}
+	for _, r := range reqs {
+		r.Release()
+	}
+	ch.Finish()
+}

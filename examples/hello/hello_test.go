@@ -253,3 +253,32 @@ func TestCurl(t *testing.T) {
 		t.Fatalf("keep-alive sequence: %q", out)
 	}
 }
+
+func TestDeepPipelineOverOneSocket(t *testing.T) {
+	addr := startHello(t)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	const n = 300 // more than http1.MaxPipelined: the rest waits, then flows
+	go func() {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "GET /hello/p%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
+		}
+		_, _ = io.WriteString(c, b.String())
+	}()
+	br := bufio.NewReader(c)
+	for i := range n {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if want := fmt.Sprintf("Hello, p%d!", i); string(b) != want {
+			t.Fatalf("response %d = %q, want %q", i, b, want)
+		}
+	}
+}

@@ -442,8 +442,8 @@ func (t *transport) Close() {
 
 func (t *transport) Wake() {
 	t.loop.Execute(func() {
-		if len(t.leftover) > 0 {
-			(*Channel)(t).receive(nil)
+		if !(*Channel)(t).IsClosed() {
+			(*Channel)(t).receive(nil) // like gnet: a read event even with nothing new
 		}
 	})
 }
