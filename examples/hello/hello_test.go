@@ -20,10 +20,11 @@ import (
 
 func startHello(t *testing.T) string {
 	t.Helper()
-	s, err := newServer("127.0.0.1:0", 2, slog.New(slog.DiscardHandler))
+	s, closeSessions, err := newServer("127.0.0.1:0", 2, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(closeSessions)
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}

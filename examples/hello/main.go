@@ -36,10 +36,11 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	workers := flag.Int("workers", 0, "event loops (0: one per CPU)")
 	flag.Parse()
-	srv, err := newServer(*addr, *workers, slog.Default())
+	srv, closeSessions, err := newServer(*addr, *workers, slog.Default())
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer closeSessions()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := srv.Serve(ctx); err != nil {
@@ -47,10 +48,12 @@ func main() {
 	}
 }
 
-func newServer(addr string, workers int, logger *slog.Logger) (*bootstrap.Server, error) {
+// newServer builds the server; the returned func stops the session
+// store's janitor.
+func newServer(addr string, workers int, logger *slog.Logger) (*bootstrap.Server, func(), error) {
 	files, err := fs.Sub(assets, "static")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sessions := session.New(session.Config{})
 	r := router.New()
@@ -99,10 +102,11 @@ func newServer(addr string, workers int, logger *slog.Logger) (*bootstrap.Server
 	}
 	for _, rt := range routes {
 		if err := r.Handle(rt.method, rt.pattern, rt.h); err != nil {
-			return nil, err
+			sessions.Close()
+			return nil, nil, err
 		}
 	}
-	return bootstrap.New(
+	srv, err := bootstrap.New(
 		bootstrap.WithAddrs(addr),
 		bootstrap.WithWorkers(workers),
 		bootstrap.WithLogger(logger),
@@ -113,6 +117,11 @@ func newServer(addr string, workers int, logger *slog.Logger) (*bootstrap.Server
 			_ = p.AddLast("sessions", sessions)
 			_ = p.AddLast("router", r)
 		}))
+	if err != nil {
+		sessions.Close()
+		return nil, nil, err
+	}
+	return srv, sessions.Close, nil
 }
 
 // api is an ordinary net/http handler tree.
