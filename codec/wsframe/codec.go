@@ -1,0 +1,378 @@
+package wsframe
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+
+	"github.com/gnetty/gnetty/codec"
+	"github.com/gnetty/gnetty/pipeline"
+)
+
+// Config holds a codec's limits; zero values mean the defaults.
+type Config struct {
+	// MaxFrameSize is the largest frame payload accepted (1009 beyond).
+	// Default MaxMessageSize.
+	MaxFrameSize int
+	// MaxMessageSize is the largest message, after reassembly and
+	// decompression (1009 beyond). Default 1 MiB.
+	MaxMessageSize int
+	// CloseTimeout is how long a close we started waits for the peer's
+	// close before the connection is closed anyway. Default 5 s.
+	CloseTimeout time.Duration
+	// Deflate, when set, is the permessage-deflate agreement the handshake
+	// reached (see NegotiateDeflate).
+	Deflate *Deflate
+}
+
+func (c *Config) normalize() {
+	if c.MaxMessageSize <= 0 {
+		c.MaxMessageSize = 1 << 20
+	}
+	if c.MaxFrameSize <= 0 || c.MaxFrameSize > c.MaxMessageSize {
+		c.MaxFrameSize = c.MaxMessageSize
+	}
+	if c.CloseTimeout <= 0 {
+		c.CloseTimeout = 5 * time.Second
+	}
+}
+
+// CloseError is the error fired when the codec fails the connection: it
+// has sent a close frame with Code and closes the connection.
+type CloseError struct {
+	Code   ws.StatusCode
+	Reason string
+}
+
+func (e *CloseError) Error() string { return fmt.Sprintf("wsframe: close %d: %s", e.Code, e.Reason) }
+
+// Codec is the server side of RFC 6455 framing for one channel: it takes
+// the bytes after a successful handshake and fires *Message for each whole
+// text or binary message, and writes *Message, *Prepared, Close and Ping.
+//
+// Inbound it requires masking, checks reserved bits and opcodes (gobwas/ws
+// CheckHeader), reassembles fragmented messages with control frames in
+// between, limits frames and messages (1009), validates text as UTF-8
+// incrementally so that an invalid fragment fails at once (1007), answers
+// pings with pongs, validates and echoes close frames and then closes the
+// connection once the output has drained. Any other protocol violation is
+// answered with a close frame 1002. After a close frame has been sent or
+// received, further input is discarded.
+type Codec struct {
+	*codec.Decoder
+	cfg Config
+	st  step
+
+	ctx           *pipeline.Context
+	closeSent     bool
+	closeReceived bool
+	timer         pipeline.Timer
+}
+
+var (
+	_ pipeline.ReadHandler  = (*Codec)(nil)
+	_ pipeline.WriteHandler = (*Codec)(nil)
+)
+
+// New returns a codec for one channel.
+func New(cfg Config) *Codec {
+	cfg.normalize()
+	c := &Codec{cfg: cfg}
+	c.st.c = c
+	if cfg.Deflate != nil {
+		c.st.inflate = newInflater(cfg.Deflate)
+		c.st.deflate = newDeflater(cfg.Deflate)
+	}
+	c.Decoder = codec.NewDecoder(&c.st)
+	return c
+}
+
+// step is the frame parser.
+type step struct {
+	c          *Codec
+	fragmented bool
+	msgOp      ws.OpCode
+	compressed bool
+	msgLen     int
+	buf        []byte
+	utf8       utf8Stream
+	msg        Message
+	inflate    *inflater
+	deflate    *deflater
+	failedDone bool
+}
+
+func (s *step) Decode(ctx *pipeline.Context, in []byte) (int, error) {
+	c := s.c
+	c.ctx = ctx
+	if c.closeReceived || c.closeSent && c.st.failedDone {
+		return len(in), nil
+	}
+	if len(in) < 2 {
+		return 0, nil
+	}
+	b0, b1 := in[0], in[1]
+	h := ws.Header{
+		Fin:    b0&0x80 != 0,
+		Rsv:    (b0 >> 4) & 7,
+		OpCode: ws.OpCode(b0 & 0x0F),
+		Masked: b1&0x80 != 0,
+	}
+	hl := 2
+	switch n := b1 & 0x7F; n {
+	case 126:
+		if len(in) < 4 {
+			return 0, nil
+		}
+		h.Length = int64(binary.BigEndian.Uint16(in[2:]))
+		hl = 4
+	case 127:
+		if len(in) < 10 {
+			return 0, nil
+		}
+		v := binary.BigEndian.Uint64(in[2:])
+		if v>>63 != 0 {
+			return s.fail(ctx, ws.StatusProtocolError, "invalid payload length")
+		}
+		h.Length = int64(v)
+		hl = 10
+	default:
+		h.Length = int64(n)
+	}
+	state := ws.StateServerSide
+	if s.fragmented {
+		state = state.Set(ws.StateFragmented)
+	}
+	if s.inflate != nil {
+		state = state.Set(ws.StateExtended)
+	}
+	if err := ws.CheckHeader(h, state); err != nil {
+		return s.fail(ctx, ws.StatusProtocolError, err.Error())
+	}
+	rsv1 := h.Rsv&4 != 0
+	if h.Rsv&3 != 0 || rsv1 && (h.OpCode.IsControl() || h.OpCode == ws.OpContinuation) {
+		return s.fail(ctx, ws.StatusProtocolError, "reserved bits set")
+	}
+	if h.Length > int64(c.cfg.MaxFrameSize) {
+		return s.fail(ctx, ws.StatusMessageTooBig, "frame too large")
+	}
+	if h.OpCode.IsData() || h.OpCode == ws.OpContinuation {
+		if int64(s.msgLen)+h.Length > int64(c.cfg.MaxMessageSize) && !(rsv1 || s.compressed && h.OpCode == ws.OpContinuation) {
+			return s.fail(ctx, ws.StatusMessageTooBig, "message too large")
+		}
+	}
+	if h.Masked {
+		hl += 4
+	}
+	total := hl + int(h.Length)
+	if len(in) < total {
+		return 0, nil
+	}
+	payload := in[hl:total]
+	if h.Masked {
+		var mask [4]byte
+		copy(mask[:], in[hl-4:hl])
+		ws.Cipher(payload, mask, 0)
+	}
+	switch h.OpCode {
+	case ws.OpPing:
+		c.writeControl(ctx, ws.OpPong, payload)
+		ctx.FireUserEvent(PingReceived{Payload: payload})
+	case ws.OpPong:
+		ctx.FireUserEvent(PongReceived{Payload: payload})
+	case ws.OpClose:
+		return s.closeFrame(ctx, payload, total)
+	default:
+		if err := s.data(ctx, h, rsv1, payload); err != nil {
+			return 0, err
+		}
+	}
+	return total, nil
+}
+
+func (s *step) data(ctx *pipeline.Context, h ws.Header, rsv1 bool, payload []byte) error {
+	if h.OpCode != ws.OpContinuation {
+		s.msgOp, s.compressed, s.msgLen = h.OpCode, rsv1, 0
+		s.utf8.reset()
+	}
+	text := s.msgOp == ws.OpText
+	if h.Fin && h.OpCode != ws.OpContinuation && !s.compressed {
+		// A whole message in one frame: fired from the received bytes.
+		if text && !utf8.Valid(payload) {
+			_, err := s.fail(ctx, ws.StatusInvalidFramePayloadData, "invalid UTF-8 in text message")
+			return err
+		}
+		s.msg = Message{Op: s.msgOp, Data: payload}
+		ctx.FireRead(&s.msg)
+		return nil
+	}
+	s.buf = append(s.buf, payload...)
+	s.msgLen += len(payload)
+	if text && !s.compressed && !s.utf8.feed(payload) {
+		_, err := s.fail(ctx, ws.StatusInvalidFramePayloadData, "invalid UTF-8 in text message")
+		return err
+	}
+	s.fragmented = !h.Fin
+	if !h.Fin {
+		return nil
+	}
+	data := s.buf
+	if s.compressed {
+		out, err := s.inflate.inflate(s.buf, s.c.cfg.MaxMessageSize)
+		if err != nil {
+			code := ws.StatusInvalidFramePayloadData
+			if err == errTooBig {
+				code = ws.StatusMessageTooBig
+			}
+			_, ferr := s.fail(ctx, code, err.Error())
+			return ferr
+		}
+		data = out
+		if text && !utf8.Valid(data) {
+			_, err := s.fail(ctx, ws.StatusInvalidFramePayloadData, "invalid UTF-8 in text message")
+			return err
+		}
+	} else if text && !s.utf8.complete() {
+		_, err := s.fail(ctx, ws.StatusInvalidFramePayloadData, "text message ends inside a character")
+		return err
+	}
+	s.msg = Message{Op: s.msgOp, Data: data}
+	ctx.FireRead(&s.msg)
+	if cap(s.buf) > 64<<10 {
+		s.buf = nil
+	} else {
+		s.buf = s.buf[:0]
+	}
+	s.msgLen = 0
+	return nil
+}
+
+func (s *step) closeFrame(ctx *pipeline.Context, payload []byte, total int) (int, error) {
+	c := s.c
+	code, reason := ws.StatusNoStatusRcvd, ""
+	switch {
+	case len(payload) == 1:
+		return s.fail(ctx, ws.StatusProtocolError, "close frame with a one-byte payload")
+	case len(payload) >= 2:
+		code = ws.StatusCode(binary.BigEndian.Uint16(payload))
+		reason = string(payload[2:])
+		if code >= 5000 {
+			return s.fail(ctx, ws.StatusProtocolError, "close code out of range")
+		}
+		if err := ws.CheckCloseFrameData(code, reason); err != nil {
+			if err == ws.ErrProtocolInvalidUTF8 {
+				return s.fail(ctx, ws.StatusInvalidFramePayloadData, err.Error())
+			}
+			return s.fail(ctx, ws.StatusProtocolError, err.Error())
+		}
+	}
+	c.closeReceived = true
+	ctx.FireUserEvent(CloseReceived{Code: code, Reason: reason})
+	if !c.closeSent {
+		c.closeSent = true
+		if code == ws.StatusNoStatusRcvd {
+			c.writeControl(ctx, ws.OpClose, nil)
+		} else {
+			c.writeControl(ctx, ws.OpClose, payload[:2])
+		}
+	}
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	ctx.Flush()
+	ctx.Close() // after the output has drained
+	return total, nil
+}
+
+// fail sends a close frame with code and ends decoding.
+func (s *step) fail(ctx *pipeline.Context, code ws.StatusCode, reason string) (int, error) {
+	c := s.c
+	if !c.closeSent {
+		c.closeSent = true
+		c.writeControl(ctx, ws.OpClose, closePayload(code, reason))
+		ctx.Flush()
+	}
+	s.failedDone = true
+	ctx.Close()
+	return 0, &CloseError{Code: code, Reason: reason}
+}
+
+func closePayload(code ws.StatusCode, reason string) []byte {
+	if len(reason) > 123 {
+		reason = reason[:123]
+		for !utf8.ValidString(reason) {
+			reason = reason[:len(reason)-1]
+		}
+	}
+	p := make([]byte, 2, 2+len(reason))
+	binary.BigEndian.PutUint16(p, uint16(code))
+	return append(p, reason...)
+}
+
+// writeControl writes a control frame from the codec's position (towards
+// the head), copying the payload.
+func (c *Codec) writeControl(ctx *pipeline.Context, op ws.OpCode, payload []byte) {
+	f := framePool.Get().(*frame)
+	f.op, f.rsv1 = op, false
+	f.data = append([]byte(nil), payload...)
+	ctx.WriteAndFlush(f)
+}
+
+// HandleWrite frames outbound messages.
+func (c *Codec) HandleWrite(ctx *pipeline.Context, msg any) {
+	c.ctx = ctx
+	switch m := msg.(type) {
+	case *Message:
+		if c.closeSent {
+			m.Release()
+			return
+		}
+		f := framePool.Get().(*frame)
+		f.op, f.data, f.src, f.rsv1 = m.Op, m.Data, m, false
+		if c.st.deflate != nil && len(m.Data) >= c.cfg.Deflate.Threshold {
+			f.data, f.rsv1 = c.st.deflate.deflate(m.Data), true
+		}
+		ctx.Write(f)
+	case *Prepared:
+		if !c.closeSent {
+			ctx.Write(m)
+		}
+	case Ping:
+		if !c.closeSent {
+			c.writeControl(ctx, ws.OpPing, m.Payload[:min(len(m.Payload), 125)])
+		}
+	case *Ping:
+		c.HandleWrite(ctx, *m)
+	case Close:
+		c.startClose(ctx, m.Code, m.Reason)
+	case *Close:
+		c.startClose(ctx, m.Code, m.Reason)
+	default:
+		ctx.Write(msg)
+	}
+}
+
+// startClose sends our close frame and waits for the peer's.
+func (c *Codec) startClose(ctx *pipeline.Context, code ws.StatusCode, reason string) {
+	if c.closeSent {
+		return
+	}
+	c.closeSent = true
+	c.writeControl(ctx, ws.OpClose, closePayload(code, reason))
+	if c.closeReceived {
+		ctx.Close()
+		return
+	}
+	c.timer = ctx.EventLoop().Schedule(c.cfg.CloseTimeout, func() { ctx.Close() })
+}
+
+// HandlerRemoved stops the close timer.
+func (c *Codec) HandlerRemoved(ctx *pipeline.Context) {
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.Decoder.HandlerRemoved(ctx)
+}

@@ -1,0 +1,141 @@
+package wsframe
+
+import (
+	"encoding/binary"
+	"sync"
+
+	"github.com/gobwas/ws"
+)
+
+// Message is a whole data message. Inbound, the decoder fires it with Data
+// pointing into its buffers: valid only until the handler returns. Outbound,
+// write a *Message (AcquireMessage, or a literal) and the encoder frames it.
+type Message struct {
+	Op   ws.OpCode // ws.OpText or ws.OpBinary
+	Data []byte
+
+	pooled bool
+}
+
+var messagePool = sync.Pool{New: func() any { return &Message{pooled: true} }}
+
+// AcquireMessage returns a pooled outbound message holding a copy of data.
+// The transport releases it after encoding.
+func AcquireMessage(op ws.OpCode, data []byte) *Message {
+	m := messagePool.Get().(*Message)
+	m.Op = op
+	m.Data = append(m.Data[:0], data...)
+	return m
+}
+
+// Text returns a pooled outbound text message.
+func Text(s string) *Message {
+	m := messagePool.Get().(*Message)
+	m.Op = ws.OpText
+	m.Data = append(m.Data[:0], s...)
+	return m
+}
+
+// Release returns a pooled message to its pool (a no-op for others).
+func (m *Message) Release() {
+	if !m.pooled {
+		return
+	}
+	if cap(m.Data) > 64<<10 {
+		m.Data = nil
+	}
+	m.Data = m.Data[:0]
+	messagePool.Put(m)
+}
+
+// Close is an outbound request to close the WebSocket with a status code
+// and reason: the codec sends the close frame, waits for the peer's answer
+// (up to the codec's CloseTimeout), then closes the connection.
+type Close struct {
+	Code   ws.StatusCode
+	Reason string
+}
+
+// Ping is an outbound ping with a payload of up to 125 bytes.
+type Ping struct{ Payload []byte }
+
+// CloseReceived is the user event fired when the peer's close frame
+// arrives (before the codec echoes it). Code is ws.StatusNoStatusRcvd
+// when the frame carried none.
+type CloseReceived struct {
+	Code   ws.StatusCode
+	Reason string
+}
+
+// PongReceived is the user event fired for every pong (the keepalive
+// handler takes it).
+type PongReceived struct{ Payload []byte }
+
+// PingReceived is the user event fired for every ping, after the codec has
+// answered it with a pong.
+type PingReceived struct{ Payload []byte }
+
+// appendHeader writes a server frame header (never masked).
+func appendHeader(dst []byte, fin bool, rsv1 bool, op ws.OpCode, n int) []byte {
+	b0 := byte(op)
+	if fin {
+		b0 |= 0x80
+	}
+	if rsv1 {
+		b0 |= 0x40
+	}
+	switch {
+	case n < 126:
+		return append(dst, b0, byte(n))
+	case n <= 0xFFFF:
+		return append(dst, b0, 126, byte(n>>8), byte(n))
+	default:
+		dst = append(dst, b0, 127)
+		return binary.BigEndian.AppendUint64(dst, uint64(n))
+	}
+}
+
+// frame is what the encoder hands the transport: header and payload are
+// appended straight into the outbound batch (one copy of the payload).
+type frame struct {
+	op   ws.OpCode
+	rsv1 bool
+	data []byte
+	src  any // released after encoding
+}
+
+var framePool = sync.Pool{New: func() any { return new(frame) }}
+
+func (f *frame) Size() int { return len(f.data) + 10 }
+
+func (f *frame) AppendTo(dst []byte) []byte {
+	dst = appendHeader(dst, true, f.rsv1, f.op, len(f.data))
+	return append(dst, f.data...)
+}
+
+func (f *frame) Release() {
+	if r, ok := f.src.(interface{ Release() }); ok {
+		r.Release()
+	}
+	*f = frame{}
+	framePool.Put(f)
+}
+
+// Prepared is a message encoded once and written to many connections (a
+// broadcast): each connection copies the same frame bytes into its batch.
+// It is immutable and safe to share across goroutines and loops.
+type Prepared struct {
+	b []byte
+}
+
+// Prepare encodes a data message once.
+func Prepare(op ws.OpCode, data []byte) *Prepared {
+	b := appendHeader(make([]byte, 0, len(data)+10), true, false, op, len(data))
+	return &Prepared{b: append(b, data...)}
+}
+
+// Size reports the encoded size.
+func (p *Prepared) Size() int { return len(p.b) }
+
+// AppendTo appends the encoded frame.
+func (p *Prepared) AppendTo(dst []byte) []byte { return append(dst, p.b...) }

@@ -1,0 +1,339 @@
+package wsframe_test
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gobwas/ws"
+
+	"github.com/gnetty/gnetty/codec/wsframe"
+	"github.com/gnetty/gnetty/pipeline"
+	"github.com/gnetty/gnetty/pipeline/pipelinetest"
+)
+
+// clientFrame builds a masked client frame.
+func clientFrame(fin bool, rsv byte, op ws.OpCode, payload []byte) []byte {
+	return rawFrame(fin, rsv, op, true, payload)
+}
+
+func rawFrame(fin bool, rsv byte, op ws.OpCode, masked bool, payload []byte) []byte {
+	b0 := byte(op) | rsv<<4
+	if fin {
+		b0 |= 0x80
+	}
+	var out []byte
+	mbit := byte(0)
+	if masked {
+		mbit = 0x80
+	}
+	switch n := len(payload); {
+	case n < 126:
+		out = append(out, b0, mbit|byte(n))
+	case n <= 0xFFFF:
+		out = append(out, b0, mbit|126, byte(n>>8), byte(n))
+	default:
+		out = append(out, b0, mbit|127)
+		out = binary.BigEndian.AppendUint64(out, uint64(n))
+	}
+	if !masked {
+		return append(out, payload...)
+	}
+	mask := [4]byte{0x12, 0x34, 0x56, 0x78}
+	out = append(out, mask[:]...)
+	p := append([]byte(nil), payload...)
+	ws.Cipher(p, mask, 0)
+	return append(out, p...)
+}
+
+func closeBody(code uint16, reason string) []byte {
+	return append(binary.BigEndian.AppendUint16(nil, code), reason...)
+}
+
+// serverFrame is one frame the server sent.
+type serverFrame struct {
+	fin  bool
+	rsv1 bool
+	op   ws.OpCode
+	data []byte
+}
+
+func parseServer(t *testing.T, b []byte) []serverFrame {
+	t.Helper()
+	var out []serverFrame
+	for len(b) > 0 {
+		if b[1]&0x80 != 0 {
+			t.Fatal("server frame is masked")
+		}
+		n, hl := int(b[1]&0x7F), 2
+		switch n {
+		case 126:
+			n, hl = int(binary.BigEndian.Uint16(b[2:])), 4
+		case 127:
+			n, hl = int(binary.BigEndian.Uint64(b[2:])), 10
+		}
+		out = append(out, serverFrame{fin: b[0]&0x80 != 0, rsv1: b[0]&0x40 != 0, op: ws.OpCode(b[0] & 0x0F), data: b[hl : hl+n]})
+		b = b[hl+n:]
+	}
+	return out
+}
+
+// echo writes every message back.
+var echo = pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
+	if m, ok := msg.(*wsframe.Message); ok {
+		ctx.WriteAndFlush(wsframe.AcquireMessage(m.Op, m.Data))
+		return
+	}
+	ctx.FireRead(msg)
+})
+
+func newCodec(t *testing.T, cfg wsframe.Config) *pipelinetest.Channel {
+	return pipelinetest.New(t, wsframe.New(cfg), echo)
+}
+
+func drainEvents(ch *pipelinetest.Channel) {
+	for ch.ReadUserEvent() != nil {
+	}
+	for ch.ReadError() != nil {
+	}
+}
+
+func TestEchoAndFragmentation(t *testing.T) {
+	ch := newCodec(t, wsframe.Config{})
+	ch.WriteInbound(clientFrame(true, 0, ws.OpText, []byte("hello")))
+	ch.WriteInbound(slices(clientFrame(false, 0, ws.OpText, []byte("frag")),
+		clientFrame(true, 0, ws.OpPing, []byte("p")),
+		clientFrame(false, 0, ws.OpContinuation, []byte("men")),
+		clientFrame(true, 0, ws.OpContinuation, []byte("ted"))))
+	ch.WriteInbound(clientFrame(true, 0, ws.OpBinary, []byte{0, 1, 2}))
+	frames := parseServer(t, ch.ReadOutboundBytes())
+	want := []serverFrame{
+		{fin: true, op: ws.OpText, data: []byte("hello")},
+		{fin: true, op: ws.OpPong, data: []byte("p")},
+		{fin: true, op: ws.OpText, data: []byte("fragmented")},
+		{fin: true, op: ws.OpBinary, data: []byte{0, 1, 2}},
+	}
+	if fmt.Sprint(frames) != fmt.Sprint(want) {
+		t.Fatalf("frames %v\nwant %v", frames, want)
+	}
+	drainEvents(ch)
+	ch.Finish()
+}
+
+func slices(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+func TestProtocolErrorsCloseWithTheRightCode(t *testing.T) {
+	big := bytes.Repeat([]byte("x"), 200)
+	cases := []struct {
+		name  string
+		input []byte
+		code  ws.StatusCode
+	}{
+		{"unmasked", rawFrame(true, 0, ws.OpText, false, []byte("x")), ws.StatusProtocolError},
+		{"rsv bits", clientFrame(true, 2, ws.OpText, []byte("x")), ws.StatusProtocolError},
+		{"rsv1 without deflate", clientFrame(true, 4, ws.OpText, []byte("x")), ws.StatusProtocolError},
+		{"reserved opcode", clientFrame(true, 0, ws.OpCode(3), nil), ws.StatusProtocolError},
+		{"reserved control opcode", clientFrame(true, 0, ws.OpCode(0xB), nil), ws.StatusProtocolError},
+		{"long ping", clientFrame(true, 0, ws.OpPing, big), ws.StatusProtocolError},
+		{"fragmented ping", clientFrame(false, 0, ws.OpPing, nil), ws.StatusProtocolError},
+		{"continuation first", clientFrame(true, 0, ws.OpContinuation, []byte("x")), ws.StatusProtocolError},
+		{"new message mid-fragment", slices(clientFrame(false, 0, ws.OpText, []byte("a")), clientFrame(true, 0, ws.OpText, []byte("b"))), ws.StatusProtocolError},
+		{"invalid utf8", clientFrame(true, 0, ws.OpText, []byte("a\xffb")), ws.StatusInvalidFramePayloadData},
+		{"utf8 ends mid-character", slices(clientFrame(false, 0, ws.OpText, []byte("a\xe2\x82")), clientFrame(true, 0, ws.OpContinuation, nil)), ws.StatusInvalidFramePayloadData},
+		{"surrogate", clientFrame(true, 0, ws.OpText, []byte("\xed\xa0\x80")), ws.StatusInvalidFramePayloadData},
+		{"close one byte", clientFrame(true, 0, ws.OpClose, []byte{3}), ws.StatusProtocolError},
+		{"close code 999", clientFrame(true, 0, ws.OpClose, closeBody(999, "")), ws.StatusProtocolError},
+		{"close code 1005", clientFrame(true, 0, ws.OpClose, closeBody(1005, "")), ws.StatusProtocolError},
+		{"close code 1006", clientFrame(true, 0, ws.OpClose, closeBody(1006, "")), ws.StatusProtocolError},
+		{"close code 1016", clientFrame(true, 0, ws.OpClose, closeBody(1016, "")), ws.StatusProtocolError},
+		{"close code 5000", clientFrame(true, 0, ws.OpClose, closeBody(5000, "")), ws.StatusProtocolError},
+		{"close reason invalid utf8", clientFrame(true, 0, ws.OpClose, closeBody(1000, "\xff")), ws.StatusInvalidFramePayloadData},
+		{"frame too large", clientFrame(true, 0, ws.OpBinary, bytes.Repeat([]byte("x"), 1025)), ws.StatusMessageTooBig},
+		{"message too large", slices(clientFrame(false, 0, ws.OpBinary, bytes.Repeat([]byte("x"), 600)), clientFrame(true, 0, ws.OpContinuation, bytes.Repeat([]byte("x"), 600))), ws.StatusMessageTooBig},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ch := newCodec(t, wsframe.Config{MaxMessageSize: 1024})
+			ch.WriteInbound(tc.input)
+			if !ch.IsClosed() { // still draining: more input must be ignored
+				ch.WriteInbound(clientFrame(true, 0, ws.OpText, []byte("after")))
+			}
+			frames := parseServer(t, ch.ReadOutboundBytes())
+			if len(frames) != 1 || frames[0].op != ws.OpClose {
+				t.Fatalf("frames %v, want one close", frames)
+			}
+			if got := ws.StatusCode(binary.BigEndian.Uint16(frames[0].data)); got != tc.code {
+				t.Fatalf("close code %d, want %d (%s)", got, tc.code, frames[0].data[2:])
+			}
+			var ce *wsframe.CloseError
+			if err := ch.ReadError(); !errors.As(err, &ce) || ce.Code != tc.code {
+				t.Fatalf("error %v", err)
+			}
+			if !ch.IsClosed() {
+				t.Fatal("connection not closed")
+			}
+			drainEvents(ch)
+			ch.Finish()
+		})
+	}
+}
+
+func TestUTF8FailsFastInFirstFragment(t *testing.T) {
+	ch := newCodec(t, wsframe.Config{})
+	ch.WriteInbound(clientFrame(false, 0, ws.OpText, []byte("ok \xc0\xaf")))
+	frames := parseServer(t, ch.ReadOutboundBytes())
+	if len(frames) != 1 || ws.StatusCode(binary.BigEndian.Uint16(frames[0].data)) != ws.StatusInvalidFramePayloadData {
+		t.Fatalf("no 1007 before the message ended: %v", frames)
+	}
+	drainEvents(ch)
+	ch.Finish()
+}
+
+func TestCloseHandshake(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		body []byte
+		echo []byte
+	}{
+		{"with code", closeBody(1000, "bye"), closeBody(1000, "")},
+		{"application code", closeBody(4001, "app"), closeBody(4001, "")},
+		{"empty", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ch := newCodec(t, wsframe.Config{})
+			ch.WriteInbound(clientFrame(true, 0, ws.OpClose, tc.body))
+			ev, ok := ch.ReadUserEvent().(wsframe.CloseReceived)
+			if !ok {
+				t.Fatal("no CloseReceived")
+			}
+			if len(tc.body) >= 2 && (uint16(ev.Code) != binary.BigEndian.Uint16(tc.body) || ev.Reason != string(tc.body[2:])) {
+				t.Fatalf("event %+v", ev)
+			}
+			frames := parseServer(t, ch.ReadOutboundBytes())
+			if len(frames) != 1 || frames[0].op != ws.OpClose || !bytes.Equal(frames[0].data, tc.echo) {
+				t.Fatalf("echo %v", frames)
+			}
+			if !ch.IsClosed() {
+				t.Fatal("not closed after the close handshake")
+			}
+			ch.Finish()
+		})
+	}
+}
+
+func TestServerInitiatedClose(t *testing.T) {
+	ch := newCodec(t, wsframe.Config{})
+	ch.WriteOutbound(wsframe.Close{Code: ws.StatusGoingAway, Reason: "shutdown"})
+	frames := parseServer(t, ch.ReadOutboundBytes())
+	if len(frames) != 1 || !bytes.Equal(frames[0].data, closeBody(1001, "shutdown")) {
+		t.Fatalf("frames %v", frames)
+	}
+	ch.WriteOutbound(wsframe.Text("dropped after close"))
+	if out := ch.ReadOutboundBytes(); len(out) != 0 {
+		t.Fatalf("wrote after close: %q", out)
+	}
+	if ch.IsClosed() {
+		t.Fatal("closed before the peer answered")
+	}
+	ch.WriteInbound(clientFrame(true, 0, ws.OpClose, closeBody(1001, "")))
+	if !ch.IsClosed() {
+		t.Fatal("not closed after the answer")
+	}
+	drainEvents(ch)
+	ch.Finish()
+
+	// A peer that never answers is closed after CloseTimeout.
+	silent := newCodec(t, wsframe.Config{})
+	silent.WriteOutbound(wsframe.Close{Code: ws.StatusNormalClosure})
+	silent.ReadOutboundBytes()
+	silent.Advance(5 * 1e9)
+	if !silent.IsClosed() {
+		t.Fatal("not closed after the close timeout")
+	}
+	silent.Finish()
+}
+
+func deflateBody(t *testing.T, p []byte) []byte {
+	var b bytes.Buffer
+	w, _ := flate.NewWriter(&b, flate.BestSpeed)
+	_, _ = w.Write(p)
+	_ = w.Flush()
+	return bytes.TrimSuffix(b.Bytes(), []byte{0, 0, 0xff, 0xff})
+}
+
+func inflateBody(t *testing.T, p []byte) []byte {
+	r := flate.NewReader(bytes.NewReader(append(append([]byte(nil), p...), 0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff)))
+	var out bytes.Buffer
+	if _, err := out.ReadFrom(r); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+func TestPermessageDeflate(t *testing.T) {
+	ch := newCodec(t, wsframe.Config{Deflate: &wsframe.Deflate{Threshold: 10}, MaxMessageSize: 4096})
+	long := strings.Repeat("compress me please ", 20)
+	comp := deflateBody(t, []byte(long))
+	// A compressed message in two fragments; RSV1 only on the first.
+	ch.WriteInbound(slices(clientFrame(false, 4, ws.OpText, comp[:5]), clientFrame(true, 0, ws.OpContinuation, comp[5:])))
+	ch.WriteInbound(clientFrame(true, 0, ws.OpText, []byte("tiny"))) // uncompressed is allowed too
+	frames := parseServer(t, ch.ReadOutboundBytes())
+	if len(frames) != 2 {
+		t.Fatalf("frames %v", frames)
+	}
+	if !frames[0].rsv1 || string(inflateBody(t, frames[0].data)) != long {
+		t.Fatalf("compressed echo wrong: rsv1=%v", frames[0].rsv1)
+	}
+	if frames[1].rsv1 || string(frames[1].data) != "tiny" {
+		t.Fatalf("short message should go uncompressed: %+v", frames[1])
+	}
+	// A decompression bomb is refused with 1009.
+	bomb := deflateBody(t, bytes.Repeat([]byte("a"), 100_000))
+	ch.WriteInbound(clientFrame(true, 4, ws.OpBinary, bomb))
+	frames = parseServer(t, ch.ReadOutboundBytes())
+	if len(frames) != 1 || ws.StatusCode(binary.BigEndian.Uint16(frames[0].data)) != ws.StatusMessageTooBig {
+		t.Fatalf("bomb: %v", frames)
+	}
+	drainEvents(ch)
+	ch.Finish()
+}
+
+func TestNegotiateDeflate(t *testing.T) {
+	cases := map[string]bool{
+		"permessage-deflate":                         true,
+		"permessage-deflate; client_max_window_bits": true,
+		"permessage-deflate; server_no_context_takeover; client_no_context_takeover": true,
+		"permessage-deflate; server_max_window_bits=10":                              false,
+		"permessage-deflate; server_max_window_bits=10, permessage-deflate":          true,
+		"permessage-deflate; unknown=1":                                              false,
+		"permessage-deflate; client_no_context_takeover; client_no_context_takeover": false,
+		"x-webkit-deflate-frame":                                                     false,
+		"":                                                                           false,
+	}
+	for offer, want := range cases {
+		if got := wsframe.NegotiateDeflate([]byte(offer)); got != want {
+			t.Errorf("%q: %v, want %v", offer, got, want)
+		}
+	}
+}
+
+func TestPreparedBroadcastEncodesOnce(t *testing.T) {
+	p := wsframe.Prepare(ws.OpText, []byte("to everyone"))
+	var outs [][]byte
+	for range 3 {
+		ch := newCodec(t, wsframe.Config{})
+		ch.WriteOutbound(p)
+		outs = append(outs, ch.ReadOutboundBytes())
+		ch.Finish()
+	}
+	for _, o := range outs {
+		f := parseServer(t, o)
+		if len(f) != 1 || string(f[0].data) != "to everyone" || f[0].op != ws.OpText {
+			t.Fatalf("frames %v", f)
+		}
+	}
+}
