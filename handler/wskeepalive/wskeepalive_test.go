@@ -1,0 +1,105 @@
+package wskeepalive_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/gnetty/gnetty/codec/wsframe"
+	"github.com/gnetty/gnetty/handler/wskeepalive"
+	"github.com/gnetty/gnetty/pipeline/pipelinetest"
+)
+
+func mask(op ws.OpCode, payload []byte) []byte {
+	out := []byte{0x80 | byte(op), 0x80 | byte(len(payload)), 1, 2, 3, 4}
+	p := append([]byte(nil), payload...)
+	ws.Cipher(p, [4]byte{1, 2, 3, 4}, 0)
+	return append(out, p...)
+}
+
+func opcodes(b []byte) []ws.OpCode {
+	var ops []ws.OpCode
+	for len(b) >= 2 {
+		n := int(b[1] & 0x7F)
+		ops = append(ops, ws.OpCode(b[0]&0x0F))
+		b = b[2+n:]
+	}
+	return ops
+}
+
+func setup(t *testing.T) *pipelinetest.Channel {
+	ch := pipelinetest.New(t, wsframe.New(wsframe.Config{}))
+	if err := ch.Pipeline().AddLast("keepalive", wskeepalive.New(10*time.Second, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
+func TestPingsWhenIdleAndStaysOpenOnPong(t *testing.T) {
+	ch := setup(t)
+	ch.Advance(9 * time.Second)
+	if ops := opcodes(ch.ReadOutboundBytes()); len(ops) != 0 {
+		t.Fatalf("pinged early: %v", ops)
+	}
+	ch.WriteInbound(mask(ws.OpText, []byte("hi"))) // activity at 9s
+	ch.ReadInbound()
+	ch.Advance(10 * time.Second) // 19s: idle 10s since 9s
+	out := ch.ReadOutboundBytes()
+	if ops := opcodes(out); len(ops) != 1 || ops[0] != ws.OpPing {
+		t.Fatalf("no ping at 19s: %v", ops)
+	}
+	ch.Advance(2 * time.Second)
+	ch.WriteInbound(mask(ws.OpPong, out[2:10]))
+	var rtt time.Duration
+	for ev := ch.ReadUserEvent(); ev != nil; ev = ch.ReadUserEvent() {
+		if p, ok := ev.(wskeepalive.Pong); ok {
+			rtt = p.RTT
+		}
+	}
+	if rtt != 2*time.Second {
+		t.Fatalf("RTT %v", rtt)
+	}
+	ch.Advance(5 * time.Second)
+	if ch.IsClosed() {
+		t.Fatal("closed although the pong came")
+	}
+	ch.Finish()
+}
+
+func TestClosesWhenPongNeverComes(t *testing.T) {
+	ch := setup(t)
+	ch.Advance(10 * time.Second) // ping
+	ch.Advance(5 * time.Second)  // no pong
+	var timeout bool
+	for ev := ch.ReadUserEvent(); ev != nil; ev = ch.ReadUserEvent() {
+		if _, ok := ev.(wskeepalive.Timeout); ok {
+			timeout = true
+		}
+	}
+	ops := opcodes(ch.ReadOutboundBytes())
+	if !timeout || len(ops) != 2 || ops[0] != ws.OpPing || ops[1] != ws.OpClose {
+		t.Fatalf("timeout %v frames %v", timeout, ops)
+	}
+	if !ch.IsClosed() {
+		t.Fatal("not closed")
+	}
+	ch.Finish()
+}
+
+func TestPeerPingCountsAsLife(t *testing.T) {
+	ch := setup(t)
+	for range 5 {
+		ch.Advance(8 * time.Second)
+		ch.WriteInbound(mask(ws.OpPing, []byte("x")))
+	}
+	ops := opcodes(ch.ReadOutboundBytes())
+	for _, op := range ops {
+		if op != ws.OpPong {
+			t.Fatalf("server sent %v while the peer pinged every 8s", ops)
+		}
+	}
+	for ch.ReadUserEvent() != nil {
+	}
+	ch.Finish()
+}

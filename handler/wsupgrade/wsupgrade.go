@@ -1,0 +1,296 @@
+// Package wsupgrade upgrades HTTP requests to WebSocket connections inside
+// a gnetty pipeline. New returns a router handler, so routing, path
+// parameters ("/ws/chat/{room}"), 404 and 405 come from handler/router:
+//
+//	r.Handle("GET", "/ws/chat/{room}", wsupgrade.New(wsupgrade.Config{...}))
+//
+// The handler checks the request (GET, HTTP/1.1, Host, "Upgrade:
+// websocket", "Connection: upgrade", a Sec-WebSocket-Key of 16 bytes: 400
+// with a reason otherwise; Sec-WebSocket-Version 13: 426 with
+// "Sec-WebSocket-Version: 13" otherwise), the Origin (403), and the
+// application's Authorize hook (which can read the session and answer
+// 401 or 403). It selects a subprotocol, negotiates permessage-deflate,
+// answers 101, and then rebuilds the pipeline on the loop: the HTTP codec
+// is replaced by a wsframe.Codec (bytes that arrived right behind the
+// upgrade request go to it), the HTTP-only handlers are removed, Install
+// adds the application's handlers, and a Handshake user event travels the
+// pipeline with the request's path, parameters, headers, subprotocol and
+// session.
+//
+// Timeout is a separate handler that closes connections which do not
+// complete a handshake in time.
+//
+// # Concurrency
+//
+// The handler value serves every channel; it runs on each channel's loop.
+package wsupgrade
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gobwas/httphead"
+
+	"github.com/gnetty/gnetty/codec/http1"
+	"github.com/gnetty/gnetty/codec/wsframe"
+	"github.com/gnetty/gnetty/handler/router"
+	"github.com/gnetty/gnetty/handler/session"
+	"github.com/gnetty/gnetty/pipeline"
+)
+
+// Config configures the upgrade.
+type Config struct {
+	// CheckOrigin accepts or refuses the request's Origin (403). Nil
+	// accepts a missing Origin and an Origin whose host equals the Host
+	// header (gorilla/websocket's rule).
+	CheckOrigin func(origin string, req *http1.Request) bool
+	// Authorize may refuse the upgrade: it returns 0 to accept, or the
+	// status (401, 403) and a reason. The request's session (if any) is
+	// session.FromChannel(ctx.Channel()).
+	Authorize func(ctx *pipeline.Context, req *http1.Request) (status int, reason string)
+	// Subprotocols the server speaks, in its order of preference.
+	Subprotocols []string
+	// Compression enables permessage-deflate when the client offers it.
+	Compression bool
+	// CompressionThreshold: messages shorter than this go uncompressed
+	// (default wsframe.DefaultDeflateThreshold).
+	CompressionThreshold int
+	// Frame holds the frame codec's limits.
+	Frame wsframe.Config
+	// HTTPCodec is the name of the HTTP codec to replace; default "http".
+	HTTPCodec string
+	// Remove names the HTTP-only handlers to remove after the upgrade;
+	// default {"aggregator", "sessions", "router"} (missing names are
+	// skipped).
+	Remove []string
+	// Install adds the WebSocket handlers after the frame codec (it may
+	// return an error to fail the connection).
+	Install func(p *pipeline.Pipeline, hs *Handshake) error
+}
+
+// Handshake is the user event fired once the connection speaks WebSocket.
+type Handshake struct {
+	Path        string
+	Params      []http1.Param
+	Header      http.Header
+	Subprotocol string
+	Compressed  bool
+	Session     *session.Session
+}
+
+// Param returns the path parameter named key.
+func (h *Handshake) Param(key string) string {
+	for _, p := range h.Params {
+		if p.Key == key {
+			return p.Value
+		}
+	}
+	return ""
+}
+
+const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// AcceptKey computes Sec-WebSocket-Accept for a Sec-WebSocket-Key.
+func AcceptKey(key []byte) string {
+	h := sha1.New()
+	h.Write(key)
+	h.Write([]byte(acceptGUID))
+	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+}
+
+// New returns the upgrade handler.
+func New(cfg Config) router.HandlerFunc {
+	if cfg.HTTPCodec == "" {
+		cfg.HTTPCodec = "http"
+	}
+	if cfg.Remove == nil {
+		cfg.Remove = []string{"aggregator", "sessions", "router"}
+	}
+	if cfg.CompressionThreshold <= 0 {
+		cfg.CompressionThreshold = wsframe.DefaultDeflateThreshold
+	}
+	return func(ctx *pipeline.Context, req *http1.Request) { upgrade(&cfg, ctx, req) }
+}
+
+func refuse(ctx *pipeline.Context, req *http1.Request, status int, reason string, extra ...string) {
+	resp := http1.NewResponse(req)
+	resp.Status = status
+	for i := 0; i+1 < len(extra); i += 2 {
+		resp.Header.Set(extra[i], extra[i+1])
+	}
+	resp.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	resp.Body = append(resp.Body, reason+"\n"...)
+	resp.Close = status == http.StatusBadRequest
+	req.Release()
+	ctx.WriteAndFlush(resp)
+	ctx.Channel().Pipeline().FireUserEvent(Refused{Status: status, Reason: reason})
+}
+
+// Refused is the user event fired when an upgrade is refused (metrics
+// count handshake failures by reason).
+type Refused struct {
+	Status int
+	Reason string
+}
+
+func defaultOrigin(origin string, req *http1.Request) bool {
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, string(req.Host()))
+}
+
+func upgrade(cfg *Config, ctx *pipeline.Context, req *http1.Request) {
+	switch {
+	case req.Method() != "GET":
+		refuse(ctx, req, http.StatusMethodNotAllowed, "websocket: upgrade needs GET", "Allow", "GET")
+		return
+	case req.Minor != 1:
+		refuse(ctx, req, http.StatusBadRequest, "websocket: upgrade needs HTTP/1.1")
+		return
+	case len(req.Host()) == 0:
+		refuse(ctx, req, http.StatusBadRequest, "websocket: missing Host")
+		return
+	case !req.HasToken("Upgrade", "websocket"):
+		refuse(ctx, req, http.StatusBadRequest, "websocket: missing \"Upgrade: websocket\"")
+		return
+	case !req.HasToken("Connection", "upgrade"):
+		refuse(ctx, req, http.StatusBadRequest, "websocket: missing \"Connection: upgrade\"")
+		return
+	}
+	if v := string(req.Header("Sec-WebSocket-Version")); v != "13" {
+		refuse(ctx, req, http.StatusUpgradeRequired, "websocket: unsupported version", "Sec-WebSocket-Version", "13")
+		return
+	}
+	key := req.Header("Sec-WebSocket-Key")
+	if raw, err := base64.StdEncoding.DecodeString(string(key)); err != nil || len(raw) != 16 {
+		refuse(ctx, req, http.StatusBadRequest, "websocket: bad Sec-WebSocket-Key")
+		return
+	}
+	check := cfg.CheckOrigin
+	if check == nil {
+		check = defaultOrigin
+	}
+	if !check(string(req.Header("Origin")), req) {
+		refuse(ctx, req, http.StatusForbidden, "websocket: origin not allowed")
+		return
+	}
+	if cfg.Authorize != nil {
+		if status, reason := cfg.Authorize(ctx, req); status != 0 {
+			refuse(ctx, req, status, reason)
+			return
+		}
+	}
+	hs := &Handshake{Path: string(req.Path()), Params: append([]http1.Param(nil), req.Params...), Header: http.Header{}}
+	for _, f := range req.Fields() {
+		hs.Header.Add(string(f.Name), string(f.Value))
+	}
+	hs.Session = session.FromChannel(ctx.Channel())
+	if len(cfg.Subprotocols) > 0 {
+		offered := map[string]bool{}
+		for _, f := range req.Fields() {
+			if strings.EqualFold(string(f.Name), "Sec-WebSocket-Protocol") {
+				httphead.ScanTokens(f.Value, func(tok []byte) bool {
+					offered[string(tok)] = true
+					return true
+				})
+			}
+		}
+		for _, p := range cfg.Subprotocols {
+			if offered[p] {
+				hs.Subprotocol = p
+				break
+			}
+		}
+	}
+	frameCfg := cfg.Frame
+	if cfg.Compression {
+		for _, f := range req.Fields() {
+			if strings.EqualFold(string(f.Name), "Sec-WebSocket-Extensions") && wsframe.NegotiateDeflate(f.Value) {
+				hs.Compressed = true
+				frameCfg.Deflate = &wsframe.Deflate{Threshold: cfg.CompressionThreshold}
+				break
+			}
+		}
+	}
+	resp := http1.NewResponse(req)
+	resp.Status = http.StatusSwitchingProtocols
+	resp.Header.Set("Upgrade", "websocket")
+	resp.Header.Set("Sec-WebSocket-Accept", AcceptKey(key))
+	if hs.Subprotocol != "" {
+		resp.Header.Set("Sec-WebSocket-Protocol", hs.Subprotocol)
+	}
+	if hs.Compressed {
+		resp.Header.Set("Sec-WebSocket-Extensions", wsframe.DeflateResponse)
+	}
+	req.Release()
+	ctx.WriteAndFlush(resp)
+
+	// Rebuild the pipeline on the loop, in the middle of the HTTP codec's
+	// read: the bytes it still holds go to the frame codec.
+	p := ctx.Pipeline()
+	for _, name := range cfg.Remove {
+		if p.Get(name) != nil {
+			_, _ = p.Remove(name)
+		}
+	}
+	if _, err := p.Replace(cfg.HTTPCodec, "ws", wsframe.New(frameCfg)); err != nil {
+		ctx.Channel().Logger().Error("wsupgrade: cannot install the frame codec", "err", err)
+		ctx.Close()
+		return
+	}
+	if cfg.Install != nil {
+		if err := cfg.Install(p, hs); err != nil {
+			ctx.Channel().Logger().Error("wsupgrade: install failed", "err", err)
+			ctx.Channel().WriteAndFlush(wsframe.Close{Code: 1011, Reason: "internal error"})
+			return
+		}
+	}
+	p.FireUserEvent(hs)
+}
+
+// Timeout closes a connection that has not completed a WebSocket handshake
+// within d of becoming active, then removes itself once one completes.
+// Place it early in the pipeline (it watches the Handshake user event).
+type Timeout struct {
+	d     time.Duration
+	timer pipeline.Timer
+}
+
+// NewTimeout returns a handshake timeout handler (one per channel).
+func NewTimeout(d time.Duration) *Timeout { return &Timeout{d: d} }
+
+// HandleActive starts the timer.
+func (t *Timeout) HandleActive(ctx *pipeline.Context) {
+	t.timer = ctx.EventLoop().Schedule(t.d, func() {
+		ctx.Channel().Logger().Debug("wsupgrade: handshake timeout", "remote", ctx.Channel().RemoteAddr())
+		ctx.Close()
+	})
+	ctx.FireActive()
+}
+
+// HandleUserEvent stops the timer at the handshake.
+func (t *Timeout) HandleUserEvent(ctx *pipeline.Context, ev any) {
+	if _, ok := ev.(*Handshake); ok {
+		t.stop()
+		if !ctx.IsRemoved() {
+			_, _ = ctx.Pipeline().Remove(ctx.Name())
+		}
+	}
+	ctx.FireUserEvent(ev)
+}
+
+// HandlerRemoved stops the timer.
+func (t *Timeout) HandlerRemoved(*pipeline.Context) { t.stop() }
+
+func (t *Timeout) stop() {
+	if t.timer != nil {
+		t.timer.Stop()
+		t.timer = nil
+	}
+}
