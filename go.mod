@@ -5,6 +5,7 @@ go 1.26
 require (
 	github.com/gobwas/httphead v0.1.0
 	github.com/gobwas/ws v1.5.0
+	github.com/gorilla/websocket v1.5.3
 	github.com/panjf2000/gnet/v2 v2.10.0
 	go.uber.org/goleak v1.3.0
 	golang.org/x/sys v0.30.0

@@ -1,0 +1,366 @@
+// Package websocket is the standard WebSocket preset: one call assembles
+// the whole chain of the design card on a gnetty server,
+//
+//	http codec -> aggregator -> idle-state -> [sessions] -> router -> ws handshake
+//	  after the upgrade: ws frame codec -> ping/pong keepalive -> your handler
+//
+// and hands the application a Conn per connection:
+//
+//	srv, err := websocket.New(websocket.Config{
+//		Addrs:  []string{"127.0.0.1:9001"},
+//		Routes: map[string]websocket.Handler{"/": echo},
+//	})
+//	err = srv.Serve(ctx)
+//
+// Conn's WriteText, WriteBinary, WritePrepared and Close are safe from any
+// goroutine. Group broadcasts a message to many connections, encoding it
+// once. A graceful shutdown sends close 1001 to every connection and waits
+// for the close handshakes.
+package websocket
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/gnetty/gnetty/bootstrap"
+	"github.com/gnetty/gnetty/codec/http1"
+	"github.com/gnetty/gnetty/codec/wsframe"
+	"github.com/gnetty/gnetty/handler/idle"
+	"github.com/gnetty/gnetty/handler/router"
+	"github.com/gnetty/gnetty/handler/session"
+	"github.com/gnetty/gnetty/handler/wskeepalive"
+	"github.com/gnetty/gnetty/handler/wsupgrade"
+	"github.com/gnetty/gnetty/pipeline"
+)
+
+// MessageType tells text from binary.
+type MessageType = ws.OpCode
+
+// Message types.
+const (
+	Text   = ws.OpText
+	Binary = ws.OpBinary
+)
+
+// Handler is the application. Its methods run on the connection's event
+// loop, one at a time per connection: they must not block (hand blocking
+// work to a goroutine and answer with the Conn). data is valid only until
+// OnMessage returns.
+type Handler interface {
+	OnOpen(c *Conn)
+	OnMessage(c *Conn, typ MessageType, data []byte)
+	OnClose(c *Conn, code ws.StatusCode, reason string)
+}
+
+// Funcs adapts functions to a Handler; nil fields do nothing.
+type Funcs struct {
+	Open    func(c *Conn)
+	Message func(c *Conn, typ MessageType, data []byte)
+	Close   func(c *Conn, code ws.StatusCode, reason string)
+}
+
+func (f Funcs) OnOpen(c *Conn) {
+	if f.Open != nil {
+		f.Open(c)
+	}
+}
+
+func (f Funcs) OnMessage(c *Conn, typ MessageType, data []byte) {
+	if f.Message != nil {
+		f.Message(c, typ, data)
+	}
+}
+
+func (f Funcs) OnClose(c *Conn, code ws.StatusCode, reason string) {
+	if f.Close != nil {
+		f.Close(c, code, reason)
+	}
+}
+
+// Config configures the preset; zero values mean the defaults.
+type Config struct {
+	// Addrs to listen on (bootstrap address syntax). Required.
+	Addrs []string
+	// Routes maps WebSocket path patterns ("/ws/chat/{room}") to handlers.
+	Routes map[string]Handler
+	// HTTP registers plain HTTP routes on the same router (pages, login,
+	// metrics); unmatched paths get 404.
+	HTTP func(r *router.Router) error
+	// Sessions, when set, loads the session cookie before routing; the
+	// handshake's Authorize hook and Handshake.Session see it.
+	Sessions *session.Manager
+	// Upgrade options: origin check, auth hook, subprotocols, compression,
+	// frame limits (Install, Remove and HTTPCodec are set by the preset).
+	Upgrade wsupgrade.Config
+	// HandshakeTimeout closes connections that have not upgraded in time.
+	// Default 10 s.
+	HandshakeTimeout time.Duration
+	// PingInterval and PongTimeout for keepalive (defaults 25 s and 20 s).
+	PingInterval, PongTimeout time.Duration
+	// MaxBodyBytes bounds HTTP request bodies. Default 1 MiB.
+	MaxBodyBytes int64
+	// Server holds the remaining bootstrap settings (workers, water
+	// marks, limits, logger); its Addrs and Initializer are set here.
+	Server bootstrap.Config
+}
+
+// Server is a running WebSocket server.
+type Server struct {
+	*bootstrap.Server
+	cfg   Config
+	mu    sync.Mutex
+	conns map[*Conn]struct{}
+}
+
+// New validates the configuration and builds the server (not yet
+// listening).
+func New(cfg Config) (*Server, error) {
+	if len(cfg.Routes) == 0 && cfg.HTTP == nil {
+		return nil, errors.New("websocket: no routes")
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = 10 * time.Second
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	s := &Server{cfg: cfg, conns: map[*Conn]struct{}{}}
+	r := router.New()
+	for pattern, h := range cfg.Routes {
+		up := cfg.Upgrade
+		up.HTTPCodec, up.Remove = "http", []string{"aggregator", "sessions", "router"}
+		h := h
+		up.Install = func(p *pipeline.Pipeline, hs *wsupgrade.Handshake) error {
+			if err := p.AddAfter("ws", "keepalive", wskeepalive.New(cfg.PingInterval, cfg.PongTimeout)); err != nil {
+				return err
+			}
+			return p.AddLast("app", &adapter{s: s, h: h})
+		}
+		if err := r.Handle("GET", pattern, wsupgrade.New(up)); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.HTTP != nil {
+		if err := cfg.HTTP(r); err != nil {
+			return nil, err
+		}
+	}
+	sc := cfg.Server
+	sc.Addrs = cfg.Addrs
+	sc.Initializer = func(ch *pipeline.Channel) {
+		p := ch.Pipeline()
+		_ = p.AddLast("http", http1.NewServerCodec(http1.Config{}))
+		_ = p.AddLast("handshake-timeout", wsupgrade.NewTimeout(cfg.HandshakeTimeout))
+		_ = p.AddLast("aggregator", http1.NewAggregator(cfg.MaxBodyBytes))
+		if cfg.Sessions != nil {
+			_ = p.AddLast("sessions", cfg.Sessions)
+		}
+		_ = p.AddLast("router", r)
+	}
+	srv, err := bootstrap.New(bootstrap.WithConfig(sc))
+	if err != nil {
+		return nil, err
+	}
+	s.Server = srv
+	return s, nil
+}
+
+// Conns returns the number of open WebSocket connections.
+func (s *Server) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// Conn is one WebSocket connection.
+//
+// # Concurrency
+//
+// Every method is safe for concurrent use; writes from one goroutine keep
+// their order.
+type Conn struct {
+	ch     *pipeline.Channel
+	hs     *wsupgrade.Handshake
+	closed atomic.Bool
+	// Value is free for the application (set it in OnOpen).
+	Value atomic.Value
+}
+
+// ErrClosed is returned by writes on a closed connection.
+var ErrClosed = errors.New("websocket: connection closed")
+
+// ID returns the connection's process-unique ID.
+func (c *Conn) ID() uint64 { return c.ch.ID() }
+
+// Channel returns the underlying channel.
+func (c *Conn) Channel() *pipeline.Channel { return c.ch }
+
+// Handshake returns what the upgrade request carried (path, params,
+// headers, subprotocol, session).
+func (c *Conn) Handshake() *wsupgrade.Handshake { return c.hs }
+
+// WriteText sends a text message (the string is copied).
+func (c *Conn) WriteText(s string) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	c.ch.WriteAndFlush(wsframe.Text(s))
+	return nil
+}
+
+// WriteBinary sends a binary message (data is copied).
+func (c *Conn) WriteBinary(data []byte) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	c.ch.WriteAndFlush(wsframe.AcquireMessage(ws.OpBinary, data))
+	return nil
+}
+
+// WritePrepared sends a message encoded once for many connections.
+func (c *Conn) WritePrepared(p *wsframe.Prepared) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	c.ch.WriteAndFlush(p)
+	return nil
+}
+
+// Close starts the close handshake with code and reason.
+func (c *Conn) Close(code ws.StatusCode, reason string) {
+	c.ch.WriteAndFlush(wsframe.Close{Code: code, Reason: reason})
+}
+
+// IsWritable reports whether the connection's outbound buffer is under its
+// high water mark (a slow reader is not).
+func (c *Conn) IsWritable() bool { return c.ch.IsWritable() }
+
+// adapter turns pipeline events into Handler calls.
+type adapter struct {
+	s      *Server
+	h      Handler
+	c      *Conn
+	code   ws.StatusCode
+	reason string
+}
+
+func (a *adapter) HandleUserEvent(ctx *pipeline.Context, ev any) {
+	switch e := ev.(type) {
+	case *wsupgrade.Handshake:
+		a.c = &Conn{ch: ctx.Channel(), hs: e}
+		a.code = ws.StatusAbnormalClosure
+		a.s.mu.Lock()
+		a.s.conns[a.c] = struct{}{}
+		a.s.mu.Unlock()
+		a.h.OnOpen(a.c)
+		return
+	case wsframe.CloseReceived:
+		a.code, a.reason = e.Code, e.Reason
+	case pipeline.ShutdownEvent:
+		// Say goodbye; the codec closes after the peer answers (or its
+		// close timeout).
+		ctx.WriteAndFlush(wsframe.Close{Code: ws.StatusGoingAway, Reason: "server shutting down"})
+		return
+	case wskeepalive.Timeout, idle.Event:
+	}
+	ctx.FireUserEvent(ev)
+}
+
+func (a *adapter) HandleRead(ctx *pipeline.Context, msg any) {
+	m, ok := msg.(*wsframe.Message)
+	if !ok || a.c == nil {
+		ctx.FireRead(msg)
+		return
+	}
+	a.h.OnMessage(a.c, m.Op, m.Data)
+}
+
+func (a *adapter) HandleError(ctx *pipeline.Context, err error) {
+	var ce *wsframe.CloseError
+	if errors.As(err, &ce) {
+		a.code, a.reason = ce.Code, ce.Reason
+		ctx.Channel().Logger().Debug("websocket: protocol error", "code", ce.Code, "reason", ce.Reason, "remote", ctx.Channel().RemoteAddr())
+		return
+	}
+	ctx.FireError(err)
+}
+
+func (a *adapter) HandleInactive(ctx *pipeline.Context) {
+	if a.c != nil {
+		a.c.closed.Store(true)
+		a.s.mu.Lock()
+		delete(a.s.conns, a.c)
+		a.s.mu.Unlock()
+		a.h.OnClose(a.c, a.code, a.reason)
+	}
+	ctx.FireInactive()
+}
+
+// Group is a set of connections that receive broadcasts, encoded once.
+// Members leave by Remove; closed connections are skipped and dropped.
+//
+// # Concurrency
+//
+// Safe for concurrent use.
+type Group struct {
+	mu      sync.RWMutex
+	members map[*Conn]struct{}
+}
+
+// NewGroup returns an empty group.
+func NewGroup() *Group { return &Group{members: map[*Conn]struct{}{}} }
+
+// Add puts c in the group.
+func (g *Group) Add(c *Conn) {
+	g.mu.Lock()
+	g.members[c] = struct{}{}
+	g.mu.Unlock()
+}
+
+// Remove takes c out of the group.
+func (g *Group) Remove(c *Conn) {
+	g.mu.Lock()
+	delete(g.members, c)
+	g.mu.Unlock()
+}
+
+// Len returns the number of members.
+func (g *Group) Len() int {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return len(g.members)
+}
+
+// Broadcast sends one message to every member, encoding it once, and
+// returns how many members it was queued for.
+func (g *Group) Broadcast(typ MessageType, data []byte) int {
+	p := wsframe.Prepare(typ, data)
+	var dead []*Conn
+	n := 0
+	g.mu.RLock()
+	for c := range g.members {
+		if c.WritePrepared(p) != nil {
+			dead = append(dead, c)
+			continue
+		}
+		n++
+	}
+	g.mu.RUnlock()
+	for _, c := range dead {
+		g.Remove(c)
+	}
+	return n
+}
+
+// Shutdown closes every connection with 1001 and stops the server (see
+// bootstrap.Server.Shutdown).
+func (s *Server) Shutdown(ctx context.Context) error { return s.Server.Shutdown(ctx) }
+
+// Logger returns the server's logger.
+func (s *Server) Logger() *slog.Logger { return s.Server.Config().Logger }
