@@ -3,6 +3,7 @@ module github.com/gnetty/gnetty
 go 1.26
 
 require (
+	github.com/coder/websocket v1.8.14
 	github.com/gobwas/httphead v0.1.0
 	github.com/gobwas/ws v1.5.0
 	github.com/gorilla/websocket v1.5.3
