@@ -16,7 +16,9 @@ import (
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
 	"github.com/gnetty/gnetty/codec/wsframe"
+	"github.com/gnetty/gnetty/handler/router"
 	"github.com/gnetty/gnetty/handler/wsupgrade"
+	"github.com/gnetty/gnetty/pipeline"
 	"github.com/gnetty/gnetty/preset/websocket"
 )
 
@@ -47,6 +49,11 @@ func newServer(addr string, sc bootstrap.Config) (*websocket.Server, error) {
 	return websocket.New(websocket.Config{
 		Addrs:  []string{addr},
 		Routes: map[string]websocket.Handler{"/": echo},
+		HTTP: func(r *router.Router) error {
+			return r.Handle("GET", "/page", func(ctx *pipeline.Context, req *http1.Request) {
+				router.Reply(ctx, req, 200, "text/html; charset=utf-8", []byte(page))
+			})
+		},
 		Upgrade: wsupgrade.Config{
 			Compression: true,
 			CheckOrigin: func(string, *http1.Request) bool { return true }, // a test target
@@ -55,3 +62,26 @@ func newServer(addr string, sc bootstrap.Config) (*websocket.Server, error) {
 		Server: sc,
 	})
 }
+
+// page is a self-test: it echoes a few messages through "/" and leaves the
+// outcome in window.result (the browser interop test reads it).
+const page = `<!doctype html>
+<meta charset="utf-8"><title>wsecho self-test</title>
+<pre id="out">running</pre>
+<script>
+const want = ["hello from the browser", "ünïcödé ✓ 𝄞", "z".repeat(70000)];
+const seen = [];
+const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/");
+ws.binaryType = "arraybuffer";
+ws.onopen = () => { for (const m of want) ws.send(m); ws.send(new Uint8Array([1, 2, 3]).buffer); };
+ws.onmessage = (e) => {
+  if (typeof e.data === "string") seen.push(e.data === want[seen.length] ? "text" : "BAD");
+  else { seen.push(new Uint8Array(e.data).join(",") === "1,2,3" ? "binary" : "BAD"); ws.close(4002, "browser done"); }
+};
+ws.onclose = (e) => {
+  window.result = { ok: seen.join() === "text,text,text,binary" && e.code === 4002, seen, code: e.code, extensions: ws.extensions };
+  document.getElementById("out").textContent = JSON.stringify(window.result);
+};
+ws.onerror = () => { window.result = { ok: false, error: "websocket error", seen }; };
+</script>
+`
