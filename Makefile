@@ -12,11 +12,13 @@ bench-smoke:
 	go test -run '^$$' -bench . -benchtime 1x ./... > /dev/null
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./echo > /dev/null
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./httpbench -wrk.duration 1s > /dev/null
+	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./wsbench -ws.duration 300ms -ws.conns 50 -ws.idle 300 > /dev/null
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
 	cd benchmarks && go test -run '^$$' -bench . -benchmem ./echo
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x -count 5 ./httpbench
+	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./wsbench
 
 fuzz:
 	cd codec/frame && for f in FuzzLineDecoder FuzzLengthFieldDecoder FuzzPrependerRoundTrip; do \

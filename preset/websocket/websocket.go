@@ -223,6 +223,15 @@ func (c *Conn) WriteBinary(data []byte) error {
 	return nil
 }
 
+// WriteMessage sends a message of the given type (data is copied).
+func (c *Conn) WriteMessage(typ MessageType, data []byte) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	c.ch.WriteAndFlush(wsframe.AcquireMessage(typ, data))
+	return nil
+}
+
 // WritePrepared sends a message encoded once for many connections.
 func (c *Conn) WritePrepared(p *wsframe.Prepared) error {
 	if c.closed.Load() {

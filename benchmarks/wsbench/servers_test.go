@@ -1,0 +1,142 @@
+package wsbench
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	gobwas "github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+	"github.com/gorilla/websocket"
+	"github.com/lesismal/nbio/nbhttp"
+	nbws "github.com/lesismal/nbio/nbhttp/websocket"
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/gnetty/gnetty/bootstrap"
+	"github.com/gnetty/gnetty/codec/http1"
+	"github.com/gnetty/gnetty/handler/wsupgrade"
+	gws "github.com/gnetty/gnetty/preset/websocket"
+)
+
+func anyOrigin(string, *http1.Request) bool { return true }
+
+// serve runs one server until SIGTERM.
+func serve(impl, addr string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	switch impl {
+	case "gnetty":
+		echo := gws.Funcs{Message: func(c *gws.Conn, typ gws.MessageType, data []byte) { _ = c.WriteMessage(typ, data) }}
+		s, err := gws.New(gws.Config{
+			Addrs:   []string{addr},
+			Routes:  map[string]gws.Handler{"/": echo},
+			Upgrade: wsupgrade.Config{CheckOrigin: anyOrigin},
+			Server:  bootstrap.Config{Workers: 1, Logger: slog.New(slog.DiscardHandler)},
+		})
+		if err != nil {
+			return err
+		}
+		return s.Serve(ctx)
+	case "gorilla":
+		up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+		srv := &http.Server{Addr: addr, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := up.Upgrade(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			for {
+				mt, rd, err := c.NextReader()
+				if err != nil {
+					return
+				}
+				wr, err := c.NextWriter(mt)
+				if err != nil {
+					return
+				}
+				if _, err := io.Copy(wr, rd); err != nil {
+					return
+				}
+				if err := wr.Close(); err != nil {
+					return
+				}
+			}
+		})}
+		go func() { <-ctx.Done(); _ = srv.Close() }()
+		if err := srv.ListenAndServe(); err != http.ErrServerClosed {
+			return err
+		}
+		return nil
+	case "gobwas":
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return err
+		}
+		go func() { <-ctx.Done(); _ = l.Close() }()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return nil
+			}
+			go func() {
+				defer c.Close()
+				if _, err := gobwas.Upgrade(c); err != nil {
+					return
+				}
+				for {
+					data, op, err := wsutil.ReadClientData(c)
+					if err != nil {
+						return
+					}
+					if err := wsutil.WriteServerMessage(c, op, data); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	case "nbio":
+		up := nbws.NewUpgrader()
+		up.CheckOrigin = func(*http.Request) bool { return true }
+		up.OnMessage(func(c *nbws.Conn, mt nbws.MessageType, data []byte) { _ = c.WriteMessage(mt, data) })
+		mux := http.NewServeMux()
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { _, _ = up.Upgrade(w, r, nil) })
+		e := nbhttp.NewEngine(nbhttp.Config{Network: "tcp", Addrs: []string{addr}, Handler: mux, NPoller: 1})
+		if err := e.Start(); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		e.Stop()
+		return nil
+	case "rawgnet":
+		h := &rawEcho{}
+		go func() { <-ctx.Done(); _ = h.eng.Stop(context.Background()) }()
+		return gnet.Run(h, "tcp://"+addr, gnet.WithNumEventLoop(1), gnet.WithReuseAddr(true), gnet.WithLogger(silent{}))
+	}
+	return nil
+}
+
+type rawEcho struct {
+	gnet.BuiltinEventEngine
+	eng gnet.Engine
+}
+
+func (r *rawEcho) OnBoot(e gnet.Engine) gnet.Action { r.eng = e; return gnet.None }
+
+func (r *rawEcho) OnTraffic(c gnet.Conn) gnet.Action {
+	buf, _ := c.Next(-1)
+	_, _ = c.Write(buf)
+	return gnet.None
+}
+
+type silent struct{}
+
+func (silent) Debugf(string, ...any) {}
+func (silent) Infof(string, ...any)  {}
+func (silent) Warnf(string, ...any)  {}
+func (silent) Errorf(string, ...any) {}
+func (silent) Fatalf(string, ...any) {}

@@ -1,0 +1,211 @@
+package wsbench
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	duration = flag.Duration("ws.duration", 3*time.Second, "length of each load run")
+	conns    = flag.Int("ws.conns", 1000, "connections per load run")
+	idleN    = flag.Int("ws.idle", 10000, "connections for BenchmarkIdle")
+)
+
+var impls = []string{"rawgnet", "gnetty", "gorilla", "gobwas", "nbio"}
+
+// TestMain doubles as the server and the load process.
+func TestMain(m *testing.M) {
+	var err error
+	switch {
+	case os.Getenv("WSB_SERVER") != "":
+		err = serve(os.Getenv("WSB_SERVER"), os.Getenv("WSB_ADDR"))
+	case os.Getenv("WSB_LOAD") != "":
+		a := func(k string) int { n, _ := strconv.Atoi(os.Getenv(k)); return n }
+		d, _ := time.ParseDuration(os.Getenv("WSB_DURATION"))
+		err = runLoad(os.Getenv("WSB_LOAD"), os.Getenv("WSB_ADDR"), a("WSB_CONNS"), a("WSB_INFLIGHT"), a("WSB_SIZE"), d)
+	case os.Getenv("WSB_IDLE") != "":
+		n, _ := strconv.Atoi(os.Getenv("WSB_IDLE"))
+		err = runIdle(os.Getenv("WSB_ADDR"), n)
+	default:
+		os.Exit(m.Run())
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func pinned(cpu int, env []string, args ...string) *exec.Cmd {
+	self, _ := os.Executable()
+	args = append([]string{self, "-test.run=^$"}, args...)
+	var cmd *exec.Cmd
+	if ts, err := exec.LookPath("taskset"); err == nil && runtime.NumCPU() >= 2 {
+		cmd = exec.Command(ts, append([]string{"-c", strconv.Itoa(cpu)}, args...)...)
+	} else {
+		cmd = exec.Command(args[0], args[1:]...)
+	}
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
+	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+type server struct {
+	cmd  *exec.Cmd
+	addr string
+	pid  int
+}
+
+func startServer(b *testing.B, impl string) *server {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := pinned(0, []string{"WSB_SERVER=" + impl, "WSB_ADDR=" + addr})
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	s := &server{cmd: cmd, addr: addr}
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%s did not start", impl)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.pid = serverPID(cmd)
+	return s
+}
+
+// serverPID finds the server process under taskset (taskset execs it, so
+// the PID is the same).
+func serverPID(cmd *exec.Cmd) int { return cmd.Process.Pid }
+
+// cpuSeconds reads the process's user+system CPU time.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+2:])
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ
+}
+
+// rssKiB reads the process's resident memory.
+func rssKiB(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			v, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
+			return v
+		}
+	}
+	return 0
+}
+
+// BenchmarkEcho runs each server against the same load: one op is one run
+// of -ws.duration (use -benchtime 1x).
+func BenchmarkEcho(b *testing.B) {
+	for _, size := range []int{64, 1024} {
+		for _, inflight := range []int{1, 8} {
+			for _, impl := range impls {
+				b.Run(fmt.Sprintf("size=%d/inflight=%d/%s", size, inflight, impl), func(b *testing.B) {
+					s := startServer(b, impl)
+					var res loadResult
+					var cpu float64
+					for range b.N {
+						c0 := cpuSeconds(s.pid)
+						load := pinned(1, []string{
+							"WSB_LOAD=" + impl, "WSB_ADDR=" + s.addr, "WSB_CONNS=" + strconv.Itoa(*conns),
+							"WSB_INFLIGHT=" + strconv.Itoa(inflight), "WSB_SIZE=" + strconv.Itoa(size),
+							"WSB_DURATION=" + duration.String(),
+						})
+						out, err := load.Output()
+						if err != nil {
+							b.Fatalf("load: %v\n%s", err, out)
+						}
+						if err := json.Unmarshal(out, &res); err != nil {
+							b.Fatalf("load output %q: %v", out, err)
+						}
+						cpu = cpuSeconds(s.pid) - c0
+						if res.Errors > 0 {
+							b.Fatalf("%d connection errors", res.Errors)
+						}
+					}
+					rate := float64(res.Messages) / res.Seconds
+					b.ReportMetric(rate, "msg/s")
+					b.ReportMetric(100*cpu/res.Seconds, "server-cpu-%")
+					if cpu > 0 {
+						b.ReportMetric(float64(res.Messages)/cpu, "msg/cpu-s")
+					}
+					b.ReportMetric(res.P50us, "p50-us")
+					b.ReportMetric(res.P99us, "p99-us")
+					b.ReportMetric(rssKiB(s.pid)/1024, "server-rss-MiB")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkIdle measures resident memory per idle upgraded connection.
+func BenchmarkIdle(b *testing.B) {
+	for _, impl := range impls[1:] {
+		b.Run(impl, func(b *testing.B) {
+			s := startServer(b, impl)
+			time.Sleep(200 * time.Millisecond)
+			before := rssKiB(s.pid)
+			for range b.N {
+				cmd := pinned(1, []string{"WSB_IDLE=" + strconv.Itoa(*idleN), "WSB_ADDR=" + s.addr})
+				stdin, _ := cmd.StdinPipe()
+				stdout, _ := cmd.StdoutPipe()
+				if err := cmd.Start(); err != nil {
+					b.Fatal(err)
+				}
+				line, err := bufio.NewReader(stdout).ReadString('\n')
+				if err != nil || strings.TrimSpace(line) != "ready" {
+					_ = cmd.Process.Kill()
+					_ = cmd.Wait()
+					b.Fatalf("idle client: %q %v", line, err)
+				}
+				time.Sleep(500 * time.Millisecond)
+				after := rssKiB(s.pid)
+				stdin.Close()
+				_ = cmd.Wait()
+				b.ReportMetric((after-before)*1024/float64(*idleN), "B/conn")
+			}
+		})
+	}
+}
