@@ -267,11 +267,25 @@ func NewTimeout(d time.Duration) *Timeout { return &Timeout{d: d} }
 
 // HandleActive starts the timer.
 func (t *Timeout) HandleActive(ctx *pipeline.Context) {
+	t.start(ctx)
+	ctx.FireActive()
+}
+
+// HandlerAdded starts the timer when the channel is already active.
+func (t *Timeout) HandlerAdded(ctx *pipeline.Context) {
+	if ctx.Channel().IsActive() {
+		t.start(ctx)
+	}
+}
+
+func (t *Timeout) start(ctx *pipeline.Context) {
+	if t.timer != nil {
+		return
+	}
 	t.timer = ctx.EventLoop().Schedule(t.d, func() {
 		ctx.Channel().Logger().Debug("wsupgrade: handshake timeout", "remote", ctx.Channel().RemoteAddr())
 		ctx.Close()
 	})
-	ctx.FireActive()
 }
 
 // HandleUserEvent stops the timer at the handshake.

@@ -1,0 +1,177 @@
+package wsupgrade_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gnetty/gnetty/codec/http1"
+	"github.com/gnetty/gnetty/codec/wsframe"
+	"github.com/gnetty/gnetty/handler/router"
+	"github.com/gnetty/gnetty/handler/wsupgrade"
+	"github.com/gnetty/gnetty/pipeline"
+	"github.com/gnetty/gnetty/pipeline/pipelinetest"
+)
+
+const key = "dGhlIHNhbXBsZSBub25jZQ=="
+
+func upgradeReq(path string, extra ...string) string {
+	return "GET " + path + " HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + key + "\r\n" + strings.Join(extra, "") + "\r\n"
+}
+
+// chain builds http -> aggregator -> router(/ws/{room}) with the upgrade.
+func chain(t testing.TB, cfg wsupgrade.Config) *pipelinetest.Channel {
+	r := router.New()
+	if err := r.Handle("GET", "/ws/{room}", wsupgrade.New(cfg)); err != nil {
+		t.Fatal(err)
+	}
+	ch := pipelinetest.New(t)
+	p := ch.Pipeline()
+	_ = p.AddLast("http", http1.NewServerCodec(http1.Config{}))
+	_ = p.AddLast("timeout", wsupgrade.NewTimeout(10*time.Second))
+	_ = p.AddLast("aggregator", http1.NewAggregator(0))
+	_ = p.AddLast("router", r)
+	return ch
+}
+
+func TestUpgradeRebuildsThePipeline(t *testing.T) {
+	var hs *wsupgrade.Handshake
+	cfg := wsupgrade.Config{
+		Subprotocols: []string{"chat.v2", "chat.v1"},
+		Compression:  true,
+		Install: func(p *pipeline.Pipeline, h *wsupgrade.Handshake) error {
+			return p.AddLast("app", pipeline.UserEventFunc(func(ctx *pipeline.Context, ev any) {
+				if e, ok := ev.(*wsupgrade.Handshake); ok {
+					hs = e
+				}
+			}))
+		},
+	}
+	ch := chain(t, cfg)
+	frame := []byte{0x81, 0x82, 0, 0, 0, 0, 'h', 'i'} // right behind the request
+	ch.WriteInbound(append([]byte(upgradeReq("/ws/kitchen", "Origin: http://example.com\r\n",
+		"Sec-WebSocket-Protocol: chat.v1, chat.v2\r\n", "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n")), frame...))
+	out := string(ch.ReadOutboundBytes())
+	for _, want := range []string{"HTTP/1.1 101 Switching Protocols\r\n", "Upgrade: websocket\r\n", "Connection: upgrade\r\n",
+		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n", "Sec-WebSocket-Protocol: chat.v2\r\n", "Sec-WebSocket-Extensions: " + wsframe.DeflateResponse} {
+		if !strings.Contains(out, want) {
+			t.Errorf("response lacks %q:\n%s", want, out)
+		}
+	}
+	if names := strings.Join(ch.Pipeline().Names(), ","); names != "ws,app" {
+		t.Fatalf("pipeline after upgrade: %s", names)
+	}
+	if hs == nil || hs.Path != "/ws/kitchen" || hs.Param("room") != "kitchen" || hs.Subprotocol != "chat.v2" || !hs.Compressed || hs.Header.Get("Origin") != "http://example.com" {
+		t.Fatalf("handshake event %+v", hs)
+	}
+	m, ok := ch.ReadInbound().(*wsframe.Message)
+	if !ok || string(m.Data) != "hi" {
+		t.Fatalf("frame sent behind the request: %v", m)
+	}
+	ch.Finish()
+}
+
+func TestUpgradeRefusals(t *testing.T) {
+	auth := func(ctx *pipeline.Context, req *http1.Request) (int, string) {
+		switch string(req.Header("Authorization")) {
+		case "":
+			return 401, "log in first"
+		case "bad":
+			return 403, "not yours"
+		}
+		return 0, ""
+	}
+	cases := []struct {
+		name, req, want string
+		closed          bool
+	}{
+		{"no auth", upgradeReq("/ws/a"), "HTTP/1.1 401 ", false},
+		{"forbidden", upgradeReq("/ws/a", "Authorization: bad\r\n"), "HTTP/1.1 403 ", false},
+		{"foreign origin", upgradeReq("/ws/a", "Authorization: ok\r\n", "Origin: http://evil.example\r\n"), "HTTP/1.1 403 ", false},
+		{"version", strings.Replace(upgradeReq("/ws/a", "Authorization: ok\r\n"), "Version: 13", "Version: 8", 1), "Sec-WebSocket-Version: 13", false},
+		{"short key", strings.Replace(upgradeReq("/ws/a", "Authorization: ok\r\n"), key, "c2hvcnQ=", 1), "HTTP/1.1 400 ", true},
+		{"no upgrade token", strings.Replace(upgradeReq("/ws/a", "Authorization: ok\r\n"), "Upgrade: websocket\r\n", "", 1), "HTTP/1.1 400 ", true},
+		{"no connection token", strings.Replace(upgradeReq("/ws/a", "Authorization: ok\r\n"), "keep-alive, Upgrade", "keep-alive", 1), "HTTP/1.1 400 ", true},
+		{"http/1.0", "GET /ws/a HTTP/1.0\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + key + "\r\n\r\n", "HTTP/1.1 400 ", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ch := chain(t, wsupgrade.Config{Authorize: auth})
+			ch.WriteInbound([]byte(tc.req))
+			out := string(ch.ReadOutboundBytes())
+			if !strings.Contains(out, tc.want) {
+				t.Fatalf("answer %q", out)
+			}
+			if ch.IsClosed() != tc.closed {
+				t.Fatalf("closed = %v", ch.IsClosed())
+			}
+			if _, ok := ch.ReadUserEvent().(wsupgrade.Refused); !ok {
+				t.Fatal("no Refused event")
+			}
+			if names := ch.Pipeline().Names(); !ch.IsClosed() && names[0] != "http" {
+				t.Fatalf("pipeline changed on refusal: %v", names)
+			}
+			ch.Finish()
+		})
+	}
+}
+
+func TestHandshakeTimeout(t *testing.T) {
+	ch := chain(t, wsupgrade.Config{})
+	ch.Advance(9 * time.Second)
+	if ch.IsClosed() {
+		t.Fatal("closed early")
+	}
+	ch.Advance(time.Second)
+	if !ch.IsClosed() {
+		t.Fatal("silent connection not closed")
+	}
+	ch.Finish()
+
+	ok := chain(t, wsupgrade.Config{})
+	ok.WriteInbound([]byte(upgradeReq("/ws/a")))
+	ok.ReadOutboundBytes()
+	for ok.ReadUserEvent() != nil {
+	}
+	ok.Advance(time.Minute)
+	if ok.IsClosed() {
+		t.Fatal("upgraded connection closed by the handshake timeout")
+	}
+	ok.Finish()
+}
+
+func FuzzHandshake(f *testing.F) {
+	f.Add(upgradeReq("/ws/a"))
+	f.Add(upgradeReq("/ws/a", "Sec-WebSocket-Protocol: x, y\r\n", "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10, permessage-deflate\r\n"))
+	f.Add(strings.Replace(upgradeReq("/ws/a"), key, "!!!", 1))
+	f.Fuzz(func(t *testing.T, in string) {
+		run := func(chunks ...string) string {
+			ch := chain(t, wsupgrade.Config{Compression: true, Subprotocols: []string{"x"}})
+			for _, c := range chunks {
+				if !ch.IsClosed() {
+					ch.WriteInbound([]byte(c))
+				}
+			}
+			out := string(ch.ReadOutboundBytes())
+			if i := strings.Index(out, "Date: "); i >= 0 {
+				out = out[:i] + out[i+len("Date: Mon, 02 Jan 2006 15:04:05 GMT"):]
+			}
+			names := strings.Join(ch.Pipeline().Names(), ",")
+			for ch.ReadUserEvent() != nil {
+			}
+			for ch.ReadError() != nil {
+			}
+			for ch.ReadInbound() != nil {
+			}
+			ch.Finish()
+			return out + "|" + names
+		}
+		whole := run(in)
+		for i := 0; i <= len(in); i += max(1, len(in)/16) {
+			if got := run(in[:i], in[i:]); got != whole {
+				t.Fatalf("split at %d of %q:\n%s\nwhole:\n%s", i, in, got, whole)
+			}
+		}
+	})
+}
