@@ -73,13 +73,38 @@ type Config struct {
 }
 
 // Handshake is the user event fired once the connection speaks WebSocket.
+// It stays with the connection, so its request headers are kept compactly
+// (one string) rather than as an http.Header map.
 type Handshake struct {
 	Path        string
 	Params      []http1.Param
-	Header      http.Header
 	Subprotocol string
 	Compressed  bool
 	Session     *session.Session
+
+	raw    string // "name\x00value\x00" for every request field
+	fields []uint32
+}
+
+// Header returns the first value of the request header name (ASCII case
+// insensitive), or "".
+func (h *Handshake) Header(name string) string {
+	for i := 0; i+3 < len(h.fields); i += 4 {
+		if strings.EqualFold(h.raw[h.fields[i]:h.fields[i+1]], name) {
+			return h.raw[h.fields[i+2]:h.fields[i+3]]
+		}
+	}
+	return ""
+}
+
+// Headers returns the request headers as an http.Header (built on each
+// call).
+func (h *Handshake) Headers() http.Header {
+	out := http.Header{}
+	for i := 0; i+3 < len(h.fields); i += 4 {
+		out.Add(h.raw[h.fields[i]:h.fields[i+1]], h.raw[h.fields[i+2]:h.fields[i+3]])
+	}
+	return out
 }
 
 // Param returns the path parameter named key.
@@ -186,10 +211,16 @@ func upgrade(cfg *Config, ctx *pipeline.Context, req *http1.Request) {
 			return
 		}
 	}
-	hs := &Handshake{Path: string(req.Path()), Params: append([]http1.Param(nil), req.Params...), Header: http.Header{}}
+	hs := &Handshake{Path: string(req.Path()), Params: append([]http1.Param(nil), req.Params...)}
+	var raw []byte
 	for _, f := range req.Fields() {
-		hs.Header.Add(string(f.Name), string(f.Value))
+		n0 := uint32(len(raw))
+		raw = append(raw, f.Name...)
+		v0 := uint32(len(raw))
+		raw = append(raw, f.Value...)
+		hs.fields = append(hs.fields, n0, v0, v0, uint32(len(raw)))
 	}
+	hs.raw = string(raw)
 	hs.Session = session.FromChannel(ctx.Channel())
 	if len(cfg.Subprotocols) > 0 {
 		offered := map[string]bool{}

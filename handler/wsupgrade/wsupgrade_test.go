@@ -62,7 +62,7 @@ func TestUpgradeRebuildsThePipeline(t *testing.T) {
 	if names := strings.Join(ch.Pipeline().Names(), ","); names != "ws,app" {
 		t.Fatalf("pipeline after upgrade: %s", names)
 	}
-	if hs == nil || hs.Path != "/ws/kitchen" || hs.Param("room") != "kitchen" || hs.Subprotocol != "chat.v2" || !hs.Compressed || hs.Header.Get("Origin") != "http://example.com" {
+	if hs == nil || hs.Path != "/ws/kitchen" || hs.Param("room") != "kitchen" || hs.Subprotocol != "chat.v2" || !hs.Compressed || hs.Header("origin") != "http://example.com" || hs.Headers().Get("Sec-WebSocket-Key") != key {
 		t.Fatalf("handshake event %+v", hs)
 	}
 	m, ok := ch.ReadInbound().(*wsframe.Message)
