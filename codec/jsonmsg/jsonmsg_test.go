@@ -1,0 +1,81 @@
+package jsonmsg_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/gnetty/gnetty/codec/jsonmsg"
+)
+
+func TestPeek(t *testing.T) {
+	cases := []struct {
+		in, want string
+		err      error
+	}{
+		{`{"type":"user","msg":"hi"}`, "user", nil},
+		{` { "msg" : {"type":"nested","a":[1,{"b":"}"}]}, "n": -1.5e3, "t": true, "x": null, "type" : "login" } `, "login", nil},
+		{`{"msg":"a \"quoted\" type","type":"user"}`, "user", nil},
+		{`{"ty\u0070e":"escaped key","type":"real"}`, "real", nil},
+		{`{"type":"\u0075ser"}`, "", jsonmsg.ErrNotString},
+		{`{"type":42}`, "", jsonmsg.ErrNotString},
+		{`{"msg":"hi"}`, "", jsonmsg.ErrNoKey},
+		{`{}`, "", jsonmsg.ErrNoKey},
+		{`[1,2]`, "", jsonmsg.ErrNotObject},
+		{``, "", jsonmsg.ErrNotObject},
+		{`{"msg":"unterminated`, "", jsonmsg.ErrSyntax},
+		{`{"msg" "x","type":"a"}`, "", jsonmsg.ErrSyntax},
+		{`{"a":[1,2,,3],"type":"a"}`, "", jsonmsg.ErrSyntax},
+		{`{"a":1 "type":"a"}`, "", jsonmsg.ErrSyntax},
+	}
+	for _, tc := range cases {
+		got, err := jsonmsg.Peek([]byte(tc.in), "type")
+		if !errors.Is(err, tc.err) || string(got) != tc.want {
+			t.Errorf("%s: %q %v, want %q %v", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestDecodeAndAppend(t *testing.T) {
+	var v struct {
+		Type string  `json:"type"`
+		N    float64 `json:"n"`
+	}
+	if err := jsonmsg.Decode([]byte(`{"type":"x","n":0.1234567891}`), &v); err != nil || v.Type != "x" || v.N != 0.1234567891 {
+		t.Fatalf("%+v %v", v, err)
+	}
+	for _, bad := range []string{`{"type":1}`, `{"type":"x"`, `{"type":"x"} trailing`, `nope`} {
+		if err := jsonmsg.Decode([]byte(bad), &v); err == nil {
+			t.Errorf("%s decoded", bad)
+		}
+	}
+	out, err := jsonmsg.Append([]byte("> "), map[string]any{"f": 0.1234567891, "h": "<b>"})
+	if err != nil || string(out) != `> {"f":0.1234567891,"h":"<b>"}` && string(out) != `> {"h":"<b>","f":0.1234567891}` {
+		t.Fatalf("%s %v", out, err)
+	}
+}
+
+func TestPeekAllocatesNothing(t *testing.T) {
+	msg := []byte(`{"msg":{"a":[1,2,3]},"type":"user"}`)
+	if n := testing.AllocsPerRun(1000, func() { _, _ = jsonmsg.Peek(msg, "type") }); n != 0 {
+		t.Fatalf("Peek allocated %.1f times", n)
+	}
+}
+
+func BenchmarkPeek(b *testing.B) {
+	msg := []byte(`{"type":"user","msg":"hi"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = jsonmsg.Peek(msg, "type")
+	}
+}
+
+func FuzzPeek(f *testing.F) {
+	f.Add([]byte(`{"type":"user","msg":"hi"}`))
+	f.Add([]byte(`{"a":[{"b":"}"}],"type":"x"}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		v, err := jsonmsg.Peek(in, "type")
+		if err == nil && len(v) > len(in) {
+			t.Fatal("value longer than input")
+		}
+	})
+}
