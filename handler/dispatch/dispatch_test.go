@@ -1,0 +1,195 @@
+package dispatch_test
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/gnetty/gnetty/codec/jsonmsg"
+	"github.com/gnetty/gnetty/codec/wsframe"
+	"github.com/gnetty/gnetty/handler/dispatch"
+	"github.com/gnetty/gnetty/handler/executor"
+	"github.com/gnetty/gnetty/pipeline/pipelinetest"
+)
+
+type userMsg struct {
+	Type string `json:"type"`
+	Msg  string `json:"msg"`
+}
+
+type reply struct {
+	Type string `json:"type"`
+	Code string `json:"code"`
+	Msg  string `json:"msg"`
+}
+
+func text(s string) *wsframe.Message { return &wsframe.Message{Op: ws.OpText, Data: []byte(s)} }
+
+func replies(t *testing.T, ch *pipelinetest.Channel) []reply {
+	t.Helper()
+	var out []reply
+	for m := ch.ReadOutbound(); m != nil; m = ch.ReadOutbound() {
+		var r reply
+		if err := jsonmsg.Decode(m.(*wsframe.Message).Data, &r); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestTypedDispatchOrderAndStop(t *testing.T) {
+	d := dispatch.New(dispatch.Config{Key: "type"})
+	var calls []string
+	dispatch.On(d, "user", func(c *dispatch.Ctx, m *userMsg) error {
+		calls = append(calls, "second:"+m.Msg)
+		return c.Reply(reply{Type: "user", Msg: strings.ToUpper(m.Msg)})
+	}, dispatch.Order(2))
+	dispatch.On(d, "user", func(c *dispatch.Ctx, m *userMsg) error {
+		calls = append(calls, "first:"+m.Msg)
+		if m.Msg == "stop" {
+			return dispatch.ErrStop
+		}
+		return nil
+	}, dispatch.Order(1))
+	ch := pipelinetest.New(t, d)
+	ch.WriteInbound(text(`{"type":"user","msg":"hi"}`), text(`{"msg":"stop","type":"user"}`))
+	if got := strings.Join(calls, ","); got != "first:hi,second:hi,first:stop" {
+		t.Fatalf("calls %s", got)
+	}
+	if r := replies(t, ch); len(r) != 1 || r[0].Msg != "HI" {
+		t.Fatalf("replies %+v", r)
+	}
+	ch.WriteInbound(&wsframe.Message{Op: ws.OpBinary, Data: []byte{1}})
+	if _, ok := ch.ReadInbound().(*wsframe.Message); !ok {
+		t.Fatal("binary message not passed on")
+	}
+	ch.Finish()
+}
+
+func TestErrorsAreAnsweredAndTheConnectionStays(t *testing.T) {
+	d := dispatch.New(dispatch.Config{Key: "type", MaxMessageSize: 100, Logger: slog.New(slog.DiscardHandler)})
+	dispatch.On(d, "user", func(c *dispatch.Ctx, m *userMsg) error {
+		switch m.Msg {
+		case "fail":
+			return errors.New("not allowed")
+		case "panic":
+			panic("boom")
+		}
+		return nil
+	})
+	cases := []struct{ in, code string }{
+		{`{"type":"user","msg":`, dispatch.CodeInvalidJSON},
+		{`not json`, dispatch.CodeInvalidJSON},
+		{`{"msg":"no type"}`, dispatch.CodeBadRequest},
+		{`{"type":7}`, dispatch.CodeBadRequest},
+		{`{"type":"nope"}`, dispatch.CodeUnknownEvent},
+		{`{"type":"user","msg":42}`, dispatch.CodeInvalidPayload},
+		{`{"type":"user","msg":"x"} trailing`, dispatch.CodeInvalidJSON},
+		{`{"type":"user","msg":"fail"}`, dispatch.CodeHandlerError},
+		{`{"type":"user","msg":"panic"}`, dispatch.CodeInternal},
+		{`{"type":"user","msg":"` + strings.Repeat("x", 200) + `"}`, dispatch.CodeTooLong},
+	}
+	ch := pipelinetest.New(t, d)
+	for _, tc := range cases {
+		ch.WriteInbound(text(tc.in))
+		r := replies(t, ch)
+		if len(r) != 1 || r[0].Type != "error" || r[0].Code != tc.code || r[0].Msg == "" {
+			t.Errorf("%.40s: replies %+v, want code %s", tc.in, r, tc.code)
+		}
+	}
+	if !ch.IsActive() {
+		t.Fatal("connection closed by bad input")
+	}
+	ch.Finish()
+}
+
+func TestExecutorKeepsOrderAndRepliesFromWorkers(t *testing.T) {
+	e := executor.New(executor.Config{Workers: 4})
+	defer e.Close()
+	d := dispatch.New(dispatch.Config{Key: "type"})
+	var mu sync.Mutex
+	var order []string
+	dispatch.On(d, "slow", func(c *dispatch.Ctx, m *userMsg) error {
+		if c.Pipeline != nil {
+			t.Error("executor handler got a pipeline context")
+		}
+		time.Sleep(time.Millisecond) // blocking work, off the loop
+		mu.Lock()
+		order = append(order, m.Msg)
+		mu.Unlock()
+		return c.Reply(reply{Type: "done", Msg: m.Msg})
+	}, dispatch.OnExecutor(e))
+	ch := pipelinetest.New(t, d)
+	for i := range 20 {
+		ch.WriteInbound(text(fmt.Sprintf(`{"type":"slow","msg":"%d"}`, i)))
+	}
+	var got []reply
+	for deadline := time.Now().Add(10 * time.Second); len(got) < 20 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+		ch.RunPendingTasks()
+		got = append(got, replies(t, ch)...)
+	}
+	for i, r := range got {
+		if r.Msg != fmt.Sprint(i) {
+			t.Fatalf("reply %d is %q", i, r.Msg)
+		}
+	}
+	if len(got) != 20 || len(order) != 20 {
+		t.Fatalf("%d replies, %d calls", len(got), len(order))
+	}
+	ch.Finish()
+}
+
+func TestBusyExecutorIsAnswered(t *testing.T) {
+	block := make(chan struct{})
+	e := executor.New(executor.Config{Workers: 1, QueueSize: 1})
+	defer e.Close()
+	defer close(block)
+	d := dispatch.New(dispatch.Config{Key: "type"})
+	dispatch.On(d, "slow", func(c *dispatch.Ctx, m *userMsg) error { <-block; return nil }, dispatch.OnExecutor(e))
+	ch := pipelinetest.New(t, d)
+	ch.WriteInbound(text(`{"type":"slow"}`), text(`{"type":"slow"}`))
+	if r := replies(t, ch); len(r) != 1 || r[0].Code != dispatch.CodeBusy {
+		t.Fatalf("replies %+v", r)
+	}
+	ch.Finish()
+}
+
+func FuzzDispatch(f *testing.F) {
+	f.Add([]byte(`{"type":"user","msg":"hi"}`))
+	f.Add([]byte(`{"type":"user","msg":{"a":[1]}}`))
+	f.Add([]byte(`{"type":"nope"}`))
+	f.Add([]byte(`[{"type":"user"}]`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		d := dispatch.New(dispatch.Config{Key: "type"})
+		calls := 0
+		dispatch.On(d, "user", func(c *dispatch.Ctx, m *userMsg) error { calls++; return nil })
+		ch := pipelinetest.New(t, d)
+		ch.WriteInbound(&wsframe.Message{Op: ws.OpText, Data: in})
+		r := replies(t, ch)
+		if calls+len(r) != 1 {
+			t.Fatalf("%q: %d calls and %d replies; want exactly one outcome", in, calls, len(r))
+		}
+		ch.Finish()
+	})
+}
+
+func BenchmarkDispatch(b *testing.B) {
+	d := dispatch.New(dispatch.Config{Key: "type"})
+	n := 0
+	dispatch.On(d, "user", func(c *dispatch.Ctx, m *userMsg) error { n += len(m.Msg); return nil })
+	ch := pipelinetest.New(b, d)
+	msg := text(`{"type":"user","msg":"hi"}`)
+	p := ch.Pipeline()
+	b.ReportAllocs()
+	for b.Loop() {
+		p.FireRead(msg)
+	}
+}
