@@ -101,6 +101,10 @@ type Config struct {
 	// HandshakeTimeout closes connections that have not upgraded in time.
 	// Default 10 s.
 	HandshakeTimeout time.Duration
+	// Handlers, when set, adds pipeline handlers between keepalive and the
+	// application's Handler after each upgrade (a dispatch.Dispatcher, an
+	// ack.Tracker, ...). Messages they consume do not reach OnMessage.
+	Handlers func(p *pipeline.Pipeline, hs *wsupgrade.Handshake) error
 	// PingInterval and PongTimeout for keepalive (defaults 25 s and 20 s).
 	PingInterval, PongTimeout time.Duration
 	// MaxBodyBytes bounds HTTP request bodies. Default 1 MiB.
@@ -139,6 +143,11 @@ func New(cfg Config) (*Server, error) {
 		up.Install = func(p *pipeline.Pipeline, hs *wsupgrade.Handshake) error {
 			if err := p.AddAfter("ws", "keepalive", wskeepalive.New(cfg.PingInterval, cfg.PongTimeout)); err != nil {
 				return err
+			}
+			if cfg.Handlers != nil {
+				if err := cfg.Handlers(p, hs); err != nil {
+					return err
+				}
 			}
 			return p.AddLast("app", &adapter{s: s, h: h})
 		}
