@@ -104,6 +104,7 @@ type Dispatcher struct {
 }
 
 type route struct {
+	event string
 	order int
 	exec  *executor.Executor
 	call  func(c *Ctx, data []byte) (decoded bool, err error)
@@ -147,7 +148,7 @@ func New(cfg Config) *Dispatcher {
 
 // On registers fn for event: the message is decoded into a new T first.
 func On[T any](d *Dispatcher, event string, fn func(c *Ctx, msg *T) error, opts ...Option) {
-	r := &route{call: func(c *Ctx, data []byte) (bool, error) {
+	r := &route{event: event, call: func(c *Ctx, data []byte) (bool, error) {
 		msg := new(T)
 		if err := jsonmsg.Decode(data, msg); err != nil {
 			return false, err
@@ -251,15 +252,15 @@ func (d *Dispatcher) Dispatch(ctx *pipeline.Context, ch *pipeline.Channel, data 
 		d.replyError(ch, CodeUnknownEvent, fmt.Sprintf("unknown %s %q", d.cfg.Key, name))
 		return
 	}
+	event := routes[0].event // interned: no allocation per message
 	if e := routes[0].exec; e != nil {
 		raw := append([]byte(nil), data...)
-		event := string(name)
 		if err := e.Submit(ch.ID(), func() { d.run(nil, ch, event, raw, routes) }); err != nil {
 			d.replyError(ch, CodeBusy, "server busy, try again")
 		}
 		return
 	}
-	d.run(ctx, ch, string(name), data, routes)
+	d.run(ctx, ch, event, data, routes)
 }
 
 func (d *Dispatcher) run(ctx *pipeline.Context, ch *pipeline.Channel, event string, data []byte, routes []*route) {
