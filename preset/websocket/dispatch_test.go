@@ -1,7 +1,6 @@
 package websocket_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -69,17 +68,7 @@ func TestDispatchAndAcksOverWebSocket(t *testing.T) {
 		},
 		Server: bootstrap.Config{Workers: 2, Logger: slog.New(slog.DiscardHandler)},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	}()
+	run(t, s, err)
 	c, _, err := gorilla.DefaultDialer.Dial("ws://"+s.Addrs()[0].String()+"/", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -65,17 +65,7 @@ func TestRoomsBroadcastAndCloseCodes(t *testing.T) {
 		},
 		Server: bootstrap.Config{Workers: 2, Logger: slog.New(slog.DiscardHandler)},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	}()
+	run(t, s, err)
 	addr := s.Addrs()[0].String()
 	dial := func(room string) *gorilla.Conn {
 		c, _, err := gorilla.DefaultDialer.Dial("ws://"+addr+"/ws/chat/"+room, nil)
@@ -136,17 +126,7 @@ func TestConnWritesFromGoroutinesInOrder(t *testing.T) {
 		Upgrade: wsupgrade.Config{CheckOrigin: func(string, *http1.Request) bool { return true }},
 		Server:  bootstrap.Config{Workers: 1, Logger: slog.New(slog.DiscardHandler)},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	}()
+	run(t, s, err)
 	c, _, err := gorilla.DefaultDialer.Dial("ws://"+s.Addrs()[0].String()+"/", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -181,4 +161,20 @@ func TestConnWritesFromGoroutinesInOrder(t *testing.T) {
 	if err := conn.WriteText("late"); err != nil && err != gws.ErrClosed {
 		t.Fatalf("write after close: %v", err)
 	}
+}
+
+// run starts s (built with err) and shuts it down at the end of the test.
+func run(t *testing.T, s *gws.Server, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+	})
 }
