@@ -189,6 +189,16 @@ func (ch *Channel) Logger() *slog.Logger { return ch.logger }
 // IsActive reports whether the channel is connected. Safe for concurrent use.
 func (ch *Channel) IsActive() bool { return ch.active.Load() }
 
+// PendingBytes returns the bytes written to the channel but not yet taken
+// by the kernel (the batch plus the transport's buffer). Call it on the
+// channel's loop.
+func (ch *Channel) PendingBytes() int {
+	if ch.closed {
+		return 0
+	}
+	return ch.tr.Pending()
+}
+
 // IsWritable reports whether pending output is under the high water mark
 // (or, once it went over, back under the low one). Safe for concurrent use.
 func (ch *Channel) IsWritable() bool { return ch.writable.Load() }

@@ -36,6 +36,9 @@ func Text(s string) *Message {
 	return m
 }
 
+// Size reports the encoded size, for water marks and slow-consumer limits.
+func (m *Message) Size() int { return len(m.Data) + 10 }
+
 // Release returns a pooled message to its pool (a no-op for others).
 func (m *Message) Release() {
 	if !m.pooled {

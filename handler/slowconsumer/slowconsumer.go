@@ -1,0 +1,80 @@
+// Package slowconsumer protects a server from readers that do not keep up:
+// when a channel's pending output (what it was sent but has not read)
+// would pass a hard limit, the channel is closed, with a WebSocket close
+// frame carrying a clear code and reason, and counted. Nothing waits for
+// the slow reader, so it never delays delivery to others; Centrifugo does
+// the same at 1 MiB.
+//
+// Place it right after the frame codec (on the application's side), so
+// that every message written to the channel passes it before being
+// framed: one Handler per channel, sharing a *Stats.
+package slowconsumer
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/gobwas/ws"
+
+	"github.com/gnetty/gnetty/codec/wsframe"
+	"github.com/gnetty/gnetty/pipeline"
+)
+
+// DefaultLimit is the default hard limit of pending output.
+const DefaultLimit = 1 << 20
+
+// Stats counts disconnections across channels. Safe for concurrent use.
+type Stats struct{ Disconnected atomic.Uint64 }
+
+// Disconnected is the user event fired before a slow channel is closed.
+type Disconnected struct {
+	Pending int
+	Limit   int
+}
+
+// Handler enforces the limit on one channel.
+type Handler struct {
+	limit  int
+	code   ws.StatusCode
+	stats  *Stats
+	closed bool
+}
+
+var _ pipeline.WriteHandler = (*Handler)(nil)
+
+// New returns a handler: limit 0 means DefaultLimit; code is the close
+// code sent (0: 1008, policy violation); stats may be nil.
+func New(limit int, code ws.StatusCode, stats *Stats) *Handler {
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	if code == 0 {
+		code = ws.StatusPolicyViolation
+	}
+	return &Handler{limit: limit, code: code, stats: stats}
+}
+
+// HandleWrite passes msg on, or drops it and closes the channel when it
+// would take pending output over the limit.
+func (h *Handler) HandleWrite(ctx *pipeline.Context, msg any) {
+	if h.closed {
+		pipeline.Release(msg)
+		return
+	}
+	pending := ctx.Channel().PendingBytes()
+	if pending+pipeline.Size(msg) <= h.limit {
+		ctx.Write(msg)
+		return
+	}
+	pipeline.Release(msg)
+	h.closed = true
+	if h.stats != nil {
+		h.stats.Disconnected.Add(1)
+	}
+	ctx.Channel().Logger().Info("slowconsumer: closing a channel that does not read",
+		"channel", ctx.Channel().ID(), "remote", ctx.Channel().RemoteAddr(), "pending", pending, "limit", h.limit)
+	ctx.FireUserEvent(Disconnected{Pending: pending, Limit: h.limit})
+	ctx.Write(wsframe.Close{Code: h.code, Reason: fmt.Sprintf("slow consumer: over %d bytes queued", h.limit)})
+	ctx.Flush()
+	ctx.Close()
+}

@@ -1,0 +1,96 @@
+package websocket_test
+
+import (
+	"bytes"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	gorilla "github.com/gorilla/websocket"
+
+	"github.com/gnetty/gnetty/bootstrap"
+	"github.com/gnetty/gnetty/codec/http1"
+	"github.com/gnetty/gnetty/handler/slowconsumer"
+	"github.com/gnetty/gnetty/handler/wsupgrade"
+	"github.com/gnetty/gnetty/pipeline"
+	gws "github.com/gnetty/gnetty/preset/websocket"
+)
+
+// A reader that stops reading is disconnected with 1008 once its queue
+// passes the limit, while the other member of the group receives every
+// message.
+func TestSlowConsumerIsDroppedOthersKeepReceiving(t *testing.T) {
+	stats := &slowconsumer.Stats{}
+	room := gws.NewGroup()
+	joined := make(chan struct{}, 2)
+	s, err := gws.New(gws.Config{
+		Addrs:   []string{"127.0.0.1:0"},
+		Routes:  map[string]gws.Handler{"/": gws.Funcs{Open: func(c *gws.Conn) { room.Add(c); joined <- struct{}{} }, Close: func(c *gws.Conn, _ ws.StatusCode, _ string) { room.Remove(c) }}},
+		Upgrade: wsupgrade.Config{CheckOrigin: func(string, *http1.Request) bool { return true }},
+		Handlers: func(p *pipeline.Pipeline, _ *wsupgrade.Handshake) error {
+			return p.AddAfter("ws", "slow", slowconsumer.New(1<<20, 0, stats))
+		},
+		Server: bootstrap.Config{Workers: 2, SocketSendBuffer: 64 << 10, Logger: slog.New(slog.DiscardHandler)},
+	})
+	run(t, s, err)
+	addr := s.Addrs()[0].String()
+	dialer := gorilla.Dialer{NetDial: func(network, a string) (net.Conn, error) {
+		c, err := net.Dial(network, a)
+		if err == nil {
+			_ = c.(*net.TCPConn).SetReadBuffer(64 << 10)
+		}
+		return c, err
+	}}
+	fast, _, err := dialer.Dial("ws://"+addr+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fast.Close()
+	slow, _, err := dialer.Dial("ws://"+addr+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	<-joined
+	<-joined
+
+	const n, size = 200, 64 << 10
+	got := make(chan int, 1)
+	go func() {
+		_ = fast.SetReadDeadline(time.Now().Add(30 * time.Second))
+		count := 0
+		for count < n {
+			if _, _, err := fast.ReadMessage(); err != nil {
+				break
+			}
+			count++
+		}
+		got <- count
+	}()
+	msg := bytes.Repeat([]byte("m"), size)
+	for range n {
+		room.Broadcast(gws.Binary, msg)
+		time.Sleep(time.Millisecond) // a steady stream, not one burst
+	}
+	if c := <-got; c != n {
+		t.Fatalf("the fast reader got %d of %d messages", c, n)
+	}
+	if stats.Disconnected.Load() != 1 {
+		t.Fatalf("%d slow consumers disconnected", stats.Disconnected.Load())
+	}
+	// The slow client, reading now, finds the close frame after what fit.
+	_ = slow.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, _, err := slow.ReadMessage()
+		if err == nil {
+			continue
+		}
+		ce, ok := err.(*gorilla.CloseError)
+		if !ok || ce.Code != gorilla.ClosePolicyViolation {
+			t.Fatalf("slow reader ended with %v, want close 1008", err)
+		}
+		break
+	}
+}
