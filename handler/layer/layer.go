@@ -1,0 +1,172 @@
+// Package layer is a channel layer in the spirit of Django Channels: named
+// groups of channels, sending to a group, and sending to one channel by
+// its name, from any goroutine. Local keeps it in memory for one node and
+// encodes a group message once, writing the same bytes to every member;
+// the Layer interface is shaped around what Redis pub/sub offers (publish
+// to a group channel, subscribe while a node has members), so a Redis
+// backend can serve several nodes behind the same calls.
+//
+// # Concurrency
+//
+// Every method is safe for concurrent use. Writes go through
+// Channel.WriteAndFlush, queued on each member's own loop: a slow member
+// never delays the sender or the others (pair it with handler/slowconsumer).
+package layer
+
+import (
+	"errors"
+	"strconv"
+	"sync"
+
+	"github.com/gobwas/ws"
+
+	"github.com/gnetty/gnetty/codec/wsframe"
+	"github.com/gnetty/gnetty/pipeline"
+)
+
+// Message is what travels through a layer: an encoded payload.
+type Message struct {
+	Text bool
+	Data []byte
+}
+
+// Layer is the channel-layer contract.
+type Layer interface {
+	// Name returns ch's name, the address Send takes.
+	Name(ch *pipeline.Channel) string
+	// Register makes ch reachable by its name until it closes.
+	Register(ch *pipeline.Channel)
+	// GroupAdd puts ch in group; GroupDiscard takes it out.
+	GroupAdd(group string, ch *pipeline.Channel) error
+	GroupDiscard(group string, ch *pipeline.Channel) error
+	// GroupSend delivers msg to every member of group, once each.
+	GroupSend(group string, msg Message) error
+	// Send delivers msg to the channel called name.
+	Send(name string, msg Message) error
+	// Members returns the number of local members of group.
+	Members(group string) int
+	// Close releases the layer.
+	Close() error
+}
+
+// ErrNoChannel is returned by Send for a name no open channel has.
+var ErrNoChannel = errors.New("layer: no such channel")
+
+// Local is the single-node Layer.
+type Local struct {
+	// Encode turns a Message into what is written to channels; the default
+	// is a WebSocket frame prepared once (wsframe.Prepare).
+	Encode func(Message) any
+
+	mu     sync.RWMutex
+	groups map[string]map[*pipeline.Channel]struct{}
+	named  map[string]*pipeline.Channel
+}
+
+var _ Layer = (*Local)(nil)
+
+// NewLocal returns an empty in-memory layer.
+func NewLocal() *Local {
+	return &Local{groups: map[string]map[*pipeline.Channel]struct{}{}, named: map[string]*pipeline.Channel{}}
+}
+
+func (l *Local) encode(m Message) any {
+	if l.Encode != nil {
+		return l.Encode(m)
+	}
+	op := ws.OpBinary
+	if m.Text {
+		op = ws.OpText
+	}
+	return wsframe.Prepare(op, m.Data)
+}
+
+// Name implements Layer: the channel's ID in decimal.
+func (l *Local) Name(ch *pipeline.Channel) string { return strconv.FormatUint(ch.ID(), 10) }
+
+// Register implements Layer.
+func (l *Local) Register(ch *pipeline.Channel) {
+	l.mu.Lock()
+	l.named[l.Name(ch)] = ch
+	l.mu.Unlock()
+}
+
+// GroupAdd implements Layer.
+func (l *Local) GroupAdd(group string, ch *pipeline.Channel) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	g := l.groups[group]
+	if g == nil {
+		g = map[*pipeline.Channel]struct{}{}
+		l.groups[group] = g
+	}
+	g[ch] = struct{}{}
+	return nil
+}
+
+// GroupDiscard implements Layer.
+func (l *Local) GroupDiscard(group string, ch *pipeline.Channel) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if g := l.groups[group]; g != nil {
+		delete(g, ch)
+		if len(g) == 0 {
+			delete(l.groups, group)
+		}
+	}
+	return nil
+}
+
+// GroupSend implements Layer: encoded once, written to every open member;
+// closed members are dropped from the group.
+func (l *Local) GroupSend(group string, m Message) error {
+	frame := l.encode(m)
+	var dead []*pipeline.Channel
+	l.mu.RLock()
+	for ch := range l.groups[group] {
+		if !ch.IsActive() {
+			dead = append(dead, ch)
+			continue
+		}
+		ch.WriteAndFlush(frame)
+	}
+	l.mu.RUnlock()
+	for _, ch := range dead {
+		_ = l.GroupDiscard(group, ch)
+	}
+	return nil
+}
+
+// Send implements Layer.
+func (l *Local) Send(name string, m Message) error {
+	l.mu.RLock()
+	ch := l.named[name]
+	l.mu.RUnlock()
+	if ch == nil || !ch.IsActive() {
+		if ch != nil {
+			l.mu.Lock()
+			delete(l.named, name)
+			l.mu.Unlock()
+		}
+		return ErrNoChannel
+	}
+	ch.WriteAndFlush(l.encode(m))
+	return nil
+}
+
+// Members implements Layer (closed members still listed until the next
+// send finds them).
+func (l *Local) Members(group string) int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return len(l.groups[group])
+}
+
+// Close implements Layer.
+func (l *Local) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.groups = map[string]map[*pipeline.Channel]struct{}{}
+	l.named = map[string]*pipeline.Channel{}
+	return nil
+}

@@ -1,0 +1,77 @@
+package layer_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/gnetty/gnetty/codec/wsframe"
+	"github.com/gnetty/gnetty/handler/layer"
+	"github.com/gnetty/gnetty/pipeline/pipelinetest"
+)
+
+func TestGroupsEncodeOnceAndSendByName(t *testing.T) {
+	l := layer.NewLocal()
+	var chans []*pipelinetest.Channel
+	for range 5 {
+		ch := pipelinetest.New(t)
+		l.Register(ch.Channel)
+		chans = append(chans, ch)
+	}
+	for _, ch := range chans[:3] {
+		_ = l.GroupAdd("room", ch.Channel)
+	}
+	_ = l.GroupAdd("room", chans[0].Channel) // twice: still one member
+	if l.Members("room") != 3 {
+		t.Fatalf("members %d", l.Members("room"))
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // from another goroutine
+		defer wg.Done()
+		_ = l.GroupSend("room", layer.Message{Text: true, Data: []byte("hello room")})
+		if err := l.Send(l.Name(chans[4].Channel), layer.Message{Text: true, Data: []byte("just you")}); err != nil {
+			t.Error(err)
+		}
+	}()
+	wg.Wait()
+	var first any
+	for i, ch := range chans {
+		ch.RunPendingTasks()
+		m := ch.ReadOutbound()
+		switch {
+		case i < 3:
+			p, ok := m.(*wsframe.Prepared)
+			if !ok {
+				t.Fatalf("member %d got %T", i, m)
+			}
+			if first == nil {
+				first = p
+			} else if first != any(p) {
+				t.Fatal("the group message was encoded more than once")
+			}
+		case i == 3:
+			if m != nil {
+				t.Fatalf("non-member got %v", m)
+			}
+		case i == 4:
+			if m == nil {
+				t.Fatal("named send lost")
+			}
+		}
+	}
+	_ = l.GroupDiscard("room", chans[1].Channel)
+	chans[2].Close()
+	_ = l.GroupSend("room", layer.Message{Data: []byte("x")})
+	if l.Members("room") != 1 {
+		t.Fatalf("closed or discarded members kept: %d", l.Members("room"))
+	}
+	if err := l.Send(l.Name(chans[2].Channel), layer.Message{}); err != layer.ErrNoChannel {
+		t.Fatalf("send to a closed channel: %v", err)
+	}
+	for _, ch := range chans {
+		ch.RunPendingTasks()
+		for ch.ReadOutbound() != nil {
+		}
+		ch.Finish()
+	}
+}
