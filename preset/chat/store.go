@@ -1,0 +1,203 @@
+package chat
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// User is a chat user (the PHP seed's chat_user table).
+type User struct {
+	Name      string    `json:"username"`
+	Avatar    string    `json:"headerimg"`
+	LoginTime time.Time `json:"login_time"`
+}
+
+// Msg is one chat message (the PHP seed's chat_msg table); ID is the
+// room's sequence number.
+type Msg struct {
+	ID     uint64    `json:"id"`
+	Room   string    `json:"room"`
+	From   string    `json:"from"`
+	Avatar string    `json:"headerimg"`
+	Text   string    `json:"msg"`
+	Time   time.Time `json:"time"`
+}
+
+// Store persists users and messages. Implementations are safe for
+// concurrent use and may block: the chat calls them off the event loops.
+type Store interface {
+	SaveUser(u User) error
+	// Append stores m; m.ID must be the room's next sequence number.
+	Append(m Msg) error
+	// History returns up to limit messages of room with ID > since, oldest
+	// first; since 0 and a limit give the last limit messages.
+	History(room string, since uint64, limit int) ([]Msg, error)
+	// LastID returns the room's last message ID (0: none).
+	LastID(room string) (uint64, error)
+	Close() error
+}
+
+// MemoryStore keeps everything in memory (tests, throwaway servers).
+type MemoryStore struct {
+	mu    sync.Mutex
+	users map[string]User
+	rooms map[string][]Msg
+}
+
+// NewMemoryStore returns an empty store.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{users: map[string]User{}, rooms: map[string][]Msg{}}
+}
+
+func (s *MemoryStore) SaveUser(u User) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[u.Name] = u
+	return nil
+}
+
+func (s *MemoryStore) Append(m Msg) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rooms[m.Room] = append(s.rooms[m.Room], m)
+	return nil
+}
+
+func (s *MemoryStore) History(room string, since uint64, limit int) ([]Msg, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return window(s.rooms[room], since, limit), nil
+}
+
+func window(all []Msg, since uint64, limit int) []Msg {
+	var out []Msg
+	for _, m := range all {
+		if m.ID > since {
+			out = append(out, m)
+		}
+	}
+	if limit > 0 && len(out) > limit {
+		if since == 0 {
+			out = out[len(out)-limit:]
+		} else {
+			out = out[:limit]
+		}
+	}
+	return out
+}
+
+func (s *MemoryStore) LastID(room string) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ms := s.rooms[room]; len(ms) > 0 {
+		return ms[len(ms)-1].ID, nil
+	}
+	return 0, nil
+}
+
+func (s *MemoryStore) Close() error { return nil }
+
+// BoltStore keeps users and messages on disk with go.etcd.io/bbolt: pure
+// Go, one file, ACID transactions, and ordered keys, so a room's messages
+// are a bucket keyed by big-endian sequence number and history is a range
+// scan. (modernc.org/sqlite would also be pure Go, but SQL buys nothing
+// for an append-only log and costs a much larger dependency.)
+type BoltStore struct{ db *bolt.DB }
+
+var usersBucket = []byte("users")
+
+// OpenBoltStore opens (or creates) dir/chat.db.
+func OpenBoltStore(dir string) (*BoltStore, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	db, err := bolt.Open(filepath.Join(dir, "chat.db"), 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("chat: open store: %w", err)
+	}
+	return &BoltStore{db: db}, nil
+}
+
+func roomBucket(room string) []byte { return []byte("room/" + room) }
+
+func (s *BoltStore) SaveUser(u User) error {
+	b, _ := json.Marshal(u)
+	return s.db.Update(func(tx *bolt.Tx) error {
+		bk, err := tx.CreateBucketIfNotExists(usersBucket)
+		if err != nil {
+			return err
+		}
+		return bk.Put([]byte(u.Name), b)
+	})
+}
+
+func (s *BoltStore) Append(m Msg) error {
+	b, _ := json.Marshal(m)
+	return s.db.Update(func(tx *bolt.Tx) error {
+		bk, err := tx.CreateBucketIfNotExists(roomBucket(m.Room))
+		if err != nil {
+			return err
+		}
+		return bk.Put(binary.BigEndian.AppendUint64(nil, m.ID), b)
+	})
+}
+
+func (s *BoltStore) History(room string, since uint64, limit int) ([]Msg, error) {
+	var out []Msg
+	err := s.db.View(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(roomBucket(room))
+		if bk == nil {
+			return nil
+		}
+		c := bk.Cursor()
+		if since == 0 && limit > 0 {
+			// the last limit messages: walk back from the end
+			var rev []Msg
+			for k, v := c.Last(); k != nil && len(rev) < limit; k, v = c.Prev() {
+				var m Msg
+				if err := json.Unmarshal(v, &m); err != nil {
+					return err
+				}
+				rev = append(rev, m)
+			}
+			for i := len(rev) - 1; i >= 0; i-- {
+				out = append(out, rev[i])
+			}
+			return nil
+		}
+		for k, v := c.Seek(binary.BigEndian.AppendUint64(nil, since+1)); k != nil; k, v = c.Next() {
+			var m Msg
+			if err := json.Unmarshal(v, &m); err != nil {
+				return err
+			}
+			out = append(out, m)
+			if limit > 0 && len(out) == limit {
+				break
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *BoltStore) LastID(room string) (uint64, error) {
+	var id uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if bk := tx.Bucket(roomBucket(room)); bk != nil {
+			if k, _ := bk.Cursor().Last(); k != nil {
+				id = binary.BigEndian.Uint64(k)
+			}
+		}
+		return nil
+	})
+	return id, err
+}
+
+func (s *BoltStore) Close() error { return s.db.Close() }
