@@ -142,6 +142,24 @@ func (t *Tracker) Send(group string, id uint64, data []byte) {
 	e.timer = t.ctx.EventLoop().Schedule(t.cfg.Timeout, func() { t.retry(k, e) })
 }
 
+// Track keeps data pending under (group, id) without sending it: for a
+// message that already went out another way (a broadcast encoded once).
+func (t *Tracker) Track(group string, id uint64, data []byte) {
+	if t.ctx == nil || !t.ctx.Channel().IsActive() {
+		return
+	}
+	k := key{group, id}
+	if old := t.pending[k]; old != nil {
+		old.timer.Stop()
+	}
+	if len(t.pending) >= t.cfg.MaxPending {
+		t.giveUpOldest()
+	}
+	e := &entry{data: data, attempts: 1}
+	t.pending[k] = e
+	e.timer = t.ctx.EventLoop().Schedule(t.cfg.Timeout, func() { t.retry(k, e) })
+}
+
 func (t *Tracker) retry(k key, e *entry) {
 	if t.pending[k] != e || !t.ctx.Channel().IsActive() {
 		return

@@ -1,0 +1,66 @@
+// Command chat runs the chat preset: open http://127.0.0.1:8080 and chat.
+//
+//	go run ./examples/chat                     # history kept in ./chat-data
+//	go run ./examples/chat -addr :9000 -data /var/lib/chat
+//
+// Every flag can also be set through the environment: CHAT_ADDR,
+// CHAT_DATA, CHAT_MAX_MESSAGE_LEN, CHAT_RATE, CHAT_MAX_ROOMS.
+package main
+
+import (
+	"context"
+	"flag"
+	"log"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/gnetty/gnetty/preset/chat"
+)
+
+func env(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(key string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return n
+	}
+	return def
+}
+
+func main() {
+	addr := flag.String("addr", env("CHAT_ADDR", "127.0.0.1:8080"), "listen address")
+	data := flag.String("data", env("CHAT_DATA", "chat-data"), "directory of the message store (\"\" keeps history in memory)")
+	maxLen := flag.Int("max-message-len", envInt("CHAT_MAX_MESSAGE_LEN", 2000), "longest message in characters")
+	ratePerSec := flag.Int("rate", envInt("CHAT_RATE", 10), "messages per second per connection")
+	maxRooms := flag.Int("max-rooms", envInt("CHAT_MAX_ROOMS", 10), "rooms per connection")
+	flag.Parse()
+
+	cfg := chat.Config{
+		Addr: *addr, MaxMessageLen: *maxLen, MessagesPerSecond: float64(*ratePerSec), MaxRoomsPerConn: *maxRooms,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+	}
+	if *data != "" {
+		store, err := chat.OpenBoltStore(*data)
+		if err != nil {
+			log.Fatal(err)
+		}
+		cfg.Store = store
+	}
+	srv, err := chat.New(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg.Logger.Info("chat: open http://" + *addr + "/ in a browser")
+	if err := srv.Serve(ctx); err != nil {
+		log.Fatal(err)
+	}
+}

@@ -1,0 +1,565 @@
+// Package chat is the chat preset: a real multi-room chat service in one
+// call on the WebSocket preset, following ../shared/CHAT-PROTOCOL.md:
+// session login, rooms with presence, per-room sequence numbers,
+// cumulative acks with retry, history on join and on request (recovery
+// after a reconnect), limits, a page served from the binary, Prometheus
+// metrics and graceful shutdown.
+//
+//	srv, err := chat.New(chat.Config{Addr: "127.0.0.1:8080", Store: store})
+//	err = srv.Serve(ctx)
+//
+// # Concurrency
+//
+// Message handlers run on the connection's event loop; everything that
+// touches the store runs on an executor, in order per room, so a room's
+// sequence numbers, its stored history and its broadcasts agree. Rooms are
+// shared between loops under a mutex.
+package chat
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"github.com/gnetty/gnetty/bootstrap"
+	"github.com/gnetty/gnetty/codec/http1"
+	"github.com/gnetty/gnetty/codec/wsframe"
+	"github.com/gnetty/gnetty/handler/ack"
+	"github.com/gnetty/gnetty/handler/dispatch"
+	"github.com/gnetty/gnetty/handler/executor"
+	"github.com/gnetty/gnetty/handler/session"
+	"github.com/gnetty/gnetty/handler/slowconsumer"
+	"github.com/gnetty/gnetty/handler/wsupgrade"
+	"github.com/gnetty/gnetty/pipeline"
+	"github.com/gnetty/gnetty/preset/websocket"
+)
+
+// Config configures the chat; zero values mean the defaults.
+type Config struct {
+	// Addr to listen on; default 127.0.0.1:8080.
+	Addr string
+	// Store keeps users and history; default a MemoryStore.
+	Store Store
+	// Limits.
+	MaxNameLen        int           // default 32 characters
+	MaxMessageLen     int           // default 2000 characters
+	MessagesPerSecond float64       // per connection, default 10 (burst 20)
+	MaxRoomsPerConn   int           // default 10
+	MaxMembersPerRoom int           // default 10000
+	MaxQueueBytes     int           // slow-consumer limit, default 1 MiB
+	HistoryOnJoin     int           // messages sent on join, default 50
+	AckTimeout        time.Duration // default 5 s
+	AckRetries        int           // default 3
+	// Workers is the number of event loops (default one per CPU).
+	Workers int
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+	// Registry for metrics; default a new one (served on /metrics).
+	Registry *prometheus.Registry
+}
+
+func (c *Config) normalize() {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.Store == nil {
+		c.Store = NewMemoryStore()
+	}
+	if c.MaxNameLen <= 0 {
+		c.MaxNameLen = 32
+	}
+	if c.MaxMessageLen <= 0 {
+		c.MaxMessageLen = 2000
+	}
+	if c.MessagesPerSecond <= 0 {
+		c.MessagesPerSecond = 10
+	}
+	if c.MaxRoomsPerConn <= 0 {
+		c.MaxRoomsPerConn = 10
+	}
+	if c.MaxMembersPerRoom <= 0 {
+		c.MaxMembersPerRoom = 10000
+	}
+	if c.MaxQueueBytes <= 0 {
+		c.MaxQueueBytes = slowconsumer.DefaultLimit
+	}
+	if c.HistoryOnJoin <= 0 {
+		c.HistoryOnJoin = 50
+	}
+	if c.AckTimeout <= 0 {
+		c.AckTimeout = 5 * time.Second
+	}
+	if c.AckRetries <= 0 {
+		c.AckRetries = 3
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+}
+
+// Avatars is the allow-list of avatar keys (the page draws them); any
+// other value is replaced by the first.
+var Avatars = []string{"cat", "dog", "fox", "owl", "panda", "frog", "bear", "koala"}
+
+// Server is a running chat.
+type Server struct {
+	*websocket.Server
+	cfg      Config
+	store    Store
+	sessions *session.Manager
+	exec     *executor.Executor
+	d        *dispatch.Dispatcher
+	slow     *slowconsumer.Stats
+	m        metrics
+
+	mu    sync.Mutex
+	rooms map[string]*room
+}
+
+type room struct {
+	name    string
+	members map[*member]struct{}
+	last    uint64 // last sequence number (guarded by the room's executor key)
+	loaded  bool
+}
+
+type member struct {
+	ch      *pipeline.Channel
+	user    User
+	rooms   map[string]bool
+	limiter *rate.Limiter
+	acks    atomic.Bool // the client acks: its messages take part in retry
+}
+
+var memberKey = pipeline.NewAttrKey[*member]("chat.member")
+
+// New builds the chat server (not yet listening).
+func New(cfg Config) (*Server, error) {
+	cfg.normalize()
+	s := &Server{cfg: cfg, store: cfg.Store, rooms: map[string]*room{}, slow: &slowconsumer.Stats{}}
+	s.sessions = session.New(session.Config{})
+	s.exec = executor.New(executor.Config{Workers: 4})
+	s.m = newMetrics(cfg.Registry, s)
+	s.d = dispatch.New(dispatch.Config{Key: "type", MaxMessageSize: cfg.MaxMessageLen*6 + 1024, Logger: cfg.Logger})
+	s.routes()
+	ws, err := websocket.New(websocket.Config{
+		Addrs:  []string{cfg.Addr},
+		Routes: map[string]websocket.Handler{"/ws/chat/{room}": (*handler)(s)},
+		HTTP:   s.httpRoutes,
+		Upgrade: wsupgrade.Config{
+			Authorize: func(ctx *pipeline.Context, req *http1.Request) (int, string) {
+				if session.FromChannel(ctx.Channel()) == nil {
+					s.m.handshakeFailures.WithLabelValues("unauthorized").Inc()
+					return 401, "log in first"
+				}
+				return 0, ""
+			},
+			Compression: true,
+		},
+		Sessions: s.sessions,
+		Handlers: func(p *pipeline.Pipeline, hs *wsupgrade.Handshake) error {
+			if err := p.AddAfter("ws", "slow", slowconsumer.New(cfg.MaxQueueBytes, 1013, s.slow)); err != nil {
+				return err
+			}
+			if err := p.AddLast("ack", ack.New(ack.Config{Timeout: cfg.AckTimeout, MaxRetries: cfg.AckRetries})); err != nil {
+				return err
+			}
+			return p.AddLast("dispatch", s.d)
+		},
+		Server: bootstrap.Config{Workers: cfg.Workers, Logger: cfg.Logger},
+	})
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	s.Server = ws
+	return s, nil
+}
+
+func (s *Server) close() {
+	s.exec.Close()
+	s.sessions.Close()
+}
+
+// Serve runs until ctx ends, then shuts down gracefully: every connection
+// gets close 1001, the executor drains (history flushed), the store closes.
+func (s *Server) Serve(ctx context.Context) error {
+	err := s.Server.Serve(ctx)
+	s.close()
+	if cerr := s.store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Shutdown stops the server (see Serve for what it flushes).
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.Server.Shutdown(ctx)
+	s.close()
+	if cerr := s.store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func roomKey(name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return h.Sum64()
+}
+
+func validRoom(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, r := range name {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// out messages
+type presence struct {
+	Type     string `json:"type"`
+	Msg      string `json:"msg"`
+	Room     string `json:"room"`
+	UserList []User `json:"user_list"`
+	Count    int    `json:"count"`
+}
+
+type chatMsg struct {
+	Type string `json:"type"`
+	Msg
+}
+
+type historyMsg struct {
+	Type     string `json:"type"`
+	Room     string `json:"room"`
+	Messages []Msg  `json:"messages"`
+	Last     uint64 `json:"last"`
+}
+
+type notice struct {
+	Type string `json:"type"`
+	Msg  string `json:"msg"`
+	User *User  `json:"user,omitempty"`
+}
+
+// in messages
+type inMsg struct {
+	Type  string `json:"type"`
+	Msg   string `json:"msg"`
+	Room  string `json:"room"`
+	Since uint64 `json:"since"`
+	ID    uint64 `json:"id"`
+}
+
+func (s *Server) send(ch *pipeline.Channel, v any) {
+	b, _ := json.Marshal(v)
+	s.m.out.Inc()
+	ch.WriteAndFlush(wsframe.AcquireMessage(1, b))
+}
+
+// broadcast sends v to every member of r, encoded once.
+func (s *Server) broadcast(r *room, v any) []byte {
+	b, _ := json.Marshal(v)
+	p := wsframe.Prepare(1, b)
+	s.mu.Lock()
+	for m := range r.members {
+		m.ch.WriteAndFlush(p)
+		s.m.out.Inc()
+	}
+	s.mu.Unlock()
+	s.m.broadcasts.Inc()
+	return b
+}
+
+// online counts the distinct users in r.
+func (s *Server) online(r *room) int {
+	seen := map[string]bool{}
+	for m := range r.members {
+		seen[m.user.Name] = true
+	}
+	return len(seen)
+}
+
+func (s *Server) userList(r *room) []User {
+	seen := map[string]bool{}
+	var out []User
+	for m := range r.members {
+		if !seen[m.user.Name] {
+			seen[m.user.Name] = true
+			out = append(out, m.user)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	if len(out) > maxUserList {
+		out = out[:maxUserList]
+	}
+	return out
+}
+
+// maxUserList caps the user_list of presence events (count stays exact):
+// a full list on every join would make a big room's presence traffic
+// quadratic.
+const maxUserList = 100
+
+// join adds m to room name and tells everyone; it answers the member with
+// an error when a limit refuses it.
+func (s *Server) join(m *member, name string) bool {
+	if !validRoom(name) {
+		s.send(m.ch, errMsg("bad_room", "room names are 1 to 64 letters, digits, - or _"))
+		return false
+	}
+	if m.rooms[name] {
+		return true
+	}
+	if len(m.rooms) >= s.cfg.MaxRoomsPerConn {
+		s.send(m.ch, errMsg("too_many_rooms", fmt.Sprintf("at most %d rooms per connection", s.cfg.MaxRoomsPerConn)))
+		return false
+	}
+	s.mu.Lock()
+	r := s.rooms[name]
+	if r == nil {
+		r = &room{name: name, members: map[*member]struct{}{}}
+		s.rooms[name] = r
+	}
+	if len(r.members) >= s.cfg.MaxMembersPerRoom {
+		s.mu.Unlock()
+		s.send(m.ch, errMsg("room_full", fmt.Sprintf("room %s is full", name)))
+		return false
+	}
+	r.members[m] = struct{}{}
+	m.rooms[name] = true
+	list, count := s.userList(r), s.online(r)
+	s.mu.Unlock()
+	s.broadcast(r, presence{Type: "login", Msg: m.user.Name, Room: name, UserList: list, Count: count})
+	s.sendHistory(m.ch, name, 0, s.cfg.HistoryOnJoin)
+	return true
+}
+
+func (s *Server) leave(m *member, name string) {
+	s.mu.Lock()
+	r := s.rooms[name]
+	if r == nil || !m.rooms[name] {
+		s.mu.Unlock()
+		return
+	}
+	delete(r.members, m)
+	delete(m.rooms, name)
+	list, count := s.userList(r), s.online(r)
+	s.mu.Unlock()
+	s.broadcast(r, presence{Type: "logout", Msg: m.user.Name, Room: name, UserList: list, Count: count})
+}
+
+func (s *Server) sendHistory(ch *pipeline.Channel, name string, since uint64, limit int) {
+	if err := s.exec.Submit(roomKey(name), func() {
+		msgs, err := s.store.History(name, since, limit)
+		if err != nil {
+			s.cfg.Logger.Error("chat: history", "room", name, "err", err)
+			s.send(ch, errMsg("internal", "history unavailable"))
+			return
+		}
+		last, _ := s.store.LastID(name)
+		if msgs == nil {
+			msgs = []Msg{}
+		}
+		s.send(ch, historyMsg{Type: "history", Room: name, Messages: msgs, Last: last})
+	}); err != nil {
+		s.send(ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
+	}
+}
+
+func errMsg(code, msg string) map[string]string {
+	return map[string]string{"type": "error", "code": code, "msg": msg}
+}
+
+func (s *Server) routes() {
+	dispatch.On(s.d, "user", func(c *dispatch.Ctx, in *inMsg) error {
+		m, _ := memberKey.Get(c.Channel())
+		s.m.in.Inc()
+		if !m.limiter.Allow() {
+			s.m.limited.Inc()
+			c.Error("rate_limited", fmt.Sprintf("at most %.0f messages per second", s.cfg.MessagesPerSecond))
+			return nil
+		}
+		text := strings.TrimSpace(in.Msg)
+		if text == "" || utf8.RuneCountInString(text) > s.cfg.MaxMessageLen {
+			c.Error("too_long", fmt.Sprintf("messages are 1 to %d characters", s.cfg.MaxMessageLen))
+			return nil
+		}
+		name := in.Room
+		if name == "" {
+			for r := range m.rooms {
+				if name == "" || r < name {
+					name = r
+				}
+			}
+		}
+		if !m.rooms[name] {
+			c.Error("not_in_room", "join the room first")
+			return nil
+		}
+		s.post(m, name, text)
+		return nil
+	})
+	dispatch.On(s.d, "join", func(c *dispatch.Ctx, in *inMsg) error {
+		m, _ := memberKey.Get(c.Channel())
+		s.join(m, in.Room)
+		return nil
+	})
+	dispatch.On(s.d, "leave", func(c *dispatch.Ctx, in *inMsg) error {
+		m, _ := memberKey.Get(c.Channel())
+		s.leave(m, in.Room)
+		return nil
+	})
+	dispatch.On(s.d, "history", func(c *dispatch.Ctx, in *inMsg) error {
+		m, _ := memberKey.Get(c.Channel())
+		if !m.rooms[in.Room] {
+			c.Error("not_in_room", "join the room first")
+			return nil
+		}
+		s.sendHistory(c.Channel(), in.Room, in.Since, 500)
+		return nil
+	})
+	dispatch.On(s.d, "ack", func(c *dispatch.Ctx, in *inMsg) error {
+		m, _ := memberKey.Get(c.Channel())
+		m.acks.Store(true)
+		if t := ack.FromChannel(c.Channel()); t != nil {
+			t.AckUpTo(in.Room, in.ID)
+		}
+		return nil
+	})
+}
+
+// post numbers, stores and broadcasts a message, in order per room.
+func (s *Server) post(m *member, name, text string) {
+	from := m.user
+	if err := s.exec.Submit(roomKey(name), func() {
+		s.mu.Lock()
+		r := s.rooms[name]
+		s.mu.Unlock()
+		if r == nil {
+			return
+		}
+		if !r.loaded {
+			r.last, _ = s.store.LastID(name)
+			r.loaded = true
+		}
+		r.last++
+		msg := Msg{ID: r.last, Room: name, From: from.Name, Avatar: from.Avatar, Text: text, Time: time.Now().UTC()}
+		if err := s.store.Append(msg); err != nil {
+			r.last--
+			s.cfg.Logger.Error("chat: store", "room", name, "err", err)
+			s.send(m.ch, errMsg("internal", "message not stored"))
+			return
+		}
+		data := s.broadcast(r, chatMsg{Type: "user", Msg: msg})
+		s.mu.Lock()
+		for mm := range r.members {
+			if mm.acks.Load() {
+				ch, id := mm.ch, msg.ID
+				ch.Execute(func() {
+					if t := ack.FromChannel(ch); t != nil {
+						t.Track(name, id, data)
+					}
+				})
+			}
+		}
+		s.mu.Unlock()
+	}); err != nil {
+		s.send(m.ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
+	}
+}
+
+// handler receives connection events from the WebSocket preset.
+type handler Server
+
+func (h *handler) OnOpen(c *websocket.Conn) {
+	s := (*Server)(h)
+	sess := c.Handshake().Session
+	u := User{Name: sess.Get("user"), Avatar: sess.Get("avatar"), LoginTime: time.Now().UTC()}
+	m := &member{ch: c.Channel(), user: u, rooms: map[string]bool{},
+		limiter: rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), int(2*s.cfg.MessagesPerSecond))}
+	memberKey.Set(c.Channel(), m)
+	s.m.conns.Inc()
+	s.send(c.Channel(), notice{Type: "handShake", Msg: "connected", User: &u})
+	if !s.join(m, c.Handshake().Param("room")) {
+		c.Close(1008, "cannot join the room")
+	}
+}
+
+func (h *handler) OnMessage(c *websocket.Conn, typ websocket.MessageType, data []byte) {
+	s := (*Server)(h)
+	s.send(c.Channel(), errMsg("bad_request", "binary messages are not part of the protocol"))
+}
+
+func (h *handler) OnClose(c *websocket.Conn, code ws.StatusCode, reason string) {
+	s := (*Server)(h)
+	m, ok := memberKey.Get(c.Channel())
+	if !ok {
+		return
+	}
+	var rooms []string
+	for name := range m.rooms {
+		rooms = append(rooms, name)
+	}
+	for _, name := range rooms {
+		s.leave(m, name)
+	}
+	s.m.conns.Dec()
+}
+
+// randomName returns "user" + 8 random characters, as the PHP chat did.
+func randomName() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "user" + hex.EncodeToString(b[:])
+}
+
+var errBadName = errors.New("chat: bad name")
+
+func (s *Server) cleanName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return randomName(), nil
+	}
+	if utf8.RuneCountInString(name) > s.cfg.MaxNameLen || !utf8.ValidString(name) {
+		return "", errBadName
+	}
+	for _, r := range name {
+		if r < ' ' || r == 0x7f {
+			return "", errBadName
+		}
+	}
+	return name, nil
+}
+
+func cleanAvatar(a string) string {
+	for _, ok := range Avatars {
+		if a == ok {
+			return a
+		}
+	}
+	return Avatars[0]
+}

@@ -1,0 +1,279 @@
+package chat_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	gorilla "github.com/gorilla/websocket"
+
+	"github.com/gnetty/gnetty/preset/chat"
+)
+
+type srv struct {
+	*chat.Server
+	addr string
+}
+
+func start(t *testing.T, store chat.Store) *srv {
+	t.Helper()
+	s, err := chat.New(chat.Config{Addr: "127.0.0.1:0", Store: store, Workers: 2, Logger: slog.New(slog.DiscardHandler),
+		MessagesPerSecond: 20, AckTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+	})
+	return &srv{Server: s, addr: s.Addrs()[0].String()}
+}
+
+type client struct {
+	t    *testing.T
+	http *http.Client
+	ws   *gorilla.Conn
+	base string
+}
+
+func login(t *testing.T, s *srv, name string) *client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &client{t: t, http: &http.Client{Jar: jar, Timeout: 5 * time.Second}, base: "http://" + s.addr}
+	resp, err := c.http.Post(c.base+"/login", "application/json", strings.NewReader(fmt.Sprintf(`{"name":%q,"avatar":"owl"}`, name)))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("login %s: %v %v", name, resp, err)
+	}
+	resp.Body.Close()
+	return c
+}
+
+func (c *client) dial(room string) {
+	c.t.Helper()
+	u, _ := url.Parse(c.base)
+	h := http.Header{}
+	for _, ck := range c.http.Jar.Cookies(u) {
+		h.Add("Cookie", ck.String())
+	}
+	ws, resp, err := gorilla.DefaultDialer.Dial("ws://"+u.Host+"/ws/chat/"+room, h)
+	if err != nil {
+		c.t.Fatalf("dial: %v %v", err, resp)
+	}
+	c.ws = ws
+	c.t.Cleanup(func() { ws.Close() })
+}
+
+type in struct {
+	Type     string            `json:"type"`
+	Msg      string            `json:"msg"`
+	Room     string            `json:"room"`
+	ID       uint64            `json:"id"`
+	From     string            `json:"from"`
+	Count    int               `json:"count"`
+	Code     string            `json:"code"`
+	UserList []json.RawMessage `json:"user_list"`
+	Messages []struct {
+		ID   uint64 `json:"id"`
+		Text string `json:"msg"`
+	} `json:"messages"`
+	Last uint64 `json:"last"`
+}
+
+// next reads until a message of type typ (others are skipped).
+func (c *client) next(typ string) in {
+	c.t.Helper()
+	_ = c.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		var m in
+		if err := c.ws.ReadJSON(&m); err != nil {
+			c.t.Fatalf("waiting for %s: %v", typ, err)
+		}
+		if m.Type == typ {
+			return m
+		}
+	}
+}
+
+func (c *client) send(v string) {
+	c.t.Helper()
+	if err := c.ws.WriteMessage(gorilla.TextMessage, []byte(v)); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func TestChatEndToEnd(t *testing.T) {
+	s := start(t, chat.NewMemoryStore())
+
+	// Without a session the upgrade is refused with 401.
+	_, resp, err := gorilla.DefaultDialer.Dial("ws://"+s.addr+"/ws/chat/lobby", nil)
+	if err == nil || resp == nil || resp.StatusCode != 401 {
+		t.Fatalf("anonymous upgrade: %v %v", err, resp)
+	}
+
+	ann := login(t, s, "ann")
+	ann.dial("lobby")
+	if m := ann.next("handShake"); m.Type != "handShake" {
+		t.Fatal(m)
+	}
+	if m := ann.next("login"); m.Count != 1 || m.Msg != "ann" {
+		t.Fatalf("%+v", m)
+	}
+	if m := ann.next("history"); len(m.Messages) != 0 {
+		t.Fatalf("%+v", m)
+	}
+	bob := login(t, s, "bob")
+	bob.dial("lobby")
+	if m := ann.next("login"); m.Count != 2 || m.Msg != "bob" || len(m.UserList) != 2 {
+		t.Fatalf("ann saw %+v", m)
+	}
+	bob.next("history")
+
+	ann.send(`{"type":"user","room":"lobby","msg":"<script>alert(1)</script>"}`)
+	for _, c := range []*client{ann, bob} {
+		m := c.next("user")
+		if m.ID != 1 || m.From != "ann" || m.Msg != "<script>alert(1)</script>" {
+			t.Fatalf("%+v", m)
+		}
+	}
+	bob.send(`{"type":"ack","room":"lobby","id":1}`)
+
+	// Bad input: answered, connection kept.
+	ann.send(`{not json`)
+	if m := ann.next("error"); m.Code != "invalid_json" {
+		t.Fatalf("%+v", m)
+	}
+	ann.send(`{"type":"user","room":"lobby","msg":"` + strings.Repeat("x", 2001) + `"}`)
+	if m := ann.next("error"); m.Code != "too_long" {
+		t.Fatalf("%+v", m)
+	}
+	ann.send(`{"type":"user","room":"elsewhere","msg":"x"}`)
+	if m := ann.next("error"); m.Code != "not_in_room" {
+		t.Fatalf("%+v", m)
+	}
+	limited := false
+	for i := range 60 {
+		ann.send(fmt.Sprintf(`{"type":"user","room":"lobby","msg":"flood %d"}`, i))
+	}
+	_ = ann.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for !limited {
+		var m in
+		if err := ann.ws.ReadJSON(&m); err != nil {
+			t.Fatal(err)
+		}
+		limited = m.Type == "error" && m.Code == "rate_limited"
+	}
+
+	// Join a second room and chat there.
+	ann.send(`{"type":"join","room":"kitchen"}`)
+	if m := ann.next("login"); m.Room != "kitchen" || m.Count != 1 {
+		t.Fatalf("%+v", m)
+	}
+
+	// Bob drops abruptly: ann sees the logout with the right count.
+	bob.ws.UnderlyingConn().Close()
+	for {
+		m := ann.next("logout")
+		if m.Room == "lobby" {
+			if m.Count != 1 || m.Msg != "bob" {
+				t.Fatalf("%+v", m)
+			}
+			break
+		}
+	}
+
+	// Bob comes back and recovers what he missed without gaps or doubles.
+	bob.dial("lobby")
+	h := bob.next("history")
+	if len(h.Messages) == 0 || h.Messages[0].ID == 0 || h.Last != h.Messages[len(h.Messages)-1].ID {
+		t.Fatalf("history on join %+v", h)
+	}
+	for i := 1; i < len(h.Messages); i++ {
+		if h.Messages[i].ID != h.Messages[i-1].ID+1 {
+			t.Fatalf("gap in history: %+v", h.Messages)
+		}
+	}
+	bob.send(`{"type":"history","room":"lobby","since":1}`)
+	if h2 := bob.next("history"); len(h2.Messages) == 0 || h2.Messages[0].ID != 2 {
+		t.Fatalf("history since 1: %+v", h2)
+	}
+
+	// Logout ends the session: no more upgrades.
+	resp2, err := bob.http.Post(bob.base+"/logout", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	u, _ := url.Parse(bob.base)
+	hdr := http.Header{}
+	for _, ck := range bob.http.Jar.Cookies(u) {
+		hdr.Add("Cookie", ck.String())
+	}
+	if _, resp, err := gorilla.DefaultDialer.Dial("ws://"+s.addr+"/ws/chat/lobby", hdr); err == nil || resp.StatusCode != 401 {
+		t.Fatalf("upgrade after logout: %v", err)
+	}
+}
+
+func TestUnackedMessagesAreResentWithTheSameID(t *testing.T) {
+	s := start(t, chat.NewMemoryStore())
+	ann := login(t, s, "ann")
+	ann.dial("r")
+	ann.next("history")
+	ann.send(`{"type":"ack","room":"r","id":0}`) // this client acks: retries apply
+	time.Sleep(50 * time.Millisecond)
+	ann.send(`{"type":"user","room":"r","msg":"hello"}`)
+	first := ann.next("user")
+	again := ann.next("user")
+	if again.ID != first.ID || again.Msg != first.Msg {
+		t.Fatalf("resend %+v of %+v", again, first)
+	}
+	ann.send(fmt.Sprintf(`{"type":"ack","room":"r","id":%d}`, first.ID))
+}
+
+func TestHistorySurvivesARestart(t *testing.T) {
+	dir := t.TempDir()
+	store, err := chat.OpenBoltStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, store)
+	ann := login(t, s, "ann")
+	ann.dial("lobby")
+	ann.next("history")
+	for i := range 3 {
+		ann.send(fmt.Sprintf(`{"type":"user","room":"lobby","msg":"m%d"}`, i))
+		ann.next("user")
+	}
+	ann.ws.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	store2, err := chat.OpenBoltStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2 := start(t, store2)
+	bob := login(t, s2, "bob")
+	bob.dial("lobby")
+	h := bob.next("history")
+	if len(h.Messages) != 3 || h.Messages[2].Text != "m2" || h.Last != 3 {
+		t.Fatalf("history after restart %+v", h)
+	}
+	bob.send(`{"type":"user","room":"lobby","msg":"after"}`)
+	if m := bob.next("user"); m.ID != 4 {
+		t.Fatalf("sequence restarted: %+v", m)
+	}
+}

@@ -1,0 +1,146 @@
+package chat
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gnetty/gnetty/codec/http1"
+	"github.com/gnetty/gnetty/handler/nethttp"
+	"github.com/gnetty/gnetty/handler/router"
+	"github.com/gnetty/gnetty/handler/session"
+	"github.com/gnetty/gnetty/handler/static"
+	"github.com/gnetty/gnetty/pipeline"
+)
+
+//go:embed web
+var web embed.FS
+
+type metrics struct {
+	conns             prometheus.Gauge
+	in, out           prometheus.Counter
+	broadcasts        prometheus.Counter
+	limited           prometheus.Counter
+	handshakeFailures *prometheus.CounterVec
+}
+
+func newMetrics(reg *prometheus.Registry, s *Server) metrics {
+	m := metrics{
+		conns:             prometheus.NewGauge(prometheus.GaugeOpts{Name: "chat_connections", Help: "Open chat WebSocket connections."}),
+		in:                prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_messages_in_total", Help: "Chat messages received."}),
+		out:               prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_messages_out_total", Help: "Messages written to connections."}),
+		broadcasts:        prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_broadcasts_total", Help: "Room broadcasts (each encoded once)."}),
+		limited:           prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_rate_limited_total", Help: "Messages refused by the rate limit."}),
+		handshakeFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chat_handshake_failures_total", Help: "Refused WebSocket upgrades by reason."}, []string{"reason"}),
+	}
+	reg.MustRegister(m.conns, m.in, m.out, m.broadcasts, m.limited, m.handshakeFailures,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "chat_slow_consumer_disconnects_total", Help: "Connections closed for not reading."},
+			func() float64 { return float64(s.slow.Disconnected.Load()) }))
+	return m
+}
+
+// loginForm is what POST /login takes (form or JSON).
+type loginForm struct {
+	Name   string `json:"name"`
+	Avatar string `json:"avatar"`
+}
+
+func (s *Server) httpRoutes(r *router.Router) error {
+	files, err := fs.Sub(web, "web")
+	if err != nil {
+		return err
+	}
+	page, err := fs.ReadFile(files, "index.html")
+	if err != nil {
+		return err
+	}
+	routes := []struct {
+		method, pattern string
+		h               router.HandlerFunc
+	}{
+		{"GET", "/", func(ctx *pipeline.Context, req *http1.Request) {
+			resp := http1.NewResponse(req)
+			resp.Header.Set("Content-Type", "text/html; charset=utf-8")
+			resp.Header.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'")
+			resp.Header.Set("X-Content-Type-Options", "nosniff")
+			resp.Body = append(resp.Body, page...)
+			req.Release()
+			ctx.WriteAndFlush(resp)
+		}},
+		{"GET", "/static/{path...}", static.New(static.Config{FS: files})},
+		{"GET", "/healthz", func(ctx *pipeline.Context, req *http1.Request) {
+			router.Reply(ctx, req, 200, "text/plain; charset=utf-8", []byte("ok\n"))
+		}},
+		{"GET", "/metrics", nethttp.Handler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))},
+		{"GET", "/api/me", func(ctx *pipeline.Context, req *http1.Request) {
+			sess := session.FromChannel(ctx.Channel())
+			if sess == nil {
+				router.Reply(ctx, req, http.StatusUnauthorized, "application/json", []byte(`{"error":"not logged in"}`))
+				return
+			}
+			b, _ := json.Marshal(User{Name: sess.Get("user"), Avatar: sess.Get("avatar")})
+			router.Reply(ctx, req, 200, "application/json", b)
+		}},
+		{"POST", "/login", s.login},
+		{"POST", "/logout", func(ctx *pipeline.Context, req *http1.Request) {
+			resp := http1.NewResponse(req)
+			_ = s.sessions.Logout(context.Background(), ctx.Channel(), req, resp)
+			resp.Header.Set("Content-Type", "application/json")
+			resp.Body = append(resp.Body, `{"ok":true}`...)
+			req.Release()
+			ctx.WriteAndFlush(resp)
+		}},
+	}
+	for _, rt := range routes {
+		if err := r.Handle(rt.method, rt.pattern, rt.h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Server) login(ctx *pipeline.Context, req *http1.Request) {
+	var f loginForm
+	if strings.HasPrefix(string(req.Header("Content-Type")), "application/json") {
+		if len(req.Body) > 0 && json.Unmarshal(req.Body, &f) != nil {
+			router.Error(ctx, req, http.StatusBadRequest, "bad JSON")
+			return
+		}
+	} else {
+		q, err := url.ParseQuery(string(req.Body))
+		if err != nil {
+			router.Error(ctx, req, http.StatusBadRequest, "bad form")
+			return
+		}
+		f.Name, f.Avatar = q.Get("name"), q.Get("avatar")
+	}
+	name, err := s.cleanName(f.Name)
+	if err != nil {
+		router.Error(ctx, req, http.StatusBadRequest, "names are 1 to 32 characters without control characters")
+		return
+	}
+	u := User{Name: name, Avatar: cleanAvatar(f.Avatar), LoginTime: time.Now().UTC()}
+	ch := ctx.Channel()
+	go func() { // the store may block: never on the loop
+		if err := s.store.SaveUser(u); err != nil {
+			s.cfg.Logger.Error("chat: save user", "err", err)
+		}
+		resp := http1.NewResponse(req)
+		if _, err := s.sessions.Login(context.Background(), ch, req, resp, map[string]string{"user": u.Name, "avatar": u.Avatar}); err != nil {
+			resp.Status = http.StatusInternalServerError
+		}
+		b, _ := json.Marshal(u)
+		resp.Header.Set("Content-Type", "application/json")
+		resp.Body = append(resp.Body, b...)
+		req.Release()
+		ch.WriteAndFlush(resp)
+	}()
+}

@@ -1,0 +1,195 @@
+// gnetty chat page. Every user-supplied string is rendered with
+// textContent, never as HTML; avatars come from an allow-listed set.
+'use strict';
+const AVATARS = { cat: '🐱', dog: '🐶', fox: '🦊', owl: '🦉', panda: '🐼', frog: '🐸', bear: '🐻', koala: '🐨' };
+const $ = (id) => document.getElementById(id);
+const state = { me: null, room: location.hash.slice(1) || 'lobby', rooms: new Set(), last: {}, ws: null, backoff: 1000, online: {} };
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = String(text);
+  return e;
+}
+
+function setState(s, label) {
+  $('state').className = 'state ' + s;
+  $('state').textContent = label || s;
+}
+
+function showLogin() {
+  $('login').hidden = false;
+  $('chat').hidden = true;
+  $('logout').hidden = true;
+}
+
+function showChat() {
+  $('login').hidden = true;
+  $('chat').hidden = false;
+  $('logout').hidden = false;
+  $('me').textContent = (AVATARS[state.me.headerimg] || '') + ' ' + state.me.username;
+}
+
+function addLine(room, node) {
+  if (room !== state.room) return;
+  const list = $('messages');
+  list.appendChild(node);
+  list.scrollTop = list.scrollHeight;
+}
+
+function system(room, text) { addLine(room, el('li', 'system', text)); }
+
+function showMessage(m) {
+  const li = el('li', 'msg');
+  li.dataset.id = m.id;
+  li.appendChild(el('span', 'avatar', AVATARS[m.headerimg] || ''));
+  li.appendChild(el('span', 'time', new Date(m.time).toLocaleTimeString()));
+  li.appendChild(el('span', 'from', m.from));
+  li.appendChild(el('span', 'text', m.msg));
+  addLine(m.room, li);
+}
+
+function accept(m) {
+  const last = state.last[m.room] || 0;
+  if (m.id <= last) return false; // stale or duplicate
+  state.last[m.room] = m.id;
+  showMessage(m);
+  return true;
+}
+
+function ack(room) {
+  send({ type: 'ack', room, id: state.last[room] || 0 });
+}
+
+function renderRooms() {
+  const ul = $('rooms');
+  ul.textContent = '';
+  for (const r of state.rooms) {
+    const li = el('li', r === state.room ? 'current' : '', '#' + r);
+    li.onclick = () => { state.room = r; location.hash = r; $('messages').textContent = ''; state.last[r] = 0; send({ type: 'history', room: r, since: 0 }); renderRooms(); renderOnline(); };
+    ul.appendChild(li);
+  }
+}
+
+function renderOnline() {
+  const list = state.online[state.room] || [];
+  $('count').textContent = String(list.length);
+  const ul = $('online');
+  ul.textContent = '';
+  for (const u of list) ul.appendChild(el('li', 'user', (AVATARS[u.headerimg] || '') + ' ' + u.username));
+}
+
+function send(obj) {
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(obj));
+}
+
+function connect() {
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  setState('connecting');
+  const ws = new WebSocket(`${proto}//${location.host}/ws/chat/${encodeURIComponent(state.room)}`);
+  state.ws = ws;
+  ws.onopen = () => { state.backoff = 1000; setState('connected'); };
+  ws.onmessage = (e) => {
+    let m;
+    try { m = JSON.parse(e.data); } catch { return; }
+    switch (m.type) {
+      case 'handShake':
+        for (const r of state.rooms) if (r !== state.room) send({ type: 'join', room: r });
+        break;
+      case 'login':
+      case 'logout':
+        state.rooms.add(m.room);
+        state.online[m.room] = m.user_list || [];
+        system(m.room, `${m.msg} ${m.type === 'login' ? 'joined' : 'left'} #${m.room} (${m.count} online)`);
+        renderRooms();
+        renderOnline();
+        break;
+      case 'user':
+        if (accept(m)) ack(m.room);
+        break;
+      case 'history': {
+        let got = false;
+        for (const h of m.messages || []) got = accept(h) || got;
+        if (got) ack(m.room);
+        // Recovery: if the backlog sent on join did not reach our last id, ask for the gap.
+        break;
+      }
+      case 'system':
+        system(state.room, m.msg);
+        break;
+      case 'error':
+        $('notice').textContent = m.msg;
+        setTimeout(() => { $('notice').textContent = ''; }, 4000);
+        break;
+    }
+  };
+  ws.onclose = (e) => {
+    if (state.ws !== ws) return;
+    state.ws = null;
+    if (e.code === 1008 && !state.me) return;
+    const wait = state.backoff + Math.floor(Math.random() * 500);
+    state.backoff = Math.min(state.backoff * 2, 30000);
+    setState('reconnecting', `reconnecting in ${Math.round(wait / 1000)}s`);
+    setTimeout(async () => {
+      if (!state.me) return;
+      const r = await fetch('/api/me');
+      if (r.status === 401) { state.me = null; showLogin(); setState('offline'); return; }
+      connect();
+    }, wait);
+  };
+}
+
+async function start() {
+  const sel = $('avatar');
+  for (const [k, v] of Object.entries(AVATARS)) { const o = el('option', '', v + ' ' + k); o.value = k; sel.appendChild(o); }
+  sel.selectedIndex = Math.floor(Math.random() * sel.options.length);
+  const r = await fetch('/api/me');
+  if (r.ok) {
+    state.me = await r.json();
+    showChat();
+    connect();
+  } else {
+    showLogin();
+  }
+}
+
+$('login-form').onsubmit = async (e) => {
+  e.preventDefault();
+  const r = await fetch('/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: $('name').value, avatar: $('avatar').value }) });
+  if (!r.ok) { $('login-error').textContent = (await r.text()).trim(); return; }
+  state.me = await r.json();
+  showChat();
+  connect();
+};
+
+$('logout').onclick = async () => {
+  await fetch('/logout', { method: 'POST' });
+  state.me = null;
+  if (state.ws) { const ws = state.ws; state.ws = null; ws.close(1000, 'logout'); }
+  $('messages').textContent = '';
+  setState('offline');
+  showLogin();
+};
+
+$('input').onkeydown = (e) => {
+  if (e.key !== 'Enter') return;
+  const text = $('input').value.trim();
+  if (!text) return;
+  send({ type: 'user', room: state.room, msg: text });
+  $('input').value = '';
+};
+
+$('join-form').onsubmit = (e) => {
+  e.preventDefault();
+  const r = $('join-room').value.trim();
+  if (!r) return;
+  state.rooms.add(r);
+  send({ type: 'join', room: r });
+  $('join-room').value = '';
+  state.room = r;
+  location.hash = r;
+  $('messages').textContent = '';
+  renderRooms();
+};
+
+start();
