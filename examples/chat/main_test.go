@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestChatBinaryAndBrowser builds the example, runs it as the README does,
+// and drives its page with two users in headless Chromium.
+func TestChatBinaryAndBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs a browser")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "chat")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin, "-addr", addr, "-data", filepath.Join(dir, "data"))
+	var logs strings.Builder
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) == "ok\n" {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("chat did not come up:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node is required")
+	}
+	interop, _ := filepath.Abs("../../tests/interop")
+	out, err := exec.Command(node, filepath.Join(interop, "chat_browser.mjs"), "http://"+addr).CombinedOutput()
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var res struct {
+		OK    bool     `json:"ok"`
+		Msg   string   `json:"msg"`
+		Steps []string `json:"steps"`
+	}
+	_ = json.Unmarshal([]byte(lines[len(lines)-1]), &res)
+	if err != nil || !res.OK {
+		t.Fatalf("browser test: %v\n%s\nserver log:\n%s", err, out, logs.String())
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(40 * time.Second):
+		t.Fatal("chat did not stop on SIGTERM")
+	}
+	if !strings.Contains(logs.String(), "gnetty: stopped") {
+		t.Fatalf("no graceful stop:\n%s", logs.String())
+	}
+}
