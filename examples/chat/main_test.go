@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -12,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gnetty/gnetty/preset/chat"
 )
 
 // TestChatBinaryAndBrowser builds the example, runs it as the README does,
@@ -84,5 +88,30 @@ func TestChatBinaryAndBrowser(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "gnetty: stopped") {
 		t.Fatalf("no graceful stop:\n%s", logs.String())
+	}
+}
+
+// TestNodeClient talks to the chat preset with Node's ws package.
+func TestNodeClient(t *testing.T) {
+	s, err := chat.New(chat.Config{Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+	}()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node is required")
+	}
+	interop, _ := filepath.Abs("../../tests/interop")
+	out, err := exec.Command(node, filepath.Join(interop, "chat_ws.mjs"), "http://"+s.Addrs()[0].String()).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"ok":true`) {
+		t.Fatalf("node client: %v\n%s", err, out)
 	}
 }

@@ -277,3 +277,59 @@ func TestHistorySurvivesARestart(t *testing.T) {
 		t.Fatalf("sequence restarted: %+v", m)
 	}
 }
+
+func TestRoomLimits(t *testing.T) {
+	s, err := chat.New(chat.Config{Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), MaxRoomsPerConn: 2, MaxMembersPerRoom: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+	})
+	srv := &srv{Server: s, addr: s.Addrs()[0].String()}
+	ann := login(t, srv, "ann")
+	ann.dial("a")
+	ann.next("history")
+	ann.send(`{"type":"join","room":"b"}`)
+	ann.next("history")
+	ann.send(`{"type":"join","room":"c"}`)
+	if m := ann.next("error"); m.Code != "too_many_rooms" {
+		t.Fatalf("%+v", m)
+	}
+	ann.send(`{"type":"join","room":"bad room!"}`)
+	if m := ann.next("error"); m.Code != "bad_room" {
+		t.Fatalf("%+v", m)
+	}
+	bob := login(t, srv, "bob")
+	bob.dial("a") // full: bob cannot join and is told why
+	if m := bob.next("error"); m.Code != "room_full" {
+		t.Fatalf("%+v", m)
+	}
+	if !strings.Contains(string(mustBody(t, "http://"+srv.addr+"/metrics")), "chat_connections 2") {
+		t.Fatal("metrics do not count the connections")
+	}
+}
+
+func mustBody(t *testing.T, u string) []byte {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return []byte(b.String())
+}
