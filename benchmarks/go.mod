@@ -1,6 +1,6 @@
 module github.com/gnetty/gnetty/benchmarks
 
-go 1.26
+go 1.26.0
 
 replace github.com/gnetty/gnetty => ../
 
@@ -23,7 +23,7 @@ require (
 	go.uber.org/multierr v1.11.0 // indirect
 	go.uber.org/zap v1.28.0 // indirect
 	golang.org/x/crypto v0.46.0 // indirect
-	golang.org/x/sync v0.11.0 // indirect
-	golang.org/x/sys v0.39.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 	gopkg.in/natefinch/lumberjack.v2 v2.2.1 // indirect
 )
