@@ -319,9 +319,10 @@ func (s *Server) userList(r *room) []User {
 	return out
 }
 
-// maxUserList caps the user_list of presence events (count stays exact):
-// a full list on every join would make a big room's presence traffic
-// quadratic.
+// maxUserList caps the user_list of presence events (count stays exact).
+// In rooms bigger than that, presence broadcasts carry the count only and
+// the newcomer alone gets the list: a full list on every join would make a
+// big room's presence traffic quadratic in bytes.
 const maxUserList = 100
 
 // join adds m to room name and tells everyone; it answers the member with
@@ -353,7 +354,14 @@ func (s *Server) join(m *member, name string) bool {
 	m.rooms[name] = true
 	list, count := s.userList(r), s.online(r)
 	s.mu.Unlock()
-	s.broadcast(r, presence{Type: "login", Msg: m.user.Name, Room: name, UserList: list, Count: count})
+	if count > maxUserList {
+		// Big room: everyone gets the name and the count; the newcomer
+		// alone gets the member list.
+		s.broadcast(r, presence{Type: "login", Msg: m.user.Name, Room: name, UserList: []User{}, Count: count})
+		s.send(m.ch, presence{Type: "login", Msg: m.user.Name, Room: name, UserList: list, Count: count})
+	} else {
+		s.broadcast(r, presence{Type: "login", Msg: m.user.Name, Room: name, UserList: list, Count: count})
+	}
 	s.sendHistory(m.ch, name, 0, s.cfg.HistoryOnJoin)
 	return true
 }
@@ -369,6 +377,9 @@ func (s *Server) leave(m *member, name string) {
 	delete(m.rooms, name)
 	list, count := s.userList(r), s.online(r)
 	s.mu.Unlock()
+	if count > maxUserList {
+		list = []User{}
+	}
 	s.broadcast(r, presence{Type: "logout", Msg: m.user.Name, Room: name, UserList: list, Count: count})
 }
 

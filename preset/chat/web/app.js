@@ -94,7 +94,10 @@ function connect() {
     try { m = JSON.parse(e.data); } catch { return; }
     switch (m.type) {
       case 'handShake':
+        // Rejoin the other rooms, and resume every room from the last id
+        // seen, so nothing is missed beyond the backlog sent on join.
         for (const r of state.rooms) if (r !== state.room) send({ type: 'join', room: r });
+        for (const [r, last] of Object.entries(state.last)) if (last > 0) send({ type: 'history', room: r, since: last });
         break;
       case 'login':
       case 'logout':
