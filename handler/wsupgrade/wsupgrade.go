@@ -67,6 +67,9 @@ type Config struct {
 	// default {"aggregator", "sessions", "router"} (missing names are
 	// skipped).
 	Remove []string
+	// OnRefused, when set, is called for every refused upgrade (metrics
+	// count handshake failures by reason).
+	OnRefused func(status int, reason string)
 	// Install adds the WebSocket handlers after the frame codec (it may
 	// return an error to fail the connection).
 	Install func(p *pipeline.Pipeline, hs *Handshake) error
@@ -141,7 +144,10 @@ func New(cfg Config) router.HandlerFunc {
 	return func(ctx *pipeline.Context, req *http1.Request) { upgrade(&cfg, ctx, req) }
 }
 
-func refuse(ctx *pipeline.Context, req *http1.Request, status int, reason string, extra ...string) {
+func refuse(cfg *Config, ctx *pipeline.Context, req *http1.Request, status int, reason string, extra ...string) {
+	if cfg.OnRefused != nil {
+		cfg.OnRefused(status, reason)
+	}
 	resp := http1.NewResponse(req)
 	resp.Status = status
 	for i := 0; i+1 < len(extra); i += 2 {
@@ -173,28 +179,28 @@ func defaultOrigin(origin string, req *http1.Request) bool {
 func upgrade(cfg *Config, ctx *pipeline.Context, req *http1.Request) {
 	switch {
 	case req.Method() != "GET":
-		refuse(ctx, req, http.StatusMethodNotAllowed, "websocket: upgrade needs GET", "Allow", "GET")
+		refuse(cfg, ctx, req, http.StatusMethodNotAllowed, "websocket: upgrade needs GET", "Allow", "GET")
 		return
 	case req.Minor != 1:
-		refuse(ctx, req, http.StatusBadRequest, "websocket: upgrade needs HTTP/1.1")
+		refuse(cfg, ctx, req, http.StatusBadRequest, "websocket: upgrade needs HTTP/1.1")
 		return
 	case len(req.Host()) == 0:
-		refuse(ctx, req, http.StatusBadRequest, "websocket: missing Host")
+		refuse(cfg, ctx, req, http.StatusBadRequest, "websocket: missing Host")
 		return
 	case !req.HasToken("Upgrade", "websocket"):
-		refuse(ctx, req, http.StatusBadRequest, "websocket: missing \"Upgrade: websocket\"")
+		refuse(cfg, ctx, req, http.StatusBadRequest, "websocket: missing \"Upgrade: websocket\"")
 		return
 	case !req.HasToken("Connection", "upgrade"):
-		refuse(ctx, req, http.StatusBadRequest, "websocket: missing \"Connection: upgrade\"")
+		refuse(cfg, ctx, req, http.StatusBadRequest, "websocket: missing \"Connection: upgrade\"")
 		return
 	}
 	if v := string(req.Header("Sec-WebSocket-Version")); v != "13" {
-		refuse(ctx, req, http.StatusUpgradeRequired, "websocket: unsupported version", "Sec-WebSocket-Version", "13")
+		refuse(cfg, ctx, req, http.StatusUpgradeRequired, "websocket: unsupported version", "Sec-WebSocket-Version", "13")
 		return
 	}
 	key := req.Header("Sec-WebSocket-Key")
 	if raw, err := base64.StdEncoding.DecodeString(string(key)); err != nil || len(raw) != 16 {
-		refuse(ctx, req, http.StatusBadRequest, "websocket: bad Sec-WebSocket-Key")
+		refuse(cfg, ctx, req, http.StatusBadRequest, "websocket: bad Sec-WebSocket-Key")
 		return
 	}
 	check := cfg.CheckOrigin
@@ -202,12 +208,12 @@ func upgrade(cfg *Config, ctx *pipeline.Context, req *http1.Request) {
 		check = defaultOrigin
 	}
 	if !check(string(req.Header("Origin")), req) {
-		refuse(ctx, req, http.StatusForbidden, "websocket: origin not allowed")
+		refuse(cfg, ctx, req, http.StatusForbidden, "websocket: origin not allowed")
 		return
 	}
 	if cfg.Authorize != nil {
 		if status, reason := cfg.Authorize(ctx, req); status != 0 {
-			refuse(ctx, req, status, reason)
+			refuse(cfg, ctx, req, status, reason)
 			return
 		}
 	}

@@ -167,10 +167,12 @@ func New(cfg Config) (*Server, error) {
 		Upgrade: wsupgrade.Config{
 			Authorize: func(ctx *pipeline.Context, req *http1.Request) (int, string) {
 				if session.FromChannel(ctx.Channel()) == nil {
-					s.m.handshakeFailures.WithLabelValues("unauthorized").Inc()
 					return 401, "log in first"
 				}
 				return 0, ""
+			},
+			OnRefused: func(status int, reason string) {
+				s.m.handshakeFailures.WithLabelValues(reason).Inc()
 			},
 			Compression: true,
 		},

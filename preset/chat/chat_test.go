@@ -310,9 +310,22 @@ func TestRoomLimits(t *testing.T) {
 	if m := bob.next("error"); m.Code != "room_full" {
 		t.Fatalf("%+v", m)
 	}
-	if !strings.Contains(string(mustBody(t, "http://"+srv.addr+"/metrics")), "chat_connections 2") {
+	metrics := string(mustBody(t, "http://"+srv.addr+"/metrics"))
+	if !strings.Contains(metrics, "chat_connections 2") {
 		t.Fatal("metrics do not count the connections")
 	}
+	if _, resp, err := gorilla.DefaultDialer.Dial("ws://"+srv.addr+"/ws/chat/a", nil); err == nil || resp.StatusCode != 401 {
+		t.Fatal("anonymous upgrade accepted")
+	}
+	if m := string(mustBody(t, "http://"+srv.addr+"/metrics")); !strings.Contains(m, `chat_handshake_failures_total{reason="log in first"} 1`) {
+		t.Fatalf("handshake failure not counted:\n%s", m)
+	}
+	// Names are limited too.
+	resp, err := http.Post("http://"+srv.addr+"/login", "application/json", strings.NewReader(`{"name":"`+strings.Repeat("n", 33)+`"}`))
+	if err != nil || resp.StatusCode != 400 {
+		t.Fatalf("long name: %v %v", resp, err)
+	}
+	resp.Body.Close()
 }
 
 func mustBody(t *testing.T, u string) []byte {
