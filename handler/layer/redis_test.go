@@ -1,0 +1,144 @@
+package layer_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gnetty/gnetty/codec/wsframe"
+	"github.com/gnetty/gnetty/handler/layer"
+	"github.com/gnetty/gnetty/internal/redistest"
+	"github.com/gnetty/gnetty/pipeline/pipelinetest"
+)
+
+func node(t *testing.T, addr, name string) *layer.Redis {
+	t.Helper()
+	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: 1, DialTimeout: time.Second})
+	t.Cleanup(func() { client.Close() })
+	l, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: client, Node: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// received collects what reached a test channel as frames' payloads.
+func received(ch *pipelinetest.Channel) []string {
+	ch.RunPendingTasks()
+	var out []string
+	for m := ch.ReadOutbound(); m != nil; m = ch.ReadOutbound() {
+		b := m.(*wsframe.Prepared).AppendTo(nil)
+		out = append(out, string(b[2:])) // short frames: 2-byte header
+	}
+	return out
+}
+
+// eventually polls until f reports done, for deliveries that cross Redis.
+func eventually(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !f(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestRedisLayerAcrossNodes(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b, c := node(t, rs.Addr, "a"), node(t, rs.Addr, "b"), node(t, rs.Addr, "c")
+	onA, onB, onC := pipelinetest.New(t), pipelinetest.New(t), pipelinetest.New(t)
+	for _, x := range []struct {
+		l  *layer.Redis
+		ch *pipelinetest.Channel
+	}{{a, onA}, {b, onB}, {c, onC}} {
+		x.l.Register(x.ch.Channel)
+	}
+	_ = a.GroupAdd("room", onA.Channel)
+	_ = b.GroupAdd("room", onB.Channel)
+	// c has no member in "room": it must not subscribe to it.
+	chans, err := redis.NewClient(&redis.Options{Addr: rs.Addr}).PubSubChannels(context.Background(), "gnetty:group:*").Result()
+	if err != nil || !slices.Equal(chans, []string{"gnetty:group:room"}) {
+		t.Fatalf("subscribed group channels %v %v", chans, err)
+	}
+
+	if err := b.GroupSend("room", layer.Message{Text: true, Data: []byte("from b")}); err != nil {
+		t.Fatal(err)
+	}
+	var gotA, gotB []string
+	eventually(t, "a receives b's group message", func() bool { gotA = append(gotA, received(onA)...); return len(gotA) >= 1 })
+	gotB = received(onB)
+	time.Sleep(50 * time.Millisecond) // a duplicate would have arrived by now
+	gotA = append(gotA, received(onA)...)
+	gotB = append(gotB, received(onB)...)
+	if !slices.Equal(gotA, []string{"from b"}) || !slices.Equal(gotB, []string{"from b"}) || len(received(onC)) != 0 {
+		t.Fatalf("a %v b %v: each member exactly once, c nothing", gotA, gotB)
+	}
+
+	// By name, from a node that does not hold the channel.
+	if err := a.Send(c.Name(onC.Channel), layer.Message{Text: true, Data: []byte("to c")}); err != nil {
+		t.Fatal(err)
+	}
+	var gotC []string
+	eventually(t, "c receives a's direct message", func() bool { gotC = append(gotC, received(onC)...); return len(gotC) == 1 })
+	if gotC[0] != "to c" {
+		t.Fatalf("c got %v", gotC)
+	}
+
+	// The last member leaving unsubscribes the node.
+	_ = b.GroupDiscard("room", onB.Channel)
+	eventually(t, "b unsubscribes", func() bool {
+		n, _ := redis.NewClient(&redis.Options{Addr: rs.Addr}).PubSubNumSub(context.Background(), "gnetty:group:room").Result()
+		return n["gnetty:group:room"] == 1
+	})
+	for _, ch := range []*pipelinetest.Channel{onA, onB, onC} {
+		received(ch)
+		ch.Finish()
+	}
+}
+
+func TestRedisLostAndBack(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b := node(t, rs.Addr, "a"), node(t, rs.Addr, "b")
+	onA, onB := pipelinetest.New(t), pipelinetest.New(t)
+	_ = a.GroupAdd("room", onA.Channel)
+	_ = b.GroupAdd("room", onB.Channel)
+
+	rs.Stop()
+	// Local delivery goes on; the loss for other nodes is counted.
+	if err := a.GroupSend("room", layer.Message{Data: []byte("while down")}); err == nil {
+		t.Fatal("publish without Redis reported success")
+	}
+	if got := received(onA); !slices.Equal(got, []string{"while down"}) {
+		t.Fatalf("local delivery while Redis is down: %v", got)
+	}
+	if a.Stats.PublishErrors.Load() == 0 {
+		t.Fatal("lost publish not counted")
+	}
+
+	rs.Restart()
+	// Subscriptions come back by themselves; publish until b hears again.
+	var gotB []string
+	eventually(t, "delivery resumes after Redis restarts", func() bool {
+		_ = a.GroupSend("room", layer.Message{Data: []byte("after")})
+		time.Sleep(20 * time.Millisecond)
+		gotB = append(gotB, received(onB)...)
+		return slices.Contains(gotB, "after")
+	})
+	for _, ch := range []*pipelinetest.Channel{onA, onB} {
+		received(ch)
+		ch.Finish()
+	}
+}
+
+func TestRedisUnreachableAtStart(t *testing.T) {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 200 * time.Millisecond, MaxRetries: 0})
+	defer client.Close()
+	if _, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: client}); err == nil {
+		t.Fatal("no error for an unreachable Redis")
+	}
+}
