@@ -26,6 +26,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,7 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
 	"github.com/gnetty/gnetty/bootstrap"
@@ -42,7 +44,9 @@ import (
 	"github.com/gnetty/gnetty/handler/ack"
 	"github.com/gnetty/gnetty/handler/dispatch"
 	"github.com/gnetty/gnetty/handler/executor"
+	"github.com/gnetty/gnetty/handler/layer"
 	"github.com/gnetty/gnetty/handler/session"
+	"github.com/gnetty/gnetty/handler/session/redisstore"
 	"github.com/gnetty/gnetty/handler/slowconsumer"
 	"github.com/gnetty/gnetty/handler/wsupgrade"
 	"github.com/gnetty/gnetty/pipeline"
@@ -71,6 +75,14 @@ type Config struct {
 	Logger *slog.Logger
 	// Registry for metrics; default a new one (served on /metrics).
 	Registry *prometheus.Registry
+	// Redis, when set, shares the chat between nodes: rooms through the
+	// Redis channel layer, history and sequence numbers in Redis (Store is
+	// then a RedisStore), presence with per-node heartbeats, sessions.
+	Redis *redis.Client
+	// Node names this node (default random); PresenceTTL bounds how long
+	// a crashed node's users stay online (default 15 s).
+	Node        string
+	PresenceTTL time.Duration
 }
 
 func (c *Config) normalize() {
@@ -113,6 +125,9 @@ func (c *Config) normalize() {
 	if c.Registry == nil {
 		c.Registry = prometheus.NewRegistry()
 	}
+	if c.PresenceTTL <= 0 {
+		c.PresenceTTL = 15 * time.Second
+	}
 }
 
 // Avatars is the allow-list of avatar keys (the page draws them); any
@@ -129,6 +144,12 @@ type Server struct {
 	d        *dispatch.Dispatcher
 	slow     *slowconsumer.Stats
 	m        metrics
+	layer    layer.Layer
+	rlayer   *layer.Redis   // nil on a single node
+	rstore   *RedisStore    // nil on a single node
+	presence *presenceStore // nil on a single node
+	stopBeat context.CancelFunc
+	beatDone chan struct{}
 
 	mu    sync.Mutex
 	rooms map[string]*room
@@ -155,7 +176,28 @@ var memberKey = pipeline.NewAttrKey[*member]("chat.member")
 func New(cfg Config) (*Server, error) {
 	cfg.normalize()
 	s := &Server{cfg: cfg, store: cfg.Store, rooms: map[string]*room{}, slow: &slowconsumer.Stats{}}
-	s.sessions = session.New(session.Config{})
+	if cfg.Redis != nil {
+		rl, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: cfg.Redis, Node: cfg.Node, Logger: cfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+		s.layer, s.rlayer = rl, rl
+		s.rstore = NewRedisStore(cfg.Redis, 0)
+		s.store = s.rstore
+		s.presence = &presenceStore{c: cfg.Redis, node: rl.Node(), ttl: cfg.PresenceTTL}
+		s.sessions = session.New(session.Config{Store: redisstore.New(cfg.Redis, "", nil)})
+		if err := s.presence.beat(context.Background()); err != nil {
+			_ = rl.Close()
+			return nil, fmt.Errorf("chat: redis: %w", err)
+		}
+		var bctx context.Context
+		bctx, s.stopBeat = context.WithCancel(context.Background())
+		s.beatDone = make(chan struct{})
+		go s.heartbeat(bctx)
+	} else {
+		s.layer = layer.NewLocal()
+		s.sessions = session.New(session.Config{})
+	}
 	s.exec = executor.New(executor.Config{Workers: 4})
 	s.m = newMetrics(cfg.Registry, s)
 	s.d = dispatch.New(dispatch.Config{Key: "type", MaxMessageSize: cfg.MaxMessageLen*6 + 1024, Logger: cfg.Logger})
@@ -199,6 +241,48 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) close() {
 	s.exec.Close()
 	s.sessions.Close()
+	if s.stopBeat != nil {
+		s.stopBeat()
+		<-s.beatDone
+		s.stopBeat = nil
+	}
+	_ = s.layer.Close()
+}
+
+// heartbeat keeps this node's presence alive and reaps crashed nodes'
+// users from the rooms this node has members in, announcing their logout.
+func (s *Server) heartbeat(ctx context.Context) {
+	defer close(s.beatDone)
+	t := time.NewTicker(s.cfg.PresenceTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.presence.beat(ctx); err != nil {
+			s.cfg.Logger.Warn("chat: redis heartbeat failed", "err", err)
+			continue
+		}
+		s.mu.Lock()
+		var rooms []string
+		for name, r := range s.rooms {
+			if len(r.members) > 0 {
+				rooms = append(rooms, name)
+			}
+		}
+		s.mu.Unlock()
+		for _, name := range rooms {
+			_, dead, err := s.presence.list(ctx, name)
+			if err != nil || len(dead) == 0 {
+				continue
+			}
+			for _, u := range s.presence.reap(ctx, name, dead) {
+				s.announce(name, "logout", u.Name)
+			}
+		}
+	}
 }
 
 // Serve runs until ctx ends, then shuts down gracefully: every connection
@@ -282,18 +366,50 @@ func (s *Server) send(ch *pipeline.Channel, v any) {
 	ch.WriteAndFlush(wsframe.AcquireMessage(1, b))
 }
 
-// broadcast sends v to every member of r, encoded once.
-func (s *Server) broadcast(r *room, v any) []byte {
+// broadcast sends v to every member of room, on every node, encoded once
+// per node.
+func (s *Server) broadcast(room string, v any) []byte {
 	b, _ := json.Marshal(v)
-	p := wsframe.Prepare(1, b)
-	s.mu.Lock()
-	for m := range r.members {
-		m.ch.WriteAndFlush(p)
-		s.m.out.Inc()
+	if err := s.layer.GroupSend(room, layer.Message{Text: true, Data: b}); err != nil {
+		s.m.lost.Inc()
 	}
-	s.mu.Unlock()
 	s.m.broadcasts.Inc()
 	return b
+}
+
+// announce tells room who came or went, with the online list (the union
+// over nodes with Redis). It may block on Redis: call it off the loop.
+func (s *Server) announce(room, typ, name string) {
+	var list []User
+	count := 0
+	if s.presence != nil {
+		users, _, err := s.presence.list(context.Background(), room)
+		if err != nil {
+			s.cfg.Logger.Warn("chat: presence", "room", room, "err", err)
+		}
+		seen := map[string]bool{}
+		for _, u := range users {
+			if !seen[u.Name] {
+				seen[u.Name] = true
+				list = append(list, u)
+			}
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+		count = len(list)
+		if len(list) > maxUserList {
+			list = list[:maxUserList]
+		}
+	} else {
+		s.mu.Lock()
+		if r := s.rooms[room]; r != nil {
+			list, count = s.userList(r), s.online(r)
+		}
+		s.mu.Unlock()
+	}
+	if list == nil || count > maxUserList {
+		list = []User{}
+	}
+	s.broadcast(room, presence{Type: typ, Msg: name, Room: room, UserList: list, Count: count})
 }
 
 // online counts the distinct users in r.
@@ -354,15 +470,20 @@ func (s *Server) join(m *member, name string) bool {
 	}
 	r.members[m] = struct{}{}
 	m.rooms[name] = true
-	list, count := s.userList(r), s.online(r)
 	s.mu.Unlock()
-	if count > maxUserList {
-		// Big room: everyone gets the name and the count; the newcomer
-		// alone gets the member list.
-		s.broadcast(r, presence{Type: "login", Msg: m.user.Name, Room: name, UserList: []User{}, Count: count})
-		s.send(m.ch, presence{Type: "login", Msg: m.user.Name, Room: name, UserList: list, Count: count})
-	} else {
-		s.broadcast(r, presence{Type: "login", Msg: m.user.Name, Room: name, UserList: list, Count: count})
+	_ = s.layer.GroupAdd(name, m.ch)
+	conn := strconv.FormatUint(m.ch.ID(), 10)
+	u := m.user
+	ch := m.ch
+	if err := s.exec.Submit(roomKey(name), func() {
+		if s.presence != nil {
+			if err := s.presence.add(context.Background(), name, conn, u); err != nil {
+				s.cfg.Logger.Warn("chat: presence", "room", name, "err", err)
+			}
+		}
+		s.announce(name, "login", u.Name)
+	}); err != nil {
+		s.send(ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
 	}
 	s.sendHistory(m.ch, name, 0, s.cfg.HistoryOnJoin)
 	return true
@@ -377,12 +498,16 @@ func (s *Server) leave(m *member, name string) {
 	}
 	delete(r.members, m)
 	delete(m.rooms, name)
-	list, count := s.userList(r), s.online(r)
 	s.mu.Unlock()
-	if count > maxUserList {
-		list = []User{}
-	}
-	s.broadcast(r, presence{Type: "logout", Msg: m.user.Name, Room: name, UserList: list, Count: count})
+	_ = s.layer.GroupDiscard(name, m.ch)
+	conn := strconv.FormatUint(m.ch.ID(), 10)
+	who := m.user.Name
+	_ = s.exec.Submit(roomKey(name), func() {
+		if s.presence != nil {
+			_ = s.presence.remove(context.Background(), name, conn)
+		}
+		s.announce(name, "logout", who)
+	})
 }
 
 func (s *Server) sendHistory(ch *pipeline.Channel, name string, since uint64, limit int) {
@@ -468,6 +593,10 @@ func (s *Server) routes() {
 // post numbers, stores and broadcasts a message, in order per room.
 func (s *Server) post(m *member, name, text string) {
 	from := m.user
+	if s.rstore != nil {
+		s.postRedis(m, name, text)
+		return
+	}
 	if err := s.exec.Submit(roomKey(name), func() {
 		s.mu.Lock()
 		r := s.rooms[name]
@@ -487,7 +616,7 @@ func (s *Server) post(m *member, name, text string) {
 			s.send(m.ch, errMsg("internal", "message not stored"))
 			return
 		}
-		data := s.broadcast(r, chatMsg{Type: "user", Msg: msg})
+		data := s.broadcast(name, chatMsg{Type: "user", Msg: msg})
 		s.mu.Lock()
 		for mm := range r.members {
 			if mm.acks.Load() {
@@ -502,6 +631,27 @@ func (s *Server) post(m *member, name, text string) {
 		s.mu.Unlock()
 	}); err != nil {
 		s.send(m.ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
+	}
+}
+
+// postRedis numbers, stores and publishes a message atomically in Redis;
+// every node, this one included, delivers it from its subscription, so all
+// see a room's messages in sequence order.
+func (s *Server) postRedis(m *member, name, text string) {
+	from, ch := m.user, m.ch
+	if err := s.exec.Submit(roomKey(name), func() {
+		msg := Msg{Room: name, From: from.Name, Avatar: from.Avatar, Text: text, Time: time.Now().UTC()}
+		wire, _ := json.Marshal(chatMsg{Type: "user", Msg: msg})
+		stored, _ := json.Marshal(msg)
+		if _, err := s.rstore.post(context.Background(), name, "gnetty:group:"+name, wire, stored); err != nil {
+			s.m.lost.Inc()
+			s.cfg.Logger.Warn("chat: redis post failed", "room", name, "err", err)
+			s.send(ch, errMsg("unavailable", "message not sent: storage unavailable, try again"))
+			return
+		}
+		s.m.broadcasts.Inc()
+	}); err != nil {
+		s.send(ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
 	}
 }
 

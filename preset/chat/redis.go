@@ -1,0 +1,196 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisStore keeps history in one Redis stream per room (entry IDs are the
+// room's sequence numbers, so history since N is an XRANGE) and the
+// sequence in a counter, shared by every node. It blocks on the network:
+// the chat calls it off the loops.
+type RedisStore struct {
+	c      *redis.Client
+	prefix string
+	maxLen int64
+}
+
+// NewRedisStore returns a store keeping up to maxLen messages per room
+// (0: 10,000).
+func NewRedisStore(c *redis.Client, maxLen int64) *RedisStore {
+	if maxLen <= 0 {
+		maxLen = 10000
+	}
+	return &RedisStore{c: c, prefix: "gnetty:chat:", maxLen: maxLen}
+}
+
+func (s *RedisStore) seqKey(room string) string    { return s.prefix + "seq:" + room }
+func (s *RedisStore) streamKey(room string) string { return s.prefix + "hist:" + room }
+
+// SaveUser implements Store.
+func (s *RedisStore) SaveUser(u User) error {
+	b, _ := json.Marshal(u)
+	return s.c.HSet(context.Background(), s.prefix+"users", u.Name, b).Err()
+}
+
+// Append implements Store (for a message numbered elsewhere).
+func (s *RedisStore) Append(m Msg) error {
+	b, _ := json.Marshal(m)
+	return s.c.XAdd(context.Background(), &redis.XAddArgs{
+		Stream: s.streamKey(m.Room), ID: fmt.Sprintf("%d-0", m.ID), MaxLen: s.maxLen, Approx: true, Values: []any{"m", b},
+	}).Err()
+}
+
+func decodeEntries(es []redis.XMessage) ([]Msg, error) {
+	out := make([]Msg, 0, len(es))
+	for _, e := range es {
+		var m Msg
+		v, _ := e.Values["m"].(string)
+		if err := json.Unmarshal([]byte(v), &m); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// History implements Store.
+func (s *RedisStore) History(room string, since uint64, limit int) ([]Msg, error) {
+	ctx := context.Background()
+	if since == 0 && limit > 0 {
+		es, err := s.c.XRevRangeN(ctx, s.streamKey(room), "+", "-", int64(limit)).Result()
+		if err != nil {
+			return nil, err
+		}
+		for i, j := 0, len(es)-1; i < j; i, j = i+1, j-1 {
+			es[i], es[j] = es[j], es[i]
+		}
+		return decodeEntries(es)
+	}
+	var es []redis.XMessage
+	var err error
+	start := fmt.Sprintf("%d-0", since+1)
+	if limit > 0 {
+		es, err = s.c.XRangeN(ctx, s.streamKey(room), start, "+", int64(limit)).Result()
+	} else {
+		es, err = s.c.XRange(ctx, s.streamKey(room), start, "+").Result()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decodeEntries(es)
+}
+
+// LastID implements Store.
+func (s *RedisStore) LastID(room string) (uint64, error) {
+	n, err := s.c.Get(context.Background(), s.seqKey(room)).Uint64()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	return n, err
+}
+
+// Close implements Store (the client belongs to the caller).
+func (s *RedisStore) Close() error { return nil }
+
+// postScript numbers a message with the room's counter, appends it to the
+// room's stream and publishes it to the room's layer channel in one atomic
+// step, so every node sees a room's messages in sequence order. The
+// message JSON carries the placeholder "id":0 first; the envelope is the
+// Redis layer's, with an empty origin so that every node, this one
+// included, delivers it.
+var postScript = redis.NewScript(`
+local id = redis.call('INCR', KEYS[1])
+local msg = (string.gsub(ARGV[1], '"id":0', '"id":' .. id, 1))
+local stored = (string.gsub(ARGV[3], '"id":0', '"id":' .. id, 1))
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], id .. '-0', 'm', stored)
+redis.call('PUBLISH', KEYS[3], string.char(1) .. string.char(0) .. string.char(0) .. msg)
+return id
+`)
+
+// post runs postScript.
+func (s *RedisStore) post(ctx context.Context, room, topic string, wire, stored []byte) (uint64, error) {
+	id, err := postScript.Run(ctx, s.c, []string{s.seqKey(room), s.streamKey(room), topic},
+		string(wire), strconv.FormatInt(s.maxLen, 10), string(stored)).Uint64()
+	return id, err
+}
+
+// presence across nodes: one hash per room, field "<node>/<conn>" → user
+// JSON, and one heartbeat key per node with a TTL the node refreshes. A
+// node's entries count only while its heartbeat lives; a crashed node's
+// users vanish from the online list within the TTL, and the first live
+// node to notice removes them and announces their logout.
+type presenceStore struct {
+	c    *redis.Client
+	node string
+	ttl  time.Duration
+}
+
+func (p *presenceStore) roomKey(room string) string { return "gnetty:chat:presence:" + room }
+func (p *presenceStore) beatKey(node string) string { return "gnetty:chat:node:" + node }
+
+func (p *presenceStore) beat(ctx context.Context) error {
+	return p.c.Set(ctx, p.beatKey(p.node), "1", p.ttl).Err()
+}
+
+func (p *presenceStore) add(ctx context.Context, room, conn string, u User) error {
+	b, _ := json.Marshal(u)
+	return p.c.HSet(ctx, p.roomKey(room), p.node+"/"+conn, b).Err()
+}
+
+func (p *presenceStore) remove(ctx context.Context, room, conn string) error {
+	return p.c.HDel(ctx, p.roomKey(room), p.node+"/"+conn).Err()
+}
+
+// list returns the users of live nodes, and the fields of dead ones.
+func (p *presenceStore) list(ctx context.Context, room string) (users []User, dead []string, err error) {
+	all, err := p.c.HGetAll(ctx, p.roomKey(room)).Result()
+	if err != nil {
+		return nil, nil, err
+	}
+	alive := map[string]bool{}
+	for field, v := range all {
+		node, _, _ := strings.Cut(field, "/")
+		ok, seen := alive[node]
+		if !seen {
+			n, _ := p.c.Exists(ctx, p.beatKey(node)).Result()
+			ok = n == 1
+			alive[node] = ok
+		}
+		if !ok {
+			dead = append(dead, field)
+			continue
+		}
+		var u User
+		if json.Unmarshal([]byte(v), &u) == nil {
+			users = append(users, u)
+		}
+	}
+	return users, dead, nil
+}
+
+// reap removes dead entries; it returns the users this call removed (only
+// one node wins each HDEL).
+func (p *presenceStore) reap(ctx context.Context, room string, dead []string) []User {
+	var gone []User
+	for _, f := range dead {
+		v, err := p.c.HGet(ctx, p.roomKey(room), f).Result()
+		if err != nil {
+			continue
+		}
+		if n, _ := p.c.HDel(ctx, p.roomKey(room), f).Result(); n == 1 {
+			var u User
+			if json.Unmarshal([]byte(v), &u) == nil {
+				gone = append(gone, u)
+			}
+		}
+	}
+	return gone
+}

@@ -1,0 +1,128 @@
+package chat_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gnetty/gnetty/internal/redistest"
+	"github.com/gnetty/gnetty/preset/chat"
+)
+
+func redisNode(t *testing.T, addr, name string) *srv {
+	t.Helper()
+	client := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: time.Second, MaxRetries: 1})
+	t.Cleanup(func() { client.Close() })
+	s, err := chat.New(chat.Config{Addr: "127.0.0.1:0", Redis: client, Node: name, Workers: 1,
+		Logger: slog.New(slog.DiscardHandler), PresenceTTL: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+	})
+	return &srv{Server: s, addr: s.Addrs()[0].String()}
+}
+
+// loginAt logs in on one node and keeps the cookie for another.
+func (c *client) moveTo(s *srv) { c.base = "http://" + s.addr }
+
+func TestTwoNodesShareOneChat(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b := redisNode(t, rs.Addr, "a"), redisNode(t, rs.Addr, "b")
+
+	ann := login(t, a, "ann")
+	ann.dial("lobby")
+	ann.next("history")
+	bob := login(t, b, "bob") // logs in on node b
+	bob.dial("lobby")
+	for _, c := range []*client{ann, bob} {
+		for {
+			m := c.next("login")
+			if m.Msg == "bob" {
+				if m.Count != 2 {
+					t.Fatalf("presence is not the union over nodes: %+v", m)
+				}
+				break
+			}
+		}
+	}
+
+	ann.send(`{"type":"user","room":"lobby","msg":"from a"}`)
+	bob.send(`{"type":"user","room":"lobby","msg":"from b"}`)
+	for _, c := range []*client{ann, bob} {
+		seen := map[string]uint64{}
+		for len(seen) < 2 {
+			m := c.next("user")
+			seen[m.Msg] = m.ID
+		}
+		if seen["from a"] == seen["from b"] || seen["from a"] == 0 || seen["from b"] == 0 {
+			t.Fatalf("sequence numbers are not global: %v", seen)
+		}
+	}
+
+	// A session made on node b is valid on node a; history follows.
+	bob.ws.Close()
+	for {
+		if m := ann.next("logout"); m.Msg == "bob" {
+			break
+		}
+	}
+	bob.moveTo(a)
+	bob.dial("lobby")
+	h := bob.next("history")
+	if len(h.Messages) != 2 || h.Last != 2 {
+		t.Fatalf("history on the other node %+v", h)
+	}
+
+	// Redis restarts (losing its data: no persistence in tests): delivery
+	// across nodes resumes on the connections that stayed open.
+	cid := login(t, b, "cid")
+	cid.dial("lobby")
+	cid.next("history")
+	msgs := make(chan in, 1000)
+	_ = cid.ws.SetReadDeadline(time.Now().Add(60 * time.Second))
+	go func() {
+		defer close(msgs)
+		for {
+			var m in
+			if cid.ws.ReadJSON(&m) != nil {
+				return
+			}
+			msgs <- m
+		}
+	}()
+	rs.Stop()
+	rs.Restart()
+	got := false
+	for deadline := time.Now().Add(20 * time.Second); !got && time.Now().Before(deadline); {
+		bob.send(`{"type":"user","room":"lobby","msg":"after restart"}`)
+		wait := time.After(300 * time.Millisecond)
+	drain:
+		for {
+			select {
+			case m, ok := <-msgs:
+				if !ok {
+					t.Fatal("connection to node b ended")
+				}
+				if m.Type == "user" && m.Msg == "after restart" {
+					got = true
+					break drain
+				}
+			case <-wait:
+				break drain
+			}
+		}
+	}
+	if !got {
+		t.Fatal("no delivery across nodes after Redis restarted")
+	}
+}
