@@ -3,8 +3,14 @@
 //	go run ./examples/chat                     # history kept in ./chat-data
 //	go run ./examples/chat -addr :9000 -data /var/lib/chat
 //
+// Several nodes share one chat through Redis:
+//
+//	go run ./examples/chat -addr :8081 -redis redis://127.0.0.1:6379/0
+//	go run ./examples/chat -addr :8082 -redis redis://127.0.0.1:6379/0
+//
 // Every flag can also be set through the environment: CHAT_ADDR,
-// CHAT_DATA, CHAT_MAX_MESSAGE_LEN, CHAT_RATE, CHAT_MAX_ROOMS.
+// CHAT_DATA, CHAT_MAX_MESSAGE_LEN, CHAT_RATE, CHAT_MAX_ROOMS, CHAT_REDIS,
+// CHAT_NODE, CHAT_PRESENCE_TTL.
 package main
 
 import (
@@ -16,6 +22,9 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/gnetty/gnetty/preset/chat"
 )
@@ -40,13 +49,24 @@ func main() {
 	maxLen := flag.Int("max-message-len", envInt("CHAT_MAX_MESSAGE_LEN", 2000), "longest message in characters")
 	ratePerSec := flag.Int("rate", envInt("CHAT_RATE", 10), "messages per second per connection")
 	maxRooms := flag.Int("max-rooms", envInt("CHAT_MAX_ROOMS", 10), "rooms per connection")
+	redisURL := flag.String("redis", env("CHAT_REDIS", ""), "Redis URL shared by several nodes (redis://host:port/db); empty: single node")
+	node := flag.String("node", env("CHAT_NODE", ""), "this node's name with -redis (default random)")
+	ttl := flag.Duration("presence-ttl", time.Duration(envInt("CHAT_PRESENCE_TTL", 15))*time.Second, "how long a crashed node's users stay online with -redis")
 	flag.Parse()
 
 	cfg := chat.Config{
 		Addr: *addr, MaxMessageLen: *maxLen, MessagesPerSecond: float64(*ratePerSec), MaxRoomsPerConn: *maxRooms,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	}
-	if *data != "" {
+	if *redisURL != "" {
+		opts, err := redis.ParseURL(*redisURL)
+		if err != nil {
+			log.Fatalf("chat: -redis: %v", err)
+		}
+		cfg.Redis = redis.NewClient(opts)
+		cfg.Node, cfg.PresenceTTL = *node, *ttl
+		defer cfg.Redis.Close()
+	} else if *data != "" {
 		store, err := chat.OpenBoltStore(*data)
 		if err != nil {
 			log.Fatal(err)

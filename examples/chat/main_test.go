@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	gorilla "github.com/gorilla/websocket"
+
+	"github.com/gnetty/gnetty/internal/redistest"
 	"github.com/gnetty/gnetty/preset/chat"
 )
 
@@ -113,5 +117,93 @@ func TestNodeClient(t *testing.T) {
 	out, err := exec.Command(node, filepath.Join(interop, "chat_ws.mjs"), "http://"+s.Addrs()[0].String()).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), `"ok":true`) {
 		t.Fatalf("node client: %v\n%s", err, out)
+	}
+}
+
+// TestCrashedNodeUsersVanish runs three chat nodes as processes sharing a
+// real redis-server, kills one with SIGKILL, and checks that its user
+// vanishes from the others' presence within the TTL, with a logout.
+func TestCrashedNodeUsersVanish(t *testing.T) {
+	rs := redistest.Start(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "chat")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	var addrs []string
+	var procs []*exec.Cmd
+	for i := range 3 {
+		l, _ := net.Listen("tcp", "127.0.0.1:0")
+		addr := l.Addr().String()
+		l.Close()
+		cmd := exec.Command(bin, "-addr", addr, "-redis", "redis://"+rs.Addr+"/0", "-node", fmt.Sprint("n", i), "-presence-ttl", "2s")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		addrs, procs = append(addrs, addr), append(procs, cmd)
+	}
+	for _, a := range addrs {
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			if resp, err := http.Get("http://" + a + "/healthz"); err == nil {
+				resp.Body.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("node did not start")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	dial := func(addr, name string) *gorilla.Conn {
+		resp, err := http.Post("http://"+addr+"/login", "application/json", strings.NewReader(`{"name":"`+name+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		h := http.Header{"Cookie": {strings.Split(resp.Header.Get("Set-Cookie"), ";")[0]}}
+		c, _, err := gorilla.DefaultDialer.Dial("ws://"+addr+"/ws/chat/lobby", h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	type pres struct {
+		Type  string `json:"type"`
+		Msg   string `json:"msg"`
+		Count int    `json:"count"`
+	}
+	watch := dial(addrs[0], "watcher")
+	dial(addrs[1], "steady")
+	dial(addrs[2], "doomed")
+	_ = watch.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for { // all three online
+		var p pres
+		if err := watch.ReadJSON(&p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Type == "login" && p.Count == 3 {
+			break
+		}
+	}
+	if err := procs[2].Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	for {
+		var p pres
+		if err := watch.ReadJSON(&p); err != nil {
+			t.Fatalf("no logout for the crashed node's user: %v", err)
+		}
+		if p.Type == "logout" && p.Msg == "doomed" {
+			if p.Count != 2 {
+				t.Fatalf("count after the crash %d", p.Count)
+			}
+			if el := time.Since(killed); el > 10*time.Second {
+				t.Fatalf("took %v", el)
+			}
+			break
+		}
 	}
 }
