@@ -18,15 +18,19 @@ import (
 	"github.com/gnetty/gnetty/pipeline"
 )
 
-// inline is an event loop that runs every task at once on the caller:
-// enough for a benchmark that only counts what channels are sent.
-type inline struct{}
+// inline is an event loop that runs every task at once on the caller,
+// one at a time: enough for a benchmark that only counts what channels
+// are sent.
+type inline struct{ mu *sync.Mutex }
 
-func (inline) Execute(task func())                           { task() }
+func (l inline) Execute(task func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	task()
+}
 func (inline) Schedule(time.Duration, func()) pipeline.Timer { return nil }
 func (inline) InLoop() bool                                  { return false }
 func (inline) Now() time.Time                                { return time.Now() }
-func (inline) String() string                                { return "inline" }
 
 // counting is a transport that records deliveries and, for one channel,
 // the latency from the timestamp inside the message.
