@@ -26,12 +26,11 @@ func (p *Pipeline) init(ch *Channel) {
 	p.head = Context{name: "head", p: p, mask: maskOutbound}
 	h := headHandler{ch: ch}
 	p.head.handler = h
-	p.head.write, p.head.flush, p.head.closer = h, h, h
+	p.head.write, p.head.flush = h, h
 	p.tail = Context{name: "tail", p: p, mask: maskInbound}
 	t := tailHandler{ch: ch}
 	p.tail.handler = t
-	p.tail.read, p.tail.readDone, p.tail.active, p.tail.inactive = t, t, t, t
-	p.tail.userEvent, p.tail.errHandler, p.tail.writability = t, t, t
+	p.tail.read, p.tail.readDone = t, t
 	p.head.next = &p.tail
 	p.tail.prev = &p.head
 }
