@@ -139,9 +139,7 @@ type Channel struct {
 	attrMu sync.Mutex
 	attrs  []attr
 
-	runOpsFn          func()
-	pollFn            func()
-	fireWritabilityFn func()
+	runOpsFn func() // made on the first off-loop submit (idle channels skip it)
 }
 
 // NewChannel creates a channel over tr. Transports call it on the loop
@@ -162,9 +160,6 @@ func NewChannel(tr Transport, cfg Config) *Channel {
 	ch.writable.Store(true)
 	ch.notified = true
 	ch.p.init(ch)
-	ch.runOpsFn = ch.runOps
-	ch.pollFn = ch.poll
-	ch.fireWritabilityFn = ch.fireWritability
 	return ch
 }
 
@@ -310,9 +305,13 @@ func (ch *Channel) submit(o op) {
 	ch.ops = append(ch.ops, o)
 	sched := !ch.scheduled
 	ch.scheduled = true
+	if ch.runOpsFn == nil {
+		ch.runOpsFn = ch.runOps
+	}
+	run := ch.runOpsFn
 	ch.mu.Unlock()
 	if sched {
-		ch.loop.Execute(ch.runOpsFn)
+		ch.loop.Execute(run)
 	}
 }
 
@@ -489,7 +488,7 @@ func (ch *Channel) closeGracefully() {
 func (ch *Channel) checkHighWater() {
 	if ch.writable.Load() && ch.tr.Pending() > ch.cfg.HighWaterMark {
 		ch.writable.Store(false)
-		ch.loop.Execute(ch.fireWritabilityFn)
+		ch.loop.Execute(ch.fireWritability)
 		ch.startPolling()
 	}
 }
@@ -514,14 +513,14 @@ func (ch *Channel) UpdateWritability() {
 	if ch.writable.Load() {
 		if pending > ch.cfg.HighWaterMark {
 			ch.writable.Store(false)
-			ch.loop.Execute(ch.fireWritabilityFn)
+			ch.loop.Execute(ch.fireWritability)
 			ch.startPolling()
 		}
 		return
 	}
 	if pending < ch.cfg.LowWaterMark {
 		ch.writable.Store(true)
-		ch.loop.Execute(ch.fireWritabilityFn)
+		ch.loop.Execute(ch.fireWritability)
 		return
 	}
 	ch.startPolling()
@@ -530,7 +529,7 @@ func (ch *Channel) UpdateWritability() {
 func (ch *Channel) startPolling() {
 	if !ch.polling {
 		ch.polling = true
-		ch.loop.Schedule(drainPoll, ch.pollFn)
+		ch.loop.Schedule(drainPoll, ch.poll)
 	}
 }
 
