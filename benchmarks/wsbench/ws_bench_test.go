@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,6 +30,11 @@ func TestMain(m *testing.M) {
 	var err error
 	switch {
 	case os.Getenv("WSB_SERVER") != "":
+		if path := os.Getenv("WSB_CPUPROFILE"); path != "" {
+			if f, ferr := os.Create(path); ferr == nil && pprof.StartCPUProfile(f) == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
 		err = serve(os.Getenv("WSB_SERVER"), os.Getenv("WSB_ADDR"))
 	case os.Getenv("WSB_LOAD") != "":
 		a := func(k string) int { n, _ := strconv.Atoi(os.Getenv(k)); return n }
@@ -45,6 +51,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 }
+
+// The server and load modes return from TestMain normally so that deferred
+// work (the CPU profile) completes.
 
 func pinned(cpu int, env []string, args ...string) *exec.Cmd {
 	self, _ := os.Executable()
