@@ -57,6 +57,9 @@ type Local struct {
 	// Encode turns a Message into what is written to channels; the default
 	// is a WebSocket frame prepared once (wsframe.Prepare).
 	Encode func(Message) any
+	// Tap, when set, sees every group message this node delivers (once,
+	// after the members were written to), e.g. to track acknowledgements.
+	Tap func(group string, m Message)
 
 	mu     sync.RWMutex
 	groups map[string]map[*pipeline.Channel]struct{}
@@ -133,6 +136,9 @@ func (l *Local) GroupSend(group string, m Message) error {
 	l.mu.RUnlock()
 	for _, ch := range dead {
 		_ = l.GroupDiscard(group, ch)
+	}
+	if l.Tap != nil {
+		l.Tap(group, m)
 	}
 	return nil
 }

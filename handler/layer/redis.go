@@ -24,8 +24,9 @@ type RedisConfig struct {
 	Prefix string
 	// Node names this node in channel names; default random.
 	Node string
-	// Encode as in Local.
+	// Encode and Tap as in Local.
 	Encode func(Message) any
+	Tap    func(group string, m Message)
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -80,7 +81,7 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 		return nil, fmt.Errorf("layer: redis at %s unreachable: %w", cfg.Client.Options().Addr, err)
 	}
 	r := &Redis{cfg: cfg, local: NewLocal(), counts: map[string]int{}, done: make(chan struct{})}
-	r.local.Encode = cfg.Encode
+	r.local.Encode, r.local.Tap = cfg.Encode, cfg.Tap
 	r.ps = cfg.Client.Subscribe(ctx, r.nodeTopic(cfg.Node))
 	if _, err := r.ps.Receive(ctx); err != nil { // the subscription confirmation
 		_ = r.ps.Close()

@@ -17,6 +17,7 @@
 package chat
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -177,7 +178,7 @@ func New(cfg Config) (*Server, error) {
 	cfg.normalize()
 	s := &Server{cfg: cfg, store: cfg.Store, rooms: map[string]*room{}, slow: &slowconsumer.Stats{}}
 	if cfg.Redis != nil {
-		rl, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: cfg.Redis, Node: cfg.Node, Logger: cfg.Logger})
+		rl, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: cfg.Redis, Node: cfg.Node, Logger: cfg.Logger, Tap: s.track})
 		if err != nil {
 			return nil, err
 		}
@@ -195,7 +196,9 @@ func New(cfg Config) (*Server, error) {
 		s.beatDone = make(chan struct{})
 		go s.heartbeat(bctx)
 	} else {
-		s.layer = layer.NewLocal()
+		l := layer.NewLocal()
+		l.Tap = s.track
+		s.layer = l
 		s.sessions = session.New(session.Config{})
 	}
 	s.exec = executor.New(executor.Config{Workers: 4})
@@ -616,21 +619,43 @@ func (s *Server) post(m *member, name, text string) {
 			s.send(m.ch, errMsg("internal", "message not stored"))
 			return
 		}
-		data := s.broadcast(name, chatMsg{Type: "user", Msg: msg})
-		s.mu.Lock()
-		for mm := range r.members {
-			if mm.acks.Load() {
-				ch, id := mm.ch, msg.ID
-				ch.Execute(func() {
-					if t := ack.FromChannel(ch); t != nil {
-						t.Track(name, id, data)
-					}
-				})
-			}
-		}
-		s.mu.Unlock()
+		s.broadcast(name, chatMsg{Type: "user", Msg: msg})
 	}); err != nil {
 		s.send(m.ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
+	}
+}
+
+// track keeps every chat message this node delivered pending for the
+// local members that ack, so it is sent again (same id) until acked; it
+// sees messages from this node and, with Redis, from every other.
+func (s *Server) track(group string, m layer.Message) {
+	if !bytes.Contains(m.Data, []byte(`"type":"user"`)) {
+		return
+	}
+	var head struct {
+		Type string `json:"type"`
+		ID   uint64 `json:"id"`
+	}
+	if json.Unmarshal(m.Data, &head) != nil || head.Type != "user" || head.ID == 0 {
+		return
+	}
+	data := append([]byte(nil), m.Data...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rooms[group]
+	if r == nil {
+		return
+	}
+	for mm := range r.members {
+		if !mm.acks.Load() {
+			continue
+		}
+		ch := mm.ch
+		ch.Execute(func() {
+			if t := ack.FromChannel(ch); t != nil {
+				t.Track(group, head.ID, data)
+			}
+		})
 	}
 }
 

@@ -17,7 +17,7 @@ func redisNode(t *testing.T, addr, name string) *srv {
 	client := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: time.Second, MaxRetries: 1})
 	t.Cleanup(func() { client.Close() })
 	s, err := chat.New(chat.Config{Addr: "127.0.0.1:0", Redis: client, Node: name, Workers: 1,
-		Logger: slog.New(slog.DiscardHandler), PresenceTTL: 3 * time.Second})
+		Logger: slog.New(slog.DiscardHandler), PresenceTTL: 3 * time.Second, AckTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,5 +124,26 @@ func TestTwoNodesShareOneChat(t *testing.T) {
 	}
 	if !got {
 		t.Fatal("no delivery across nodes after Redis restarted")
+	}
+}
+
+// A message posted on one node is resent, with the same id, to a client
+// on another node until that client acks it.
+func TestAckRetriesAcrossNodes(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b := redisNode(t, rs.Addr, "a"), redisNode(t, rs.Addr, "b")
+	ann := login(t, a, "ann")
+	ann.dial("r")
+	ann.next("history")
+	bob := login(t, b, "bob")
+	bob.dial("r")
+	bob.next("history")
+	bob.send(`{"type":"ack","room":"r","id":0}`) // bob acks: retries apply to him
+	time.Sleep(50 * time.Millisecond)
+	ann.send(`{"type":"user","room":"r","msg":"are you there"}`)
+	first := bob.next("user")
+	again := bob.next("user")
+	if again.ID != first.ID || again.Msg != "are you there" {
+		t.Fatalf("resend %+v of %+v", again, first)
 	}
 }
