@@ -94,7 +94,22 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 }
 
 func (r *Redis) groupTopic(g string) string { return r.cfg.Prefix + ":group:" + g }
-func (r *Redis) nodeTopic(n string) string  { return r.cfg.Prefix + ":node:" + n }
+
+// GroupTopic returns the Redis channel a group's messages are published
+// on, for code that publishes to it from Redis itself (a Lua script).
+func (r *Redis) GroupTopic(group string) string { return r.groupTopic(group) }
+
+// EnvelopeHeader returns the bytes to put in front of a message published
+// to GroupTopic by anything other than a node (a Lua script): the message
+// then has no origin, and every node delivers it, the publisher's too.
+func EnvelopeHeader(text bool) []byte {
+	flags := byte(0)
+	if text {
+		flags = 1
+	}
+	return []byte{flags, 0, 0} // flags, empty origin, empty target
+}
+func (r *Redis) nodeTopic(n string) string { return r.cfg.Prefix + ":node:" + n }
 
 // envelope: flags(1) | len(origin)(1) origin | len(target)(1) target | data
 func (r *Redis) pack(target string, m Message) []byte {

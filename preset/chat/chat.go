@@ -668,7 +668,7 @@ func (s *Server) postRedis(m *member, name, text string) {
 		msg := Msg{Room: name, From: from.Name, Avatar: from.Avatar, Text: text, Time: time.Now().UTC()}
 		wire, _ := json.Marshal(chatMsg{Type: "user", Msg: msg})
 		stored, _ := json.Marshal(msg)
-		if _, err := s.rstore.post(context.Background(), name, "gnetty:group:"+name, wire, stored); err != nil {
+		if _, err := s.rstore.post(context.Background(), name, s.rlayer.GroupTopic(name), wire, stored); err != nil {
 			s.m.lost.Inc()
 			s.cfg.Logger.Warn("chat: redis post failed", "room", name, "err", err)
 			s.send(ch, errMsg("unavailable", "message not sent: storage unavailable, try again"))

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gnetty/gnetty/handler/layer"
 )
 
 // RedisStore keeps history in one Redis stream per room (entry IDs are the
@@ -103,22 +105,22 @@ func (s *RedisStore) Close() error { return nil }
 // postScript numbers a message with the room's counter, appends it to the
 // room's stream and publishes it to the room's layer channel in one atomic
 // step, so every node sees a room's messages in sequence order. The
-// message JSON carries the placeholder "id":0 first; the envelope is the
-// Redis layer's, with an empty origin so that every node, this one
-// included, delivers it.
+// message JSON carries the placeholder "id":0 first; ARGV[4] is the Redis
+// layer's envelope header (no origin: every node, this one included,
+// delivers it).
 var postScript = redis.NewScript(`
 local id = redis.call('INCR', KEYS[1])
 local msg = (string.gsub(ARGV[1], '"id":0', '"id":' .. id, 1))
 local stored = (string.gsub(ARGV[3], '"id":0', '"id":' .. id, 1))
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], id .. '-0', 'm', stored)
-redis.call('PUBLISH', KEYS[3], string.char(1) .. string.char(0) .. string.char(0) .. msg)
+redis.call('PUBLISH', KEYS[3], ARGV[4] .. msg)
 return id
 `)
 
 // post runs postScript.
 func (s *RedisStore) post(ctx context.Context, room, topic string, wire, stored []byte) (uint64, error) {
 	id, err := postScript.Run(ctx, s.c, []string{s.seqKey(room), s.streamKey(room), topic},
-		string(wire), strconv.FormatInt(s.maxLen, 10), string(stored)).Uint64()
+		string(wire), strconv.FormatInt(s.maxLen, 10), string(stored), string(layer.EnvelopeHeader(true))).Uint64()
 	return id, err
 }
 
