@@ -2,11 +2,9 @@ package chat_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -22,20 +20,7 @@ import (
 // sequence number, and the presence count is right.
 func TestThousandUsersInOneRoom(t *testing.T) {
 	const n = 1000
-	s, err := chat.New(chat.Config{Addr: "127.0.0.1:0", Workers: 2, Logger: slog.New(slog.DiscardHandler), HistoryOnJoin: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &srv{Server: s}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	srv.addr = s.Addrs()[0].String()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	})
+	srv := startWith(t, chat.Config{Workers: 2, HistoryOnJoin: 1})
 
 	type user struct {
 		conn net.Conn

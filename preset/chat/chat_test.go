@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
@@ -24,8 +25,18 @@ type srv struct {
 
 func start(t *testing.T, store chat.Store) *srv {
 	t.Helper()
-	s, err := chat.New(chat.Config{Addr: "127.0.0.1:0", Store: store, Workers: 2, Logger: slog.New(slog.DiscardHandler),
-		MessagesPerSecond: 20, AckTimeout: 200 * time.Millisecond})
+	return startWith(t, chat.Config{Store: store, Workers: 2, MessagesPerSecond: 20, AckTimeout: 200 * time.Millisecond})
+}
+
+// startWith runs a chat with cfg on a free loopback port (quiet logs) and
+// shuts it down at the end of the test.
+func startWith(t *testing.T, cfg chat.Config) *srv {
+	t.Helper()
+	cfg.Addr = "127.0.0.1:0"
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s, err := chat.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,19 +290,7 @@ func TestHistorySurvivesARestart(t *testing.T) {
 }
 
 func TestRoomLimits(t *testing.T) {
-	s, err := chat.New(chat.Config{Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), MaxRoomsPerConn: 2, MaxMembersPerRoom: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	})
-	srv := &srv{Server: s, addr: s.Addrs()[0].String()}
+	srv := startWith(t, chat.Config{MaxRoomsPerConn: 2, MaxMembersPerRoom: 1})
 	ann := login(t, srv, "ann")
 	ann.dial("a")
 	ann.next("history")
@@ -335,14 +334,9 @@ func mustBody(t *testing.T, u string) []byte {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return []byte(b.String())
+	return b
 }

@@ -1,8 +1,6 @@
 package chat_test
 
 import (
-	"context"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -16,20 +14,7 @@ func redisNode(t *testing.T, addr, name string) *srv {
 	t.Helper()
 	client := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: time.Second, MaxRetries: 1})
 	t.Cleanup(func() { client.Close() })
-	s, err := chat.New(chat.Config{Addr: "127.0.0.1:0", Redis: client, Node: name, Workers: 1,
-		Logger: slog.New(slog.DiscardHandler), PresenceTTL: 3 * time.Second, AckTimeout: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	})
-	return &srv{Server: s, addr: s.Addrs()[0].String()}
+	return startWith(t, chat.Config{Redis: client, Node: name, Workers: 1, PresenceTTL: 3 * time.Second, AckTimeout: 200 * time.Millisecond})
 }
 
 // loginAt logs in on one node and keeps the cookie for another.
