@@ -12,8 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/panjf2000/gnet/v2"
-
+	"github.com/gnetty/gnetty/benchmarks/internal/peer"
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/frame"
 	"github.com/gnetty/gnetty/pipeline"
@@ -64,28 +63,6 @@ func startChain(b *testing.B, fill func(p *pipeline.Pipeline)) (string, func()) 
 	}
 }
 
-// rawEcho is the floor: gnet writing back exactly the bytes it read.
-type rawEcho struct {
-	gnet.BuiltinEventEngine
-	eng chan gnet.Engine
-}
-
-func (r *rawEcho) OnBoot(e gnet.Engine) gnet.Action { r.eng <- e; return gnet.None }
-
-func (r *rawEcho) OnTraffic(c gnet.Conn) gnet.Action {
-	buf, _ := c.Next(-1)
-	_, _ = c.Write(buf)
-	return gnet.None
-}
-
-type silent struct{}
-
-func (silent) Debugf(string, ...any) {}
-func (silent) Infof(string, ...any)  {}
-func (silent) Warnf(string, ...any)  {}
-func (silent) Errorf(string, ...any) {}
-func (silent) Fatalf(string, ...any) {}
-
 func startRaw(b *testing.B) (string, func()) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -93,24 +70,16 @@ func startRaw(b *testing.B) (string, func()) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	r := &rawEcho{eng: make(chan gnet.Engine, 1)}
-	done := make(chan error, 1)
-	go func() {
-		done <- gnet.Run(r, "tcp://"+addr, gnet.WithNumEventLoop(1), gnet.WithReuseAddr(true),
-			gnet.WithTCPNoDelay(gnet.TCPNoDelay), gnet.WithLogger(silent{}))
-	}()
-	var eng gnet.Engine
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- peer.RawEcho(ctx, addr, ready) }()
 	select {
-	case eng = <-r.eng:
+	case <-ready:
 	case err := <-done:
+		cancel()
 		b.Fatal(err)
 	}
-	return addr, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = eng.Stop(ctx)
-		<-done
-	}
+	return addr, func() { cancel(); <-done }
 }
 
 // BenchmarkEcho sends lines over conns connections with inflight lines

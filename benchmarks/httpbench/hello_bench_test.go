@@ -20,6 +20,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/gnetty/gnetty/benchmarks/internal/peer"
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
 	"github.com/gnetty/gnetty/handler/router"
@@ -141,31 +142,7 @@ func BenchmarkHelloWorld(b *testing.B) {
 			srv := pin(0, self, "-test.run=^$")
 			srv.Env = append(os.Environ(), "GNETTY_BENCH_SERVER="+impl, "GNETTY_BENCH_ADDR="+addr, "GOMAXPROCS=1")
 			srv.Stderr = os.Stderr
-			if err := srv.Start(); err != nil {
-				b.Fatal(err)
-			}
-			defer func() {
-				_ = srv.Process.Signal(syscall.SIGTERM)
-				done := make(chan struct{})
-				go func() { _ = srv.Wait(); close(done) }()
-				select {
-				case <-done:
-				case <-time.After(10 * time.Second):
-					_ = srv.Process.Kill()
-					<-done
-				}
-			}()
-			for deadline := time.Now().Add(10 * time.Second); ; {
-				c, err := net.Dial("tcp", addr)
-				if err == nil {
-					c.Close()
-					break
-				}
-				if time.Now().After(deadline) {
-					b.Fatalf("%s did not start: %v", impl, err)
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			peer.Serve(b, srv, addr)
 			b.ResetTimer()
 			var total float64
 			for range b.N {

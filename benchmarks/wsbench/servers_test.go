@@ -15,8 +15,8 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/lesismal/nbio/nbhttp"
 	nbws "github.com/lesismal/nbio/nbhttp/websocket"
-	"github.com/panjf2000/gnet/v2"
 
+	"github.com/gnetty/gnetty/benchmarks/internal/peer"
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
 	"github.com/gnetty/gnetty/handler/wsupgrade"
@@ -113,30 +113,7 @@ func serve(impl, addr string) error {
 		e.Stop()
 		return nil
 	case "rawgnet":
-		h := &rawEcho{}
-		go func() { <-ctx.Done(); _ = h.eng.Stop(context.Background()) }()
-		return gnet.Run(h, "tcp://"+addr, gnet.WithNumEventLoop(1), gnet.WithReuseAddr(true), gnet.WithLogger(silent{}))
+		return peer.RawEcho(ctx, addr, nil)
 	}
 	return nil
 }
-
-type rawEcho struct {
-	gnet.BuiltinEventEngine
-	eng gnet.Engine
-}
-
-func (r *rawEcho) OnBoot(e gnet.Engine) gnet.Action { r.eng = e; return gnet.None }
-
-func (r *rawEcho) OnTraffic(c gnet.Conn) gnet.Action {
-	buf, _ := c.Next(-1)
-	_, _ = c.Write(buf)
-	return gnet.None
-}
-
-type silent struct{}
-
-func (silent) Debugf(string, ...any) {}
-func (silent) Infof(string, ...any)  {}
-func (silent) Warnf(string, ...any)  {}
-func (silent) Errorf(string, ...any) {}
-func (silent) Fatalf(string, ...any) {}

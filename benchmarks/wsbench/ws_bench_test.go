@@ -12,9 +12,10 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gnetty/gnetty/benchmarks/internal/peer"
 )
 
 var (
@@ -84,32 +85,8 @@ func startServer(b *testing.B, impl string) *server {
 	addr := l.Addr().String()
 	l.Close()
 	cmd := pinned(0, []string{"WSB_SERVER=" + impl, "WSB_ADDR=" + addr})
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
+	peer.Serve(b, cmd, addr)
 	s := &server{cmd: cmd, addr: addr}
-	b.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("%s did not start", impl)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 	s.pid = serverPID(cmd)
 	return s
 }
