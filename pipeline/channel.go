@@ -205,16 +205,12 @@ func (ch *Channel) Done() <-chan struct{} {
 	defer ch.mu.Unlock()
 	if ch.done == nil {
 		ch.done = make(chan struct{})
-		if ch.closedForDone() {
+		if ch.closed { // Deactivate sets closed under mu too
 			close(ch.done)
 		}
 	}
 	return ch.done
 }
-
-// closedForDone reads the loop-only closed flag under mu; Deactivate sets
-// it under mu as well.
-func (ch *Channel) closedForDone() bool { return ch.closed }
 
 func (ch *Channel) String() string {
 	return fmt.Sprintf("[id: %d, L:%v - R:%v]", ch.id, ch.tr.LocalAddr(), ch.tr.RemoteAddr())

@@ -108,7 +108,7 @@ type step struct {
 func (s *step) Decode(ctx *pipeline.Context, in []byte) (int, error) {
 	c := s.c
 	c.ctx = ctx
-	if c.closeReceived || c.closeSent && c.st.failedDone {
+	if c.closeReceived || s.failedDone {
 		return len(in), nil
 	}
 	if len(in) < 2 {

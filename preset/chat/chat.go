@@ -366,7 +366,7 @@ type inMsg struct {
 func (s *Server) send(ch *pipeline.Channel, v any) {
 	b, _ := json.Marshal(v)
 	s.m.out.Inc()
-	ch.WriteAndFlush(wsframe.AcquireMessage(1, b))
+	ch.WriteAndFlush(wsframe.AcquireMessage(ws.OpText, b))
 }
 
 // broadcast sends v to every member of room, on every node, encoded once

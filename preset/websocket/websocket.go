@@ -19,7 +19,6 @@
 package websocket
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"sync"
@@ -31,7 +30,6 @@ import (
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
 	"github.com/gnetty/gnetty/codec/wsframe"
-	"github.com/gnetty/gnetty/handler/idle"
 	"github.com/gnetty/gnetty/handler/router"
 	"github.com/gnetty/gnetty/handler/session"
 	"github.com/gnetty/gnetty/handler/wskeepalive"
@@ -285,7 +283,6 @@ func (a *adapter) HandleUserEvent(ctx *pipeline.Context, ev any) {
 		// close timeout).
 		ctx.WriteAndFlush(wsframe.Close{Code: ws.StatusGoingAway, Reason: "server shutting down"})
 		return
-	case wskeepalive.Timeout, idle.Event:
 	}
 	ctx.FireUserEvent(ev)
 }
@@ -375,10 +372,6 @@ func (g *Group) Broadcast(typ MessageType, data []byte) int {
 	}
 	return n
 }
-
-// Shutdown closes every connection with 1001 and stops the server (see
-// bootstrap.Server.Shutdown).
-func (s *Server) Shutdown(ctx context.Context) error { return s.Server.Shutdown(ctx) }
 
 // Logger returns the server's logger.
 func (s *Server) Logger() *slog.Logger { return s.Server.Config().Logger }
