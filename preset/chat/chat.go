@@ -632,6 +632,19 @@ func (s *Server) track(group string, m layer.Message) {
 	if !bytes.Contains(m.Data, []byte(`"type":"user"`)) {
 		return
 	}
+	var ackers []*pipeline.Channel
+	s.mu.Lock()
+	if r := s.rooms[group]; r != nil {
+		for mm := range r.members {
+			if mm.acks.Load() {
+				ackers = append(ackers, mm.ch)
+			}
+		}
+	}
+	s.mu.Unlock()
+	if len(ackers) == 0 {
+		return // nobody acks: no need to look inside the message
+	}
 	var head struct {
 		Type string `json:"type"`
 		ID   uint64 `json:"id"`
@@ -640,17 +653,7 @@ func (s *Server) track(group string, m layer.Message) {
 		return
 	}
 	data := append([]byte(nil), m.Data...)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.rooms[group]
-	if r == nil {
-		return
-	}
-	for mm := range r.members {
-		if !mm.acks.Load() {
-			continue
-		}
-		ch := mm.ch
+	for _, ch := range ackers {
 		ch.Execute(func() {
 			if t := ack.FromChannel(ch); t != nil {
 				t.Track(group, head.ID, data)
