@@ -124,12 +124,7 @@ func (f *files) serve(ctx *pipeline.Context, req *http1.Request) {
 			if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, errTooLarge) && !errors.Is(err, errIsDir) {
 				status = http.StatusInternalServerError
 			}
-			resp := http1.NewResponse(req)
-			resp.Status = status
-			resp.Header.Set("Content-Type", "text/plain; charset=utf-8")
-			resp.Body = append(resp.Body, strings.ToLower(http.StatusText(status))+"\n"...)
-			req.Release()
-			ch.WriteAndFlush(resp)
+			router.Error(ctx, req, status, strings.ToLower(http.StatusText(status))) // writes through the channel: safe here
 			return
 		}
 		ch.WriteAndFlush(f.respond(req, e))
