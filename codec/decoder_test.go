@@ -39,7 +39,7 @@ func read(ch *pipelinetest.Channel) (frames []string, errs []string) {
 
 func TestDecoderCumulatesAcrossReads(t *testing.T) {
 	d := codec.NewDecoder(pairs)
-	ch := pipelinetest.New(t, d)
+	ch := pipelinetest.New(d)
 	ch.WriteInbound([]byte("a"), []byte("bc"), []byte("d??e"), []byte("f"))
 	frames, errs := read(ch)
 	if !slices.Equal(frames, []string{"ab", "cd", "ef"}) || !slices.Equal(errs, []string{"skip"}) {
@@ -48,11 +48,13 @@ func TestDecoderCumulatesAcrossReads(t *testing.T) {
 	if d.Buffered() != 0 {
 		t.Fatalf("%d bytes still buffered", d.Buffered())
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestDecoderStopsForGoodAfterAFatalError(t *testing.T) {
-	ch := pipelinetest.New(t, codec.NewDecoder(pairs))
+	ch := pipelinetest.New(codec.NewDecoder(pairs))
 	ch.WriteInbound([]byte("ab!!cd"), []byte("ef"), []byte("gh"))
 	frames, errs := read(ch)
 	if !slices.Equal(frames, []string{"ab"}) {
@@ -61,12 +63,14 @@ func TestDecoderStopsForGoodAfterAFatalError(t *testing.T) {
 	if len(errs) != 2 || errs[0] != "fatal" || errs[1] != codec.ErrStreamFailed.Error() {
 		t.Fatalf("errs %q", errs)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestDecoderRemovedBetweenReadsHandsOverItsBytes(t *testing.T) {
 	var raw []byte
-	ch := pipelinetest.New(t)
+	ch := pipelinetest.New()
 	_ = ch.Pipeline().AddLast("dec", codec.NewDecoder(pairs))
 	_ = ch.Pipeline().AddLast("raw", pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
 		if b, ok := msg.(*pipeline.Bytes); ok {
@@ -87,16 +91,20 @@ func TestDecoderRemovedBetweenReadsHandsOverItsBytes(t *testing.T) {
 	if string(raw) != "cde" {
 		t.Fatalf("raw %q, want the held byte then the new ones", raw)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestDecoderPassesOtherMessagesThrough(t *testing.T) {
-	ch := pipelinetest.New(t, codec.NewDecoder(pairs))
+	ch := pipelinetest.New(codec.NewDecoder(pairs))
 	ch.WriteInbound(42)
 	if got := ch.ReadInbound(); got != 42 {
 		t.Fatalf("got %v", got)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestDecoderLargeCumulationIsReleased(t *testing.T) {
@@ -108,7 +116,7 @@ func TestDecoderLargeCumulationIsReleased(t *testing.T) {
 		return len(in), nil
 	})
 	d := codec.NewDecoder(big)
-	ch := pipelinetest.New(t, d)
+	ch := pipelinetest.New(d)
 	chunk := bytes.Repeat([]byte("x"), 16<<10)
 	for range 4 {
 		ch.WriteInbound(chunk)
@@ -119,5 +127,7 @@ func TestDecoderLargeCumulationIsReleased(t *testing.T) {
 	if d.Buffered() != 0 {
 		t.Fatal("cumulation not emptied")
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }

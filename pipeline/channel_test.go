@@ -11,7 +11,7 @@ import (
 )
 
 func TestTimersWithFakeClock(t *testing.T) {
-	ch := pipelinetest.New(t)
+	ch := pipelinetest.New()
 	var fired []string
 	loop := ch.EventLoop()
 	loop.Schedule(10*time.Second, func() { fired = append(fired, "10s") })
@@ -39,11 +39,13 @@ func TestTimersWithFakeClock(t *testing.T) {
 	if got := ch.Now().Sub(pipelinetest.Epoch); got != 10*time.Second {
 		t.Fatalf("clock at %v", got)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestThousandsOfTimersCheapToAddAndCancel(t *testing.T) {
-	ch := pipelinetest.New(t)
+	ch := pipelinetest.New()
 	n := 0
 	var timers []pipeline.Timer
 	for i := range 5000 {
@@ -58,11 +60,13 @@ func TestThousandsOfTimersCheapToAddAndCancel(t *testing.T) {
 	if n != 2500 {
 		t.Fatalf("%d timers fired, want 2500", n)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestWritesFromOtherGoroutinesKeepOrderBeforeClose(t *testing.T) {
-	ch := pipelinetest.New(t)
+	ch := pipelinetest.New()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -92,11 +96,13 @@ func TestWritesFromOtherGoroutinesKeepOrderBeforeClose(t *testing.T) {
 	if !ch.IsClosed() {
 		t.Fatal("close not applied")
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestExecuteIsOrderedWithWrites(t *testing.T) {
-	ch := pipelinetest.New(t)
+	ch := pipelinetest.New()
 	var order []string
 	done := make(chan struct{})
 	go func() {
@@ -109,7 +115,9 @@ func TestExecuteIsOrderedWithWrites(t *testing.T) {
 	if got := string(ch.ReadOutboundBytes()); got != "a" || !slices.Equal(order, []string{"task"}) {
 		t.Fatalf("out %q order %v", got, order)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 type writabilityLog struct{ got []bool }
@@ -120,7 +128,7 @@ func (w *writabilityLog) HandleWritabilityChanged(ctx *pipeline.Context, writabl
 
 func TestWaterMarks(t *testing.T) {
 	wl := &writabilityLog{}
-	ch := pipelinetest.New(t, pipeline.Config{HighWaterMark: 100, LowWaterMark: 50}, wl)
+	ch := pipelinetest.New(pipeline.Config{HighWaterMark: 100, LowWaterMark: 50}, wl)
 	ch.WriteOutbound(make([]byte, 60))
 	if !ch.IsWritable() {
 		t.Fatal("unwritable under the high mark")
@@ -141,11 +149,13 @@ func TestWaterMarks(t *testing.T) {
 		t.Fatalf("writable %v events %v", ch.IsWritable(), wl.got)
 	}
 	ch.ReadOutboundBytes()
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestGracefulCloseWaitsForDrainThenTimesOut(t *testing.T) {
-	ch := pipelinetest.New(t, pipeline.Config{CloseTimeout: time.Second})
+	ch := pipelinetest.New(pipeline.Config{CloseTimeout: time.Second})
 	ch.SetBacklog(10)
 	ch.Close()
 	if ch.IsClosed() {
@@ -157,7 +167,7 @@ func TestGracefulCloseWaitsForDrainThenTimesOut(t *testing.T) {
 		t.Fatal("not closed after drain")
 	}
 
-	stuck := pipelinetest.New(t, pipeline.Config{CloseTimeout: time.Second})
+	stuck := pipelinetest.New(pipeline.Config{CloseTimeout: time.Second})
 	stuck.SetBacklog(10)
 	stuck.Close()
 	stuck.Advance(900 * time.Millisecond)
@@ -168,6 +178,10 @@ func TestGracefulCloseWaitsForDrainThenTimesOut(t *testing.T) {
 	if !stuck.IsClosed() {
 		t.Fatal("close timeout not honoured")
 	}
-	ch.Finish()
-	stuck.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
+	if err := stuck.Finish(); err != nil {
+		t.Error(err)
+	}
 }

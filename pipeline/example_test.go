@@ -3,7 +3,6 @@ package pipeline_test
 import (
 	"fmt"
 	"strings"
-	"testing"
 
 	"github.com/gnetty/gnetty/pipeline"
 	"github.com/gnetty/gnetty/pipeline/pipelinetest"
@@ -25,7 +24,7 @@ func Example() {
 	reply := pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
 		ctx.WriteAndFlush(fmt.Sprintf("got %v", msg))
 	})
-	ch := pipelinetest.New(&testing.T{}, upper{}, reply)
+	ch := pipelinetest.New(upper{}, reply)
 	ch.WriteInbound("hello")
 	fmt.Println(ch.ReadOutbound())
 	// Output: got HELLO
@@ -39,7 +38,7 @@ func ExamplePipeline_Replace() {
 			fmt.Println("then:", msg)
 		}))
 	}
-	ch := pipelinetest.New(&testing.T{})
+	ch := pipelinetest.New()
 	_ = ch.Pipeline().AddLast("once", once)
 	ch.WriteInbound("a", "b", "c")
 	fmt.Println(ch.Pipeline().Names())
@@ -53,7 +52,7 @@ func ExamplePipeline_Replace() {
 // Typed per-channel attributes.
 func ExampleAttrKey() {
 	user := pipeline.NewAttrKey[string]("user")
-	ch := pipelinetest.New(&testing.T{})
+	ch := pipelinetest.New()
 	user.Set(ch.Channel, "ann")
 	name, ok := user.Get(ch.Channel)
 	fmt.Println(name, ok)

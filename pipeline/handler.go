@@ -118,3 +118,62 @@ const (
 	maskInbound  = maskRead | maskReadComplete | maskActive | maskInactive | maskUserEvent | maskError | maskWritability
 	maskOutbound = maskWrite | maskFlush | maskClose
 )
+
+// MessageHandler takes inbound messages of one type T. Wrap it with
+// Inbound (or embed an Inbound in it) to add it to a pipeline.
+type MessageHandler[T any] interface{ HandleMessage(ctx *Context, msg T) }
+
+// Inbound is Netty's SimpleChannelInboundHandler<T> done with generics:
+// its HandleRead gives the messages that are a T to the MessageHandler and
+// passes every other message on to the next handler, untouched. The
+// "type-assert the message, else pass it on" opening is written here once.
+//
+// Embed it in a handler struct and set it in the constructor, so the
+// struct keeps its other event methods and is added as itself:
+//
+//	type Router struct {
+//		pipeline.Inbound[*http1.Request]
+//		...
+//	}
+//
+//	func New() *Router {
+//		r := &Router{}
+//		r.Inbound = pipeline.InboundOf[*http1.Request](r) // r.HandleMessage
+//		return r
+//	}
+//
+// The zero Inbound passes everything on. For a plain function there is
+// MessageFunc. Like every handler method, HandleRead runs on the channel's
+// event loop.
+type Inbound[T any] struct{ h MessageHandler[T] }
+
+// InboundOf returns the Inbound that hands messages of type T to h.
+func InboundOf[T any](h MessageHandler[T]) Inbound[T] { return Inbound[T]{h: h} }
+
+// HandleRead gives msg to the MessageHandler if it is a T, and passes it
+// on otherwise.
+func (in Inbound[T]) HandleRead(ctx *Context, msg any) {
+	if m, ok := msg.(T); ok && in.h != nil {
+		in.h.HandleMessage(ctx, m)
+		return
+	}
+	ctx.FireRead(msg)
+}
+
+// MessageFunc adapts a function over messages of type T to a handler:
+// messages of another type pass on untouched.
+//
+//	p.AddLast("app", pipeline.MessageFunc[*http1.Request](func(ctx *pipeline.Context, req *http1.Request) { ... }))
+type MessageFunc[T any] func(ctx *Context, msg T)
+
+// HandleMessage calls f(ctx, msg).
+func (f MessageFunc[T]) HandleMessage(ctx *Context, msg T) { f(ctx, msg) }
+
+// HandleRead calls f with msg if it is a T, and passes it on otherwise.
+func (f MessageFunc[T]) HandleRead(ctx *Context, msg any) {
+	if m, ok := msg.(T); ok {
+		f(ctx, m)
+		return
+	}
+	ctx.FireRead(msg)
+}

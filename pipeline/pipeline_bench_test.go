@@ -29,7 +29,7 @@ func newChain(tb testing.TB, n int) (*pipelinetest.Channel, *consume) {
 	}
 	sink := &consume{}
 	hs = append(hs, sink)
-	return pipelinetest.New(tb, hs...), sink
+	return pipelinetest.New(hs...), sink
 }
 
 // BenchmarkRead measures one read (Channel.Receive: the transport's entry,

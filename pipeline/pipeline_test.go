@@ -48,8 +48,7 @@ func (w *writeOnly) HandleWrite(ctx *pipeline.Context, msg any) {
 
 func TestInboundAndOutboundOrderAndSkipping(t *testing.T) {
 	var log []string
-	ch := pipelinetest.New(t,
-		&readOnly{"a", &log},
+	ch := pipelinetest.New(&readOnly{"a", &log},
 		&writeOnly{"b", &log},
 		&recorder{"c", &log},
 		&writeOnly{"d", &log},
@@ -66,7 +65,9 @@ func TestInboundAndOutboundOrderAndSkipping(t *testing.T) {
 	if !slices.Equal(log, want) {
 		t.Fatalf("events %v, want %v", log, want)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestContextWriteStartsBeforeCurrentChannelWriteAtTail(t *testing.T) {
@@ -78,7 +79,7 @@ func TestContextWriteStartsBeforeCurrentChannelWriteAtTail(t *testing.T) {
 			ctx.Channel().WriteAndFlush("via-channel")
 		}
 	})
-	ch := pipelinetest.New(t, &writeOnly{"before", &log})
+	ch := pipelinetest.New(&writeOnly{"before", &log})
 	if err := ch.Pipeline().AddLast("replier", replier); err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,9 @@ func TestContextWriteStartsBeforeCurrentChannelWriteAtTail(t *testing.T) {
 	if a, b := ch.ReadOutbound(), ch.ReadOutbound(); a != "via-ctx" || b != "via-channel" {
 		t.Fatalf("outbound %v %v", a, b)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 type hooks struct {
@@ -166,7 +169,7 @@ func TestRuntimeChangesDuringPropagation(t *testing.T) {
 				}
 				ctx.FireRead(msg)
 			})
-			ch := pipelinetest.New(t)
+			ch := pipelinetest.New()
 			p := ch.Pipeline()
 			if err := p.AddLast("changer", changer); err != nil {
 				t.Fatal(err)
@@ -185,7 +188,9 @@ func TestRuntimeChangesDuringPropagation(t *testing.T) {
 			if !slices.Equal(log, tc.want) {
 				t.Fatalf("events %v, want %v", log, tc.want)
 			}
-			ch.Finish()
+			if err := ch.Finish(); err != nil {
+				t.Error(err)
+			}
 		})
 	}
 }
@@ -222,7 +227,7 @@ func TestReplaceHandsLeftoverBytesToReplacement(t *testing.T) {
 			ctx.FireRead(msg)
 		}
 	})
-	ch := pipelinetest.New(t, &splitter{next: upper})
+	ch := pipelinetest.New(&splitter{next: upper})
 	ch.WriteInbound([]byte("hel"))
 	if ch.ReadInbound() != nil || string(ch.Unconsumed()) != "hel" {
 		t.Fatalf("partial line should wait; unconsumed %q", ch.Unconsumed())
@@ -240,7 +245,9 @@ func TestReplaceHandsLeftoverBytesToReplacement(t *testing.T) {
 	if names := ch.Pipeline().Names(); !slices.Equal(names, []string{"upper"}) {
 		t.Fatalf("names %v", names)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestUnconsumedBytesAreDeliveredAgainAndWake(t *testing.T) {
@@ -251,7 +258,7 @@ func TestUnconsumedBytesAreDeliveredAgainAndWake(t *testing.T) {
 		seen = append(seen, b.String())
 		b.Skip(take)
 	})
-	ch := pipelinetest.New(t, h)
+	ch := pipelinetest.New(h)
 	ch.WriteInbound([]byte("abcd"))
 	ch.WriteInbound([]byte("ef"))
 	ch.Wake()
@@ -260,15 +267,16 @@ func TestUnconsumedBytesAreDeliveredAgainAndWake(t *testing.T) {
 	if !slices.Equal(seen, want) {
 		t.Fatalf("reads %q, want %q", seen, want)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestErrorsPropagateFromPositionAndTailKeepsChannelOpen(t *testing.T) {
 	boom := errors.New("boom")
 	var before, after []error
 	raise := pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) { ctx.FireError(boom) })
-	ch := pipelinetest.New(t,
-		pipeline.ErrorFunc(func(ctx *pipeline.Context, err error) { before = append(before, err); ctx.FireError(err) }),
+	ch := pipelinetest.New(pipeline.ErrorFunc(func(ctx *pipeline.Context, err error) { before = append(before, err); ctx.FireError(err) }),
 		raise,
 		pipeline.ErrorFunc(func(ctx *pipeline.Context, err error) { after = append(after, err); ctx.FireError(err) }),
 	)
@@ -282,15 +290,16 @@ func TestErrorsPropagateFromPositionAndTailKeepsChannelOpen(t *testing.T) {
 	if !ch.IsActive() {
 		t.Fatal("an error at the tail must not close the channel")
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestPanicIsRecoveredReportedAndClosesOnlyThatChannel(t *testing.T) {
 	var caught error
 	inactive := false
-	other := pipelinetest.New(t)
-	ch := pipelinetest.New(t,
-		pipeline.ErrorFunc(func(ctx *pipeline.Context, err error) { caught = err }),
+	other := pipelinetest.New()
+	ch := pipelinetest.New(pipeline.ErrorFunc(func(ctx *pipeline.Context, err error) { caught = err }),
 		pipeline.InactiveFunc(func(ctx *pipeline.Context) { inactive = true }),
 		pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) { panic("kaboom") }),
 	)
@@ -305,14 +314,18 @@ func TestPanicIsRecoveredReportedAndClosesOnlyThatChannel(t *testing.T) {
 	if !other.IsActive() {
 		t.Fatal("another channel was affected")
 	}
-	ch.Finish()
-	other.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
+	if err := other.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestUserEvents(t *testing.T) {
 	type hello struct{ n int }
 	var got []any
-	ch := pipelinetest.New(t, pipeline.UserEventFunc(func(ctx *pipeline.Context, ev any) {
+	ch := pipelinetest.New(pipeline.UserEventFunc(func(ctx *pipeline.Context, ev any) {
 		got = append(got, ev)
 		ctx.FireUserEvent(ev)
 	}))
@@ -330,11 +343,13 @@ func TestUserEvents(t *testing.T) {
 	if !ch.IsClosed() {
 		t.Fatal("a ShutdownEvent nobody took should close the channel")
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestNamesAndErrors(t *testing.T) {
-	ch := pipelinetest.New(t)
+	ch := pipelinetest.New()
 	p := ch.Pipeline()
 	h := pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) { ctx.FireRead(msg) })
 	must := func(err error) {
@@ -375,12 +390,14 @@ func TestNamesAndErrors(t *testing.T) {
 	if err := <-done; !errors.Is(err, pipeline.ErrNotInLoop) {
 		t.Fatalf("off-loop add: %v", err)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestCloseRemovesHandlersAndFiresInactive(t *testing.T) {
 	var log []string
-	ch := pipelinetest.New(t, &hooks{"a", &log}, pipeline.InactiveFunc(func(ctx *pipeline.Context) {
+	ch := pipelinetest.New(&hooks{"a", &log}, pipeline.InactiveFunc(func(ctx *pipeline.Context) {
 		log = append(log, "inactive")
 		ctx.FireInactive()
 	}))
@@ -394,13 +411,15 @@ func TestCloseRemovesHandlersAndFiresInactive(t *testing.T) {
 	default:
 		t.Fatal("Done not closed")
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestAttributes(t *testing.T) {
 	user := pipeline.NewAttrKey[string]("user")
 	count := pipeline.NewAttrKey[int]("count")
-	ch := pipelinetest.New(t)
+	ch := pipelinetest.New()
 	if _, ok := user.Get(ch.Channel); ok {
 		t.Fatal("unset attribute reported set")
 	}
@@ -417,5 +436,7 @@ func TestAttributes(t *testing.T) {
 	if _, ok := user.Get(ch.Channel); ok {
 		t.Fatal("deleted attribute still set")
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }

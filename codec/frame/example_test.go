@@ -2,7 +2,6 @@ package frame_test
 
 import (
 	"fmt"
-	"testing"
 
 	"github.com/gnetty/gnetty/codec/frame"
 	"github.com/gnetty/gnetty/pipeline"
@@ -15,8 +14,7 @@ func ExampleNewLineDecoder() {
 	shout := pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
 		ctx.WriteAndFlush(fmt.Sprintf("%s!", msg))
 	})
-	ch := pipelinetest.New(&testing.T{},
-		frame.NewLineDecoder(frame.LineConfig{MaxLength: 64}),
+	ch := pipelinetest.New(frame.NewLineDecoder(frame.LineConfig{MaxLength: 64}),
 		frame.NewStringCodec("\n", true),
 		shout,
 	)

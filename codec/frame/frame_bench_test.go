@@ -16,7 +16,7 @@ func (c *countFrames) HandleRead(_ *pipeline.Context, msg any) { c.n++ }
 
 func benchDecoder(b *testing.B, dec any, input []byte) {
 	sink := &countFrames{}
-	ch := pipelinetest.New(b, dec, sink)
+	ch := pipelinetest.New(dec, sink)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(input)))
 	for b.Loop() {

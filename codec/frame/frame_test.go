@@ -30,12 +30,14 @@ func collect(ch *pipelinetest.Channel) result {
 }
 
 func feed(t testing.TB, h any, chunks ...[]byte) result {
-	ch := pipelinetest.New(t, h)
+	ch := pipelinetest.New(h)
 	for _, c := range chunks {
 		ch.WriteInbound(c)
 	}
 	r := collect(ch)
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 	return r
 }
 
@@ -83,7 +85,7 @@ func TestLineDecoder(t *testing.T) {
 }
 
 func TestLineDecoderFailFastReportsBeforeTheEnd(t *testing.T) {
-	ch := pipelinetest.New(t, frame.NewLineDecoder(frame.LineConfig{MaxLength: 4}))
+	ch := pipelinetest.New(frame.NewLineDecoder(frame.LineConfig{MaxLength: 4}))
 	ch.WriteInbound([]byte("0123456789"))
 	var tl *frame.TooLongError
 	if err := ch.ReadError(); !errors.As(err, &tl) || tl.Max != 4 {
@@ -93,7 +95,9 @@ func TestLineDecoderFailFastReportsBeforeTheEnd(t *testing.T) {
 	if got := ch.ReadInbound(); string(got.([]byte)) != "next" {
 		t.Fatalf("got %q", got)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func be(n int, v uint64) []byte {
@@ -185,11 +189,13 @@ func TestPrependerRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			enc := pipelinetest.New(t, p)
+			enc := pipelinetest.New(p)
 			bodies := []any{[]byte("alpha"), "beta", pipeline.NewBytes([]byte("gamma")), ""}
 			enc.WriteOutbound(bodies...)
 			wire := enc.ReadOutboundBytes()
-			enc.Finish()
+			if err := enc.Finish(); err != nil {
+				t.Fatal(err)
+			}
 
 			d, err := frame.NewLengthFieldDecoder(frame.LengthFieldConfig{Size: size, Order: order, Strip: size})
 			if err != nil {
@@ -205,7 +211,7 @@ func TestPrependerRoundTrip(t *testing.T) {
 
 func TestPrependerIncludeHeaderAndTooLarge(t *testing.T) {
 	p, _ := frame.NewPrepender(frame.PrependerConfig{Size: 1, IncludeHeader: true})
-	ch := pipelinetest.New(t, p)
+	ch := pipelinetest.New(p)
 	ch.WriteOutbound("abc", strings.Repeat("x", 300))
 	if got := ch.ReadOutboundBytes(); string(got) != "\x04abc" {
 		t.Fatalf("wire %q", got)
@@ -213,11 +219,13 @@ func TestPrependerIncludeHeaderAndTooLarge(t *testing.T) {
 	if err := ch.ReadError(); !errors.Is(err, frame.ErrFrameTooLarge) {
 		t.Fatalf("err %v", err)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestStringCodec(t *testing.T) {
-	ch := pipelinetest.New(t, frame.NewLineDecoder(frame.LineConfig{}), frame.NewStringCodec("\r\n", true))
+	ch := pipelinetest.New(frame.NewLineDecoder(frame.LineConfig{}), frame.NewStringCodec("\r\n", true))
 	ch.WriteInbound([]byte("héllo\nbad\xff\n"))
 	if got := ch.ReadInbound(); got != "héllo" {
 		t.Fatalf("got %#v", got)
@@ -229,7 +237,9 @@ func TestStringCodec(t *testing.T) {
 	if got := string(ch.ReadOutboundBytes()); got != "one\r\ntwo\r\n" {
 		t.Fatalf("wire %q", got)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestDecoderReplacedMidReadHandsOverTheRest(t *testing.T) {
@@ -255,7 +265,7 @@ func TestDecoderReplacedMidReadHandsOverTheRest(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		ch := pipelinetest.New(t)
+		ch := pipelinetest.New()
 		p := ch.Pipeline()
 		_ = p.AddLast("lines", frame.NewLineDecoder(frame.LineConfig{}))
 		_ = p.AddLast("swap", swap)
@@ -265,8 +275,8 @@ func TestDecoderReplacedMidReadHandsOverTheRest(t *testing.T) {
 		if !slices.Equal(lines, []string{"first"}) || string(raw) != "rest" {
 			t.Fatalf("chunks %q: lines %q raw %q", chunks, lines, raw)
 		}
-		ch.Finish()
+		if err := ch.Finish(); err != nil {
+			t.Error(err)
+		}
 	}
 }
-
-func newChan(t testing.TB, hs ...any) *pipelinetest.Channel { return pipelinetest.New(t, hs...) }

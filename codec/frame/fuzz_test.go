@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gnetty/gnetty/codec/frame"
+	"github.com/gnetty/gnetty/pipeline/pipelinetest"
 )
 
 // sameResult compares frames exactly and errors by count: how far a
@@ -80,10 +81,12 @@ func FuzzPrependerRoundTrip(f *testing.F) {
 			return
 		}
 		p, _ := frame.NewPrepender(frame.PrependerConfig{Size: n})
-		enc := newChan(t, p)
+		enc := pipelinetest.New(p)
 		enc.WriteOutbound(slices.Clone(a), string(b))
 		wire := enc.ReadOutboundBytes()
-		enc.Finish()
+		if err := enc.Finish(); err != nil {
+			t.Fatal(err)
+		}
 		d, _ := frame.NewLengthFieldDecoder(frame.LengthFieldConfig{Size: n, Strip: n, MaxFrameLength: 1 << 20})
 		r := feed(t, d, wire)
 		if !slices.Equal(r.frames, []string{string(a), string(b)}) || len(r.errs) > 0 {

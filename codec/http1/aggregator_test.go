@@ -23,7 +23,7 @@ var echoBody = pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
 })
 
 func aggregate(t *testing.T, max int64, input ...string) (string, *pipelinetest.Channel) {
-	ch := pipelinetest.New(t, http1.NewServerCodec(http1.Config{}), http1.NewAggregator(max), echoBody)
+	ch := pipelinetest.New(http1.NewServerCodec(http1.Config{}), http1.NewAggregator(max), echoBody)
 	for _, in := range input {
 		if ch.IsClosed() {
 			break
@@ -85,7 +85,9 @@ func TestAggregator(t *testing.T) {
 			if i := strings.Index(out, "100 Continue"); i >= 0 && strings.Index(out, "200 OK") < i {
 				t.Error("100 Continue after the final response")
 			}
-			ch.Finish()
+			if err := ch.Finish(); err != nil {
+				t.Error(err)
+			}
 		})
 	}
 }

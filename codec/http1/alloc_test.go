@@ -14,7 +14,7 @@ func TestDecodeSimpleGETAllocatesNothing(t *testing.T) {
 		t.Skip("allocation test skipped with -short")
 	}
 	rel := &releaser{answer: true}
-	ch := pipelinetest.New(t, dropWrites{}, http1.NewServerCodec(http1.Config{}), rel)
+	ch := pipelinetest.New(dropWrites{}, http1.NewServerCodec(http1.Config{}), rel)
 	req := []byte(browserGET)
 	for range 10 { // warm the pools
 		ch.Receive(req)
@@ -30,5 +30,7 @@ func TestDecodeSimpleGETAllocatesNothing(t *testing.T) {
 	if rel.hosts < 1000 {
 		t.Fatalf("header lookup failed: %d", rel.hosts)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }

@@ -19,7 +19,9 @@ func outcome(t *testing.T, chunks ...string) string {
 	b.WriteString("|out=" + out)
 	for ch.ReadError() != nil {
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 	return b.String()
 }
 

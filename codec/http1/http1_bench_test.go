@@ -51,7 +51,7 @@ const browserGET = "GET /static/app.js?v=3 HTTP/1.1\r\n" +
 // bytes, 11 fields) and looks up its Host.
 func BenchmarkDecodeBrowserGET(b *testing.B) {
 	rel := &releaser{answer: true}
-	ch := pipelinetest.New(b, dropWrites{}, http1.NewServerCodec(http1.Config{}), rel)
+	ch := pipelinetest.New(dropWrites{}, http1.NewServerCodec(http1.Config{}), rel)
 	req := []byte(browserGET)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(req)))

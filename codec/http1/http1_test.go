@@ -41,7 +41,7 @@ func (c collector) HandleRead(ctx *pipeline.Context, msg any) {
 
 func decode(t testing.TB, chunks ...string) (*seen, *pipelinetest.Channel) {
 	s := &seen{}
-	ch := pipelinetest.New(t, http1.NewServerCodec(http1.Config{}), collector{s})
+	ch := pipelinetest.New(http1.NewServerCodec(http1.Config{}), collector{s})
 	for _, c := range chunks {
 		if ch.IsClosed() {
 			break
@@ -92,7 +92,9 @@ func TestDecodeValidRequests(t *testing.T) {
 			if err := ch.ReadError(); err != nil {
 				t.Fatalf("error %v", err)
 			}
-			ch.Finish()
+			if err := ch.Finish(); err != nil {
+				t.Error(err)
+			}
 		})
 	}
 }
@@ -102,7 +104,9 @@ func TestChunkedTrailers(t *testing.T) {
 	if s.bodies[0] != "abc" || strings.Join(s.trailers, ",") != "X-Sum=42,X-B=b" {
 		t.Fatalf("body %q trailers %q", s.bodies, s.trailers)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestRejectedRequests(t *testing.T) {
@@ -171,14 +175,16 @@ func TestRejectedRequests(t *testing.T) {
 			}
 			for ch.ReadError() != nil {
 			}
-			ch.Finish()
+			if err := ch.Finish(); err != nil {
+				t.Error(err)
+			}
 		})
 	}
 }
 
 func TestResponsesMatchRequestsInOrder(t *testing.T) {
 	var reqs []*http1.Request
-	ch := pipelinetest.New(t, http1.NewServerCodec(http1.Config{}), pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
+	ch := pipelinetest.New(http1.NewServerCodec(http1.Config{}), pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
 		if r, ok := msg.(*http1.Request); ok {
 			reqs = append(reqs, r)
 		}
@@ -226,7 +232,9 @@ func TestResponsesMatchRequestsInOrder(t *testing.T) {
 	if !ch.IsClosed() {
 		t.Fatal("not closed after the Connection: close response")
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestStreamedResponse(t *testing.T) {
@@ -241,7 +249,7 @@ func TestStreamedResponse(t *testing.T) {
 			want: []string{"Connection: close\r\n", "\r\n\r\nhello world"}, closed: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ch := pipelinetest.New(t, http1.NewServerCodec(http1.Config{}), pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
+			ch := pipelinetest.New(http1.NewServerCodec(http1.Config{}), pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
 				if r, ok := msg.(*http1.Request); ok {
 					r.Release()
 					resp := http1.AcquireResponse()
@@ -261,7 +269,9 @@ func TestStreamedResponse(t *testing.T) {
 			if ch.IsClosed() != tc.closed {
 				t.Fatalf("closed = %v", ch.IsClosed())
 			}
-			ch.Finish()
+			if err := ch.Finish(); err != nil {
+				t.Error(err)
+			}
 		})
 	}
 }
@@ -283,14 +293,16 @@ func TestValidValueAgainstBytewise(t *testing.T) {
 			for ch.ReadError() != nil {
 			}
 			ch.ReadOutboundBytes()
-			ch.Finish()
+			if err := ch.Finish(); err != nil {
+				t.Error(err)
+			}
 		}
 	}
 }
 
 func TestResponsesProducedOutOfOrderGoOutInOrder(t *testing.T) {
 	var reqs []*http1.Request
-	ch := pipelinetest.New(t, http1.NewServerCodec(http1.Config{}), pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
+	ch := pipelinetest.New(http1.NewServerCodec(http1.Config{}), pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
 		reqs = append(reqs, msg.(*http1.Request))
 	}))
 	ch.WriteInbound([]byte("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n"))
@@ -319,12 +331,14 @@ func TestResponsesProducedOutOfOrderGoOutInOrder(t *testing.T) {
 	for _, r := range reqs {
 		r.Release()
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestPipeliningIsBoundedAndResumes(t *testing.T) {
 	var reqs []*http1.Request
-	ch := pipelinetest.New(t, http1.NewServerCodec(http1.Config{}), pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
+	ch := pipelinetest.New(http1.NewServerCodec(http1.Config{}), pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
 		reqs = append(reqs, msg.(*http1.Request))
 	}))
 	n := http1.MaxPipelined + 10
@@ -344,5 +358,7 @@ func TestPipeliningIsBoundedAndResumes(t *testing.T) {
 	for _, r := range reqs {
 		r.Release()
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }

@@ -15,7 +15,7 @@ func TestTextMessageRoundTripAllocatesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("allocation test skipped with -short")
 	}
-	ch := pipelinetest.New(t, dropWrites{}, wsframe.New(wsframe.Config{}), echo)
+	ch := pipelinetest.New(dropWrites{}, wsframe.New(wsframe.Config{}), echo)
 	frame := clientFrame(true, 0, ws.OpText, []byte(`{"type":"user","msg":"hi"}`))
 	buf := make([]byte, len(frame))
 	for range 10 {
@@ -31,5 +31,7 @@ func TestTextMessageRoundTripAllocatesNothing(t *testing.T) {
 	if allocs != 0 {
 		t.Fatalf("read -> echo -> write allocated %.2f times", allocs)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }

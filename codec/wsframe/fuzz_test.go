@@ -12,7 +12,7 @@ import (
 )
 
 func run(t *testing.T, chunks ...[]byte) string {
-	ch := pipelinetest.New(t, wsframe.New(wsframe.Config{MaxMessageSize: 512, Deflate: &wsframe.Deflate{Threshold: 1 << 30}}), echo)
+	ch := pipelinetest.New(wsframe.New(wsframe.Config{MaxMessageSize: 512, Deflate: &wsframe.Deflate{Threshold: 1 << 30}}), echo)
 	for _, c := range chunks {
 		if ch.IsClosed() {
 			break
@@ -28,7 +28,9 @@ func run(t *testing.T, chunks ...[]byte) string {
 		b.WriteString("|" + err.Error())
 	}
 	b.WriteString(fmt.Sprintf("|closed=%v", ch.IsClosed()))
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 	return b.String()
 }
 

@@ -23,7 +23,7 @@ func (dropWrites) HandleWrite(_ *pipeline.Context, msg any) { pipeline.Release(m
 func BenchmarkEcho(b *testing.B) {
 	for _, size := range []int{64, 1024, 16 << 10} {
 		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
-			ch := pipelinetest.New(b, dropWrites{}, wsframe.New(wsframe.Config{}), echo)
+			ch := pipelinetest.New(dropWrites{}, wsframe.New(wsframe.Config{}), echo)
 			frame := clientFrame(true, 0, ws.OpText, []byte(strings.Repeat("x", size)))
 			buf := make([]byte, len(frame))
 			b.ReportAllocs()

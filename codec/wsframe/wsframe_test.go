@@ -92,7 +92,7 @@ var echo = pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
 })
 
 func newCodec(t *testing.T, cfg wsframe.Config) *pipelinetest.Channel {
-	return pipelinetest.New(t, wsframe.New(cfg), echo)
+	return pipelinetest.New(wsframe.New(cfg), echo)
 }
 
 func drainEvents(ch *pipelinetest.Channel) {
@@ -121,7 +121,9 @@ func TestEchoAndFragmentation(t *testing.T) {
 		t.Fatalf("frames %v\nwant %v", frames, want)
 	}
 	drainEvents(ch)
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func slices(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
@@ -177,7 +179,9 @@ func TestProtocolErrorsCloseWithTheRightCode(t *testing.T) {
 				t.Fatal("connection not closed")
 			}
 			drainEvents(ch)
-			ch.Finish()
+			if err := ch.Finish(); err != nil {
+				t.Error(err)
+			}
 		})
 	}
 }
@@ -190,7 +194,9 @@ func TestUTF8FailsFastInFirstFragment(t *testing.T) {
 		t.Fatalf("no 1007 before the message ended: %v", frames)
 	}
 	drainEvents(ch)
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestCloseHandshake(t *testing.T) {
@@ -220,7 +226,9 @@ func TestCloseHandshake(t *testing.T) {
 			if !ch.IsClosed() {
 				t.Fatal("not closed after the close handshake")
 			}
-			ch.Finish()
+			if err := ch.Finish(); err != nil {
+				t.Error(err)
+			}
 		})
 	}
 }
@@ -244,7 +252,9 @@ func TestServerInitiatedClose(t *testing.T) {
 		t.Fatal("not closed after the answer")
 	}
 	drainEvents(ch)
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 
 	// A peer that never answers is closed after CloseTimeout.
 	silent := newCodec(t, wsframe.Config{})
@@ -254,7 +264,9 @@ func TestServerInitiatedClose(t *testing.T) {
 	if !silent.IsClosed() {
 		t.Fatal("not closed after the close timeout")
 	}
-	silent.Finish()
+	if err := silent.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func deflateBody(t *testing.T, p []byte) []byte {
@@ -299,7 +311,9 @@ func TestPermessageDeflate(t *testing.T) {
 		t.Fatalf("bomb: %v", frames)
 	}
 	drainEvents(ch)
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestNegotiateDeflate(t *testing.T) {
@@ -328,7 +342,9 @@ func TestPreparedBroadcastEncodesOnce(t *testing.T) {
 		ch := newCodec(t, wsframe.Config{})
 		ch.WriteOutbound(p)
 		outs = append(outs, ch.ReadOutboundBytes())
-		ch.Finish()
+		if err := ch.Finish(); err != nil {
+			t.Error(err)
+		}
 	}
 	for _, o := range outs {
 		f := parseServer(t, o)

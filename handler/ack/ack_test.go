@@ -27,7 +27,7 @@ func msg(room string, id uint64) []byte { return fmt.Appendf(nil, `{"room":%q,"i
 
 func TestRetriesWithSameIDThenGivesUp(t *testing.T) {
 	tr := ack.New(ack.Config{Timeout: time.Second, MaxRetries: 2})
-	ch := pipelinetest.New(t, tr)
+	ch := pipelinetest.New(tr)
 	tr.Send("a", 1, msg("a", 1))
 	tr.Send("a", 2, msg("a", 2))
 	if got := sent(ch); len(got) != 2 {
@@ -53,12 +53,14 @@ func TestRetriesWithSameIDThenGivesUp(t *testing.T) {
 	if p := tr.Pending("a"); len(p) != 0 {
 		t.Fatalf("pending %v after giving up", p)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestCumulativeAckPerGroup(t *testing.T) {
 	tr := ack.New(ack.Config{Timeout: time.Second})
-	ch := pipelinetest.New(t, tr)
+	ch := pipelinetest.New(tr)
 	for id := uint64(1); id <= 5; id++ {
 		tr.Send("a", id, msg("a", id))
 		tr.Send("b", id, msg("b", id))
@@ -80,12 +82,14 @@ func TestCumulativeAckPerGroup(t *testing.T) {
 	if got := sent(ch); len(got) != 7 {
 		t.Fatalf("retries %v", got)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestCloseFreesAndStopsRetries(t *testing.T) {
 	tr := ack.New(ack.Config{Timeout: time.Second})
-	ch := pipelinetest.New(t, tr)
+	ch := pipelinetest.New(tr)
 	if ack.FromChannel(ch.Channel) != tr {
 		t.Fatal("tracker not on the channel")
 	}
@@ -99,12 +103,14 @@ func TestCloseFreesAndStopsRetries(t *testing.T) {
 	if len(tr.Pending("a")) != 0 {
 		t.Fatal("pending kept after close")
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestMaxPendingGivesUpOldest(t *testing.T) {
 	tr := ack.New(ack.Config{MaxPending: 2})
-	ch := pipelinetest.New(t, tr)
+	ch := pipelinetest.New(tr)
 	for id := uint64(1); id <= 3; id++ {
 		tr.Send("a", id, msg("a", id))
 	}
@@ -115,7 +121,9 @@ func TestMaxPendingGivesUpOldest(t *testing.T) {
 	if got := tr.Pending("a"); !slices.Equal(got, []uint64{2, 3}) {
 		t.Fatalf("pending %v", got)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestSequencer(t *testing.T) {

@@ -97,8 +97,11 @@ func (c *Ctx) Reply(v any) error { return c.d.Send(c.ch, v) }
 // Error answers the sender with an error reply.
 func (c *Ctx) Error(code, msg string) { c.d.replyError(c.ch, code, msg) }
 
-// Dispatcher is the pipeline handler.
+// Dispatcher is the pipeline handler for WebSocket text messages
+// (*wsframe.Message); Lines gives one for line protocols. Build it with
+// New.
 type Dispatcher struct {
+	pipeline.Inbound[*wsframe.Message]
 	cfg    Config
 	routes map[string][]*route
 }
@@ -143,7 +146,9 @@ func New(cfg Config) *Dispatcher {
 			ch.WriteAndFlush(wsframe.AcquireMessage(ws.OpText, data))
 		}
 	}
-	return &Dispatcher{cfg: cfg, routes: map[string][]*route{}}
+	d := &Dispatcher{cfg: cfg, routes: map[string][]*route{}}
+	d.Inbound = pipeline.InboundOf[*wsframe.Message](d)
+	return d
 }
 
 // On registers fn for event: the message is decoded into a new T first.
@@ -209,26 +214,22 @@ func (d *Dispatcher) replyError(ch *pipeline.Channel, code, msg string) {
 	_ = d.Send(ch, d.cfg.ErrorReply(code, msg))
 }
 
-// HandleRead dispatches text messages (*wsframe.Message, string or
-// []byte); binary messages and anything else pass on.
-func (d *Dispatcher) HandleRead(ctx *pipeline.Context, msg any) {
-	var data []byte
-	switch m := msg.(type) {
-	case *wsframe.Message:
-		if m.Op != ws.OpText {
-			ctx.FireRead(msg)
-			return
-		}
-		data = m.Data
-	case string:
-		data = []byte(m)
-	case []byte:
-		data = m
-	default:
-		ctx.FireRead(msg)
+// HandleMessage dispatches a text message; binary messages pass on, and
+// so does anything that is not a *wsframe.Message (through the
+// Dispatcher's Inbound).
+func (d *Dispatcher) HandleMessage(ctx *pipeline.Context, m *wsframe.Message) {
+	if m.Op != ws.OpText {
+		ctx.FireRead(m)
 		return
 	}
-	d.Dispatch(ctx, ctx.Channel(), data)
+	d.Dispatch(ctx, ctx.Channel(), m.Data)
+}
+
+// Lines returns a handler that dispatches string messages through d, for
+// line protocols (after frame.StringCodec); other messages pass on. Add
+// it instead of d itself: p.AddLast(dispatch.Name, d.Lines()).
+func (d *Dispatcher) Lines() pipeline.MessageFunc[string] {
+	return func(ctx *pipeline.Context, line string) { d.Dispatch(ctx, ctx.Channel(), []byte(line)) }
 }
 
 // Dispatch routes one message; ctx may be nil off the loop. data is only

@@ -58,7 +58,7 @@ func TestTypedDispatchOrderAndStop(t *testing.T) {
 		}
 		return nil
 	}, dispatch.Order(1))
-	ch := pipelinetest.New(t, d)
+	ch := pipelinetest.New(d)
 	ch.WriteInbound(text(`{"type":"user","msg":"hi"}`), text(`{"msg":"stop","type":"user"}`))
 	if got := strings.Join(calls, ","); got != "first:hi,second:hi,first:stop" {
 		t.Fatalf("calls %s", got)
@@ -70,7 +70,9 @@ func TestTypedDispatchOrderAndStop(t *testing.T) {
 	if _, ok := ch.ReadInbound().(*wsframe.Message); !ok {
 		t.Fatal("binary message not passed on")
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestErrorsAreAnsweredAndTheConnectionStays(t *testing.T) {
@@ -96,7 +98,7 @@ func TestErrorsAreAnsweredAndTheConnectionStays(t *testing.T) {
 		{`{"type":"user","msg":"panic"}`, dispatch.CodeInternal},
 		{`{"type":"user","msg":"` + strings.Repeat("x", 200) + `"}`, dispatch.CodeTooLong},
 	}
-	ch := pipelinetest.New(t, d)
+	ch := pipelinetest.New(d)
 	for _, tc := range cases {
 		ch.WriteInbound(text(tc.in))
 		r := replies(t, ch)
@@ -107,7 +109,9 @@ func TestErrorsAreAnsweredAndTheConnectionStays(t *testing.T) {
 	if !ch.IsActive() {
 		t.Fatal("connection closed by bad input")
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestExecutorKeepsOrderAndRepliesFromWorkers(t *testing.T) {
@@ -126,7 +130,7 @@ func TestExecutorKeepsOrderAndRepliesFromWorkers(t *testing.T) {
 		mu.Unlock()
 		return c.Reply(reply{Type: "done", Msg: m.Msg})
 	}, dispatch.OnExecutor(e))
-	ch := pipelinetest.New(t, d)
+	ch := pipelinetest.New(d)
 	for i := range 20 {
 		ch.WriteInbound(text(fmt.Sprintf(`{"type":"slow","msg":"%d"}`, i)))
 	}
@@ -144,7 +148,9 @@ func TestExecutorKeepsOrderAndRepliesFromWorkers(t *testing.T) {
 	if len(got) != 20 || len(order) != 20 {
 		t.Fatalf("%d replies, %d calls", len(got), len(order))
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestBusyExecutorIsAnswered(t *testing.T) {
@@ -154,12 +160,14 @@ func TestBusyExecutorIsAnswered(t *testing.T) {
 	defer close(block)
 	d := dispatch.New(dispatch.Config{Key: "type"})
 	dispatch.On(d, "slow", func(c *dispatch.Ctx, m *userMsg) error { <-block; return nil }, dispatch.OnExecutor(e))
-	ch := pipelinetest.New(t, d)
+	ch := pipelinetest.New(d)
 	ch.WriteInbound(text(`{"type":"slow"}`), text(`{"type":"slow"}`))
 	if r := replies(t, ch); len(r) != 1 || r[0].Code != dispatch.CodeBusy {
 		t.Fatalf("replies %+v", r)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func FuzzDispatch(f *testing.F) {
@@ -171,13 +179,15 @@ func FuzzDispatch(f *testing.F) {
 		d := dispatch.New(dispatch.Config{Key: "type"})
 		calls := 0
 		dispatch.On(d, "user", func(c *dispatch.Ctx, m *userMsg) error { calls++; return nil })
-		ch := pipelinetest.New(t, d)
+		ch := pipelinetest.New(d)
 		ch.WriteInbound(&wsframe.Message{Op: ws.OpText, Data: in})
 		r := replies(t, ch)
 		if calls+len(r) != 1 {
 			t.Fatalf("%q: %d calls and %d replies; want exactly one outcome", in, calls, len(r))
 		}
-		ch.Finish()
+		if err := ch.Finish(); err != nil {
+			t.Error(err)
+		}
 	})
 }
 
@@ -185,11 +195,33 @@ func BenchmarkDispatch(b *testing.B) {
 	d := dispatch.New(dispatch.Config{Key: "type"})
 	n := 0
 	dispatch.On(d, "user", func(c *dispatch.Ctx, m *userMsg) error { n += len(m.Msg); return nil })
-	ch := pipelinetest.New(b, d)
+	ch := pipelinetest.New(d)
 	msg := text(`{"type":"user","msg":"hi"}`)
 	p := ch.Pipeline()
 	b.ReportAllocs()
 	for b.Loop() {
 		p.FireRead(msg)
+	}
+}
+
+func TestLinesDispatchesStringsAndPassesTheRestOn(t *testing.T) {
+	d := dispatch.New(dispatch.Config{Key: "type"})
+	var got []string
+	dispatch.On(d, "user", func(c *dispatch.Ctx, m *userMsg) error {
+		got = append(got, m.Msg)
+		return nil
+	})
+	ch := pipelinetest.New(d.Lines())
+	ch.WriteInbound(`{"type":"user","msg":"line one"}`)
+	msg := text(`{"type":"user","msg":"a frame"}`)
+	ch.WriteInbound(msg)
+	if len(got) != 1 || got[0] != "line one" {
+		t.Fatalf("dispatched %v, want only the line", got)
+	}
+	if m := ch.ReadInbound(); m != msg {
+		t.Fatalf("a non-string message was not passed on: %v", m)
+	}
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
 	}
 }

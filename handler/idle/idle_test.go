@@ -18,7 +18,7 @@ func events(ch *pipelinetest.Channel) []idle.Event {
 }
 
 func TestReaderIdleRepeatsAndResets(t *testing.T) {
-	ch := pipelinetest.New(t, idle.New(10*time.Second, 0, 0), pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {}))
+	ch := pipelinetest.New(idle.New(10*time.Second, 0, 0), pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {}))
 	ch.Advance(9 * time.Second)
 	if ev := events(ch); len(ev) != 0 {
 		t.Fatalf("early %v", ev)
@@ -40,11 +40,13 @@ func TestReaderIdleRepeatsAndResets(t *testing.T) {
 	if ev := events(ch); len(ev) != 1 || !ev[0].First {
 		t.Fatalf("after activity %v", ev)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestWriterAndAllIdle(t *testing.T) {
-	ch := pipelinetest.New(t, idle.New(0, 5*time.Second, 8*time.Second))
+	ch := pipelinetest.New(idle.New(0, 5*time.Second, 8*time.Second))
 	ch.Advance(4 * time.Second)
 	ch.WriteOutbound("out") // flushed at 4s
 	ch.ReadOutbound()
@@ -60,11 +62,13 @@ func TestWriterAndAllIdle(t *testing.T) {
 	if ev := events(ch); len(ev) != 1 || ev[0].State != idle.AllIdle || !ev[0].First {
 		t.Fatalf("at 12s %v", ev)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestTimersStopWhenRemovedOrClosed(t *testing.T) {
-	ch := pipelinetest.New(t)
+	ch := pipelinetest.New()
 	if err := ch.Pipeline().AddLast("idle", idle.New(time.Second, 0, 0)); err != nil {
 		t.Fatal(err)
 	}
@@ -79,5 +83,7 @@ func TestTimersStopWhenRemovedOrClosed(t *testing.T) {
 	if ev := events(ch); len(ev) != 0 {
 		t.Fatalf("fired after removal: %v", ev)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }

@@ -13,7 +13,7 @@ func TestGroupsEncodeOnceAndSendByName(t *testing.T) {
 	l := layer.NewLocal()
 	var chans []*pipelinetest.Channel
 	for range 5 {
-		ch := pipelinetest.New(t)
+		ch := pipelinetest.New()
 		l.Register(ch.Channel)
 		chans = append(chans, ch)
 	}
@@ -72,6 +72,8 @@ func TestGroupsEncodeOnceAndSendByName(t *testing.T) {
 		ch.RunPendingTasks()
 		for ch.ReadOutbound() != nil {
 		}
-		ch.Finish()
+		if err := ch.Finish(); err != nil {
+			t.Error(err)
+		}
 	}
 }

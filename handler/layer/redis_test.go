@@ -51,7 +51,7 @@ func eventually(t *testing.T, what string, f func() bool) {
 func TestRedisLayerAcrossNodes(t *testing.T) {
 	rs := redistest.Start(t)
 	a, b, c := node(t, rs.Addr, "a"), node(t, rs.Addr, "b"), node(t, rs.Addr, "c")
-	onA, onB, onC := pipelinetest.New(t), pipelinetest.New(t), pipelinetest.New(t)
+	onA, onB, onC := pipelinetest.New(), pipelinetest.New(), pipelinetest.New()
 	for _, x := range []struct {
 		l  *layer.Redis
 		ch *pipelinetest.Channel
@@ -97,14 +97,16 @@ func TestRedisLayerAcrossNodes(t *testing.T) {
 	})
 	for _, ch := range []*pipelinetest.Channel{onA, onB, onC} {
 		received(ch)
-		ch.Finish()
+		if err := ch.Finish(); err != nil {
+			t.Error(err)
+		}
 	}
 }
 
 func TestRedisLostAndBack(t *testing.T) {
 	rs := redistest.Start(t)
 	a, b := node(t, rs.Addr, "a"), node(t, rs.Addr, "b")
-	onA, onB := pipelinetest.New(t), pipelinetest.New(t)
+	onA, onB := pipelinetest.New(), pipelinetest.New()
 	_ = a.GroupAdd("room", onA.Channel)
 	_ = b.GroupAdd("room", onB.Channel)
 
@@ -131,7 +133,9 @@ func TestRedisLostAndBack(t *testing.T) {
 	})
 	for _, ch := range []*pipelinetest.Channel{onA, onB} {
 		received(ch)
-		ch.Finish()
+		if err := ch.Finish(); err != nil {
+			t.Error(err)
+		}
 	}
 }
 

@@ -44,7 +44,7 @@ func run(t *testing.T, input string, want int) string {
 	if err := r.Handle("", "/{path...}", nethttp.Handler(mux())); err != nil {
 		t.Fatal(err)
 	}
-	ch := pipelinetest.New(t, http1.NewServerCodec(http1.Config{}), http1.NewAggregator(0), r)
+	ch := pipelinetest.New(http1.NewServerCodec(http1.Config{}), http1.NewAggregator(0), r)
 	ch.WriteInbound([]byte(input))
 	var out string
 	for deadline := time.Now().Add(5 * time.Second); strings.Count(out, "HTTP/1.1 ") < want && time.Now().Before(deadline); {
@@ -59,7 +59,9 @@ func run(t *testing.T, input string, want int) string {
 			out += string(ch.ReadOutboundBytes())
 		}
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 	return out
 }
 

@@ -62,8 +62,11 @@ type route struct {
 	priority []segKind
 }
 
-// Router matches requests to handlers.
+// Router matches requests to handlers. Build it with New: it takes
+// *http1.Request reads (pipeline.Inbound) and passes every other message
+// on.
 type Router struct {
+	pipeline.Inbound[*http1.Request]
 	routes []*route
 	// PassUnmatched passes requests no pattern matches to the next handler
 	// instead of answering 404.
@@ -71,7 +74,11 @@ type Router struct {
 }
 
 // New returns an empty router.
-func New() *Router { return &Router{} }
+func New() *Router {
+	r := &Router{}
+	r.Inbound = pipeline.InboundOf[*http1.Request](r)
+	return r
+}
 
 var _ pipeline.ReadHandler = (*Router)(nil)
 
@@ -180,13 +187,9 @@ func unescape(b []byte) string {
 	return s
 }
 
-// HandleRead routes *http1.Request messages; anything else passes on.
-func (r *Router) HandleRead(ctx *pipeline.Context, msg any) {
-	req, ok := msg.(*http1.Request)
-	if !ok {
-		ctx.FireRead(msg)
-		return
-	}
+// HandleMessage routes one request (other messages pass the router by,
+// through its Inbound).
+func (r *Router) HandleMessage(ctx *pipeline.Context, req *http1.Request) {
 	method := req.Method()
 	var allow []string
 	for _, rt := range r.routes {

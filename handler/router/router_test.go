@@ -22,12 +22,14 @@ func named(name string) router.HandlerFunc {
 }
 
 func serve(t *testing.T, r *router.Router, reqs ...string) string {
-	ch := pipelinetest.New(t, http1.NewServerCodec(http1.Config{}), http1.NewAggregator(0), r)
+	ch := pipelinetest.New(http1.NewServerCodec(http1.Config{}), http1.NewAggregator(0), r)
 	for _, q := range reqs {
 		ch.WriteInbound([]byte(q))
 	}
 	out := string(ch.ReadOutboundBytes())
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 	return out
 }
 
@@ -80,14 +82,16 @@ func TestPassUnmatched(t *testing.T) {
 	r := router.New()
 	r.PassUnmatched = true
 	_ = r.Handle("GET", "/a", named("a"))
-	ch := pipelinetest.New(t, http1.NewServerCodec(http1.Config{}), http1.NewAggregator(0), r)
+	ch := pipelinetest.New(http1.NewServerCodec(http1.Config{}), http1.NewAggregator(0), r)
 	ch.WriteInbound([]byte(get("/b")))
 	req, ok := ch.ReadInbound().(*http1.Request)
 	if !ok || string(req.Path()) != "/b" {
 		t.Fatalf("unmatched request not passed on: %v", req)
 	}
 	req.Release()
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestBadPatterns(t *testing.T) {

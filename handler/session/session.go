@@ -111,6 +111,7 @@ func FromChannel(ch *pipeline.Channel) *Session {
 
 // Manager loads, creates and destroys sessions.
 type Manager struct {
+	pipeline.Inbound[*http1.Request]
 	cfg      Config
 	inline   bool
 	stopOnce sync.Once
@@ -136,6 +137,7 @@ func New(cfg Config) *Manager {
 		cfg.Now = time.Now
 	}
 	m := &Manager{stop: make(chan struct{}), done: make(chan struct{})}
+	m.Inbound = pipeline.InboundOf[*http1.Request](m)
 	if cfg.Store == nil {
 		ms := NewMemoryStore(cfg.Now)
 		cfg.Store = ms
@@ -232,14 +234,10 @@ func (m *Manager) expiry(d *Data) time.Time {
 	return idle
 }
 
-// HandleRead loads the request's session onto the channel, then passes
-// the request on.
-func (m *Manager) HandleRead(ctx *pipeline.Context, msg any) {
-	req, ok := msg.(*http1.Request)
-	if !ok {
-		ctx.FireRead(msg)
-		return
-	}
+// HandleMessage loads the request's session onto the channel, then passes
+// the request on (other messages pass the manager by, through its
+// Inbound).
+func (m *Manager) HandleMessage(ctx *pipeline.Context, req *http1.Request) {
 	if m.inline {
 		m.attach(ctx, m.load(context.Background(), req))
 		ctx.FireRead(req)

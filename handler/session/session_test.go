@@ -60,10 +60,12 @@ func (a *app) do(req string) string {
 		req.Release()
 		ctx.WriteAndFlush(resp)
 	})
-	ch := pipelinetest.New(a.t, http1.NewServerCodec(http1.Config{}), http1.NewAggregator(0), a.m, r)
+	ch := pipelinetest.New(http1.NewServerCodec(http1.Config{}), http1.NewAggregator(0), a.m, r)
 	ch.WriteInbound([]byte(req))
 	out := string(ch.ReadOutboundBytes())
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		a.t.Error(err)
+	}
 	return out
 }
 

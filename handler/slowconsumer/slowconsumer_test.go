@@ -14,7 +14,7 @@ import (
 
 func TestSlowReaderIsClosedWithACode(t *testing.T) {
 	stats := &slowconsumer.Stats{}
-	ch := pipelinetest.New(t, pipeline.Config{CloseTimeout: 1}, wsframe.New(wsframe.Config{}), slowconsumer.New(1000, 0, stats))
+	ch := pipelinetest.New(pipeline.Config{CloseTimeout: 1}, wsframe.New(wsframe.Config{}), slowconsumer.New(1000, 0, stats))
 	msg := bytes.Repeat([]byte("x"), 300)
 	ch.WriteOutbound(wsframe.AcquireMessage(ws.OpBinary, msg))
 	ch.ReadOutboundBytes()
@@ -42,11 +42,13 @@ func TestSlowReaderIsClosedWithACode(t *testing.T) {
 	if !ch.IsClosed() {
 		t.Fatal("not closed")
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestFastReaderIsUntouched(t *testing.T) {
-	ch := pipelinetest.New(t, wsframe.New(wsframe.Config{}), slowconsumer.New(1000, 0, nil))
+	ch := pipelinetest.New(wsframe.New(wsframe.Config{}), slowconsumer.New(1000, 0, nil))
 	for range 100 {
 		ch.WriteOutbound(wsframe.AcquireMessage(ws.OpBinary, bytes.Repeat([]byte("y"), 500)))
 		ch.ReadOutboundBytes()
@@ -54,5 +56,7 @@ func TestFastReaderIsUntouched(t *testing.T) {
 	if ch.IsClosed() {
 		t.Fatal("closed a reader that keeps up")
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }

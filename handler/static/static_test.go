@@ -31,7 +31,7 @@ func fetch(t *testing.T, req string) string {
 	if err := r.Handle("GET", "/static/{path...}", static.New(static.Config{FS: newFS(), MaxAge: time.Hour})); err != nil {
 		t.Fatal(err)
 	}
-	ch := pipelinetest.New(t, http1.NewServerCodec(http1.Config{}), http1.NewAggregator(0), r)
+	ch := pipelinetest.New(http1.NewServerCodec(http1.Config{}), http1.NewAggregator(0), r)
 	ch.WriteInbound([]byte(req))
 	var out []byte
 	for deadline := time.Now().Add(5 * time.Second); len(out) == 0 && time.Now().Before(deadline); {
@@ -39,7 +39,9 @@ func fetch(t *testing.T, req string) string {
 		ch.RunPendingTasks()
 		out = ch.ReadOutboundBytes()
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 	return string(out)
 }
 

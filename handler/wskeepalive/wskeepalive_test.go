@@ -29,7 +29,7 @@ func opcodes(b []byte) []ws.OpCode {
 }
 
 func setup(t *testing.T) *pipelinetest.Channel {
-	ch := pipelinetest.New(t, wsframe.New(wsframe.Config{}))
+	ch := pipelinetest.New(wsframe.New(wsframe.Config{}))
 	if err := ch.Pipeline().AddLast("keepalive", wskeepalive.New(10*time.Second, 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,9 @@ func TestPingsWhenIdleAndStaysOpenOnPong(t *testing.T) {
 	if ch.IsClosed() {
 		t.Fatal("closed although the pong came")
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestClosesWhenPongNeverComes(t *testing.T) {
@@ -84,7 +86,9 @@ func TestClosesWhenPongNeverComes(t *testing.T) {
 	if !ch.IsClosed() {
 		t.Fatal("not closed")
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestPeerPingCountsAsLife(t *testing.T) {
@@ -101,5 +105,7 @@ func TestPeerPingCountsAsLife(t *testing.T) {
 	}
 	for ch.ReadUserEvent() != nil {
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }

@@ -26,7 +26,7 @@ func chain(t testing.TB, cfg wsupgrade.Config) *pipelinetest.Channel {
 	if err := r.Handle("GET", "/ws/{room}", wsupgrade.New(cfg)); err != nil {
 		t.Fatal(err)
 	}
-	ch := pipelinetest.New(t)
+	ch := pipelinetest.New()
 	p := ch.Pipeline()
 	_ = p.AddLast("http", http1.NewServerCodec(http1.Config{}))
 	_ = p.AddLast("timeout", wsupgrade.NewTimeout(10*time.Second))
@@ -69,7 +69,9 @@ func TestUpgradeRebuildsThePipeline(t *testing.T) {
 	if !ok || string(m.Data) != "hi" {
 		t.Fatalf("frame sent behind the request: %v", m)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestUpgradeRefusals(t *testing.T) {
@@ -112,7 +114,9 @@ func TestUpgradeRefusals(t *testing.T) {
 			if names := ch.Pipeline().Names(); !ch.IsClosed() && names[0] != "http" {
 				t.Fatalf("pipeline changed on refusal: %v", names)
 			}
-			ch.Finish()
+			if err := ch.Finish(); err != nil {
+				t.Error(err)
+			}
 		})
 	}
 }
@@ -127,7 +131,9 @@ func TestHandshakeTimeout(t *testing.T) {
 	if !ch.IsClosed() {
 		t.Fatal("silent connection not closed")
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 
 	ok := chain(t, wsupgrade.Config{})
 	ok.WriteInbound([]byte(upgradeReq("/ws/a")))
@@ -138,7 +144,9 @@ func TestHandshakeTimeout(t *testing.T) {
 	if ok.IsClosed() {
 		t.Fatal("upgraded connection closed by the handshake timeout")
 	}
-	ok.Finish()
+	if err := ok.Finish(); err != nil {
+		t.Error(err)
+	}
 }
 
 func FuzzHandshake(f *testing.F) {
@@ -164,7 +172,9 @@ func FuzzHandshake(f *testing.F) {
 			}
 			for ch.ReadInbound() != nil {
 			}
-			ch.Finish()
+			if err := ch.Finish(); err != nil {
+				t.Error(err)
+			}
 			return out + "|" + names
 		}
 		whole := run(in)

@@ -2,7 +2,6 @@ package pipelinetest_test
 
 import (
 	"fmt"
-	"testing"
 	"time"
 
 	"github.com/gnetty/gnetty/pipeline"
@@ -15,7 +14,7 @@ func Example() {
 	closer := pipeline.ActiveFunc(func(ctx *pipeline.Context) {
 		ctx.EventLoop().Schedule(time.Minute, func() { ctx.Close() })
 	})
-	ch := pipelinetest.New(&testing.T{}, closer)
+	ch := pipelinetest.New(closer)
 	ch.Advance(59 * time.Second)
 	fmt.Println("closed after 59s:", ch.IsClosed())
 	ch.Advance(time.Second)

@@ -2,11 +2,18 @@
 // a fake clock: Netty's EmbeddedChannel for gnetty. Every handler in this
 // module is tested with it.
 //
-//	ch := pipelinetest.New(t, frame.NewLineDecoder(frame.LineConfig{}), echo)
+//	ch := pipelinetest.New(frame.NewLineDecoder(frame.LineConfig{}), echo)
 //	ch.WriteInbound([]byte("hello\n"))
 //	got := ch.ReadOutboundBytes()
 //	ch.Advance(time.Minute) // fires due timers
-//	ch.Finish()             // fails the test on anything left unread
+//	if err := ch.Finish(); err != nil { // anything left unread
+//		t.Error(err)
+//	}
+//
+// Like net/http/httptest it needs no *testing.T, so Examples use it too.
+// Misuse that no test means to do (an invalid pipeline.Config, a handler
+// the pipeline refuses, WriteInbound after the channel closed, a
+// non-bytes message read as bytes) panics with a message saying so.
 //
 // The test channel behaves like the gnet transport: bytes written inbound
 // are delivered as *pipeline.Bytes, unconsumed bytes are kept and delivered
@@ -26,10 +33,10 @@
 package pipelinetest
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/gnetty/gnetty/internal/goid"
@@ -135,7 +142,6 @@ func (l *Loop) runTasks() bool {
 // Channel is a pipeline.Channel over an in-memory transport.
 type Channel struct {
 	*pipeline.Channel
-	t    testing.TB
 	loop *Loop
 
 	leftover []byte
@@ -158,11 +164,11 @@ var Addr net.Addr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 0}
 // New returns an active test channel whose pipeline holds handlers in
 // order, named by type. An argument of type pipeline.Config is taken as the
 // channel's configuration instead of a handler. The channel belongs to the
-// calling goroutine.
-func New(t testing.TB, handlers ...any) *Channel {
-	t.Helper()
+// calling goroutine. An invalid configuration or a handler the pipeline
+// refuses panics.
+func New(handlers ...any) *Channel {
 	var cfg pipeline.Config
-	c := &Channel{t: t, loop: newLoop()}
+	c := &Channel{loop: newLoop()}
 	var hs []any
 	for _, h := range handlers {
 		if x, ok := h.(pipeline.Config); ok {
@@ -172,12 +178,12 @@ func New(t testing.TB, handlers ...any) *Channel {
 		hs = append(hs, h)
 	}
 	if err := cfg.Normalize(); err != nil {
-		t.Fatal(err)
+		panic("pipelinetest: " + err.Error())
 	}
 	c.Channel = pipeline.NewChannel((*transport)(c), cfg)
 	for _, h := range hs {
 		if err := c.Pipeline().AddLast("", h); err != nil {
-			t.Fatal(err)
+			panic(fmt.Sprintf("pipelinetest: adding %T: %v", h, err))
 		}
 	}
 	c.Activate()
@@ -194,13 +200,11 @@ func (c *Channel) Now() time.Time { return c.loop.Now() }
 // WriteInbound fires msgs through the pipeline as received messages, one
 // read each: a []byte is delivered as *pipeline.Bytes after any bytes left
 // unconsumed before, anything else as it is. It reports whether any message
-// reached the tail.
+// reached the tail. Writing to a closed channel panics.
 func (c *Channel) WriteInbound(msgs ...any) bool {
-	c.t.Helper()
 	for _, m := range msgs {
 		if c.IsClosed() {
-			c.t.Errorf("pipelinetest: WriteInbound on a closed channel")
-			return len(c.inbound) > 0
+			panic("pipelinetest: WriteInbound on a closed channel")
 		}
 		if b, ok := m.([]byte); ok {
 			c.receive(b)
@@ -259,9 +263,8 @@ func (c *Channel) ReadOutbound() any { return pop(&c.outbound) }
 
 // ReadOutboundBytes drains every flushed message and returns their bytes
 // concatenated ([]byte, string, *pipeline.Bytes and pipeline.Appender are
-// understood; anything else fails the test).
+// understood; anything else panics).
 func (c *Channel) ReadOutboundBytes() []byte {
-	c.t.Helper()
 	var out []byte
 	for m := c.ReadOutbound(); m != nil; m = c.ReadOutbound() {
 		switch x := m.(type) {
@@ -272,7 +275,7 @@ func (c *Channel) ReadOutboundBytes() []byte {
 		case pipeline.Appender:
 			out = x.AppendTo(out)
 		default:
-			c.t.Errorf("pipelinetest: outbound message %T is not bytes", m)
+			panic(fmt.Sprintf("pipelinetest: outbound message %T is not bytes", m))
 		}
 		pipeline.Release(m)
 	}
@@ -345,28 +348,30 @@ func (c *Channel) IsClosed() bool {
 	}
 }
 
-// Finish closes the channel and fails the test if messages, errors or user
-// events that reached either end were left unread.
-func (c *Channel) Finish() {
-	c.t.Helper()
+// Finish closes the channel and returns an error naming what reached
+// either end and was left unread (messages, errors, user events), or nil
+// (Netty's EmbeddedChannel.finish). Calling it again returns nil.
+func (c *Channel) Finish() error {
 	if c.finished {
-		return
+		return nil
 	}
 	c.finished = true
 	c.backlog = 0
 	c.Close()
+	var errs []error
 	if len(c.inbound) > 0 {
-		c.t.Errorf("pipelinetest: %d inbound message(s) left unread, first %s", len(c.inbound), describe(c.inbound[0]))
+		errs = append(errs, fmt.Errorf("pipelinetest: %d inbound message(s) left unread, first %s", len(c.inbound), describe(c.inbound[0])))
 	}
 	if len(c.outbound) > 0 {
-		c.t.Errorf("pipelinetest: %d outbound message(s) left unread, first %s", len(c.outbound), describe(c.outbound[0]))
+		errs = append(errs, fmt.Errorf("pipelinetest: %d outbound message(s) left unread, first %s", len(c.outbound), describe(c.outbound[0])))
 	}
 	if len(c.errs) > 0 {
-		c.t.Errorf("pipelinetest: %d error(s) left unread, first: %v", len(c.errs), c.errs[0])
+		errs = append(errs, fmt.Errorf("pipelinetest: %d error(s) left unread, first: %w", len(c.errs), c.errs[0].(error)))
 	}
 	if len(c.events) > 0 {
-		c.t.Errorf("pipelinetest: %d user event(s) left unread, first %s", len(c.events), describe(c.events[0]))
+		errs = append(errs, fmt.Errorf("pipelinetest: %d user event(s) left unread, first %s", len(c.events), describe(c.events[0])))
 	}
+	return errors.Join(errs...)
 }
 
 func describe(m any) string {

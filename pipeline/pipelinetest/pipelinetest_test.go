@@ -1,6 +1,7 @@
 package pipelinetest_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -8,35 +9,67 @@ import (
 	"github.com/gnetty/gnetty/pipeline/pipelinetest"
 )
 
-// recordingTB captures what Finish reports.
-type recordingTB struct {
-	testing.TB
-	errs []string
-}
-
-func (r *recordingTB) Errorf(format string, args ...any) {
-	r.errs = append(r.errs, format)
-}
-func (r *recordingTB) Helper() {}
-
 func TestFinishReportsLeftovers(t *testing.T) {
-	rec := &recordingTB{TB: t}
-	ch := pipelinetest.New(rec, pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
+	ch := pipelinetest.New(pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
 		ctx.WriteAndFlush(msg)
 		ctx.FireRead(msg)
 		ctx.FireError(errUnread)
 		ctx.FireUserEvent("ev")
 	}))
 	ch.WriteInbound("m")
-	ch.Finish()
-	if len(rec.errs) != 4 {
-		t.Fatalf("Finish reported %d problems, want 4 (inbound, outbound, error, event): %v", len(rec.errs), rec.errs)
+	err := ch.Finish()
+	if err == nil {
+		t.Fatal("Finish reported nothing, want inbound, outbound, error and event leftovers")
 	}
-	for i, want := range []string{"inbound", "outbound", "error", "user event"} {
-		if !strings.Contains(rec.errs[i], want) {
-			t.Errorf("report %d = %q, want it to mention %s", i, rec.errs[i], want)
+	for _, want := range []string{"inbound", "outbound", "error", "user event"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Finish = %q, want it to mention %s", err, want)
 		}
 	}
+	if !errors.Is(err, errUnread) {
+		t.Errorf("Finish = %v, want it to wrap the unread error", err)
+	}
+	if err := ch.Finish(); err != nil {
+		t.Errorf("second Finish = %v, want nil", err)
+	}
+}
+
+func TestFinishIsNilWhenEverythingWasRead(t *testing.T) {
+	ch := pipelinetest.New(pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) { ctx.WriteAndFlush(msg) }))
+	ch.WriteInbound("m")
+	if got := ch.ReadOutbound(); got != "m" {
+		t.Fatalf("outbound = %v", got)
+	}
+	if err := ch.Finish(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMisusePanicsWithAMessage(t *testing.T) {
+	mustPanic := func(name, want string, f func()) {
+		t.Helper()
+		defer func() {
+			r := recover()
+			if s, _ := r.(string); !strings.Contains(s, want) {
+				t.Errorf("%s: panic %v, want one mentioning %q", name, r, want)
+			}
+		}()
+		f()
+	}
+	mustPanic("bad config", "pipelinetest", func() {
+		pipelinetest.New(pipeline.Config{HighWaterMark: 10, LowWaterMark: 20})
+	})
+	mustPanic("not a handler", "adding int", func() { pipelinetest.New(42) })
+	mustPanic("closed", "closed channel", func() {
+		ch := pipelinetest.New()
+		ch.Close()
+		ch.WriteInbound("late")
+	})
+	mustPanic("not bytes", "is not bytes", func() {
+		ch := pipelinetest.New()
+		ch.WriteOutbound(42)
+		ch.ReadOutboundBytes()
+	})
 }
 
 var errUnread = &unreadErr{}
@@ -46,12 +79,14 @@ type unreadErr struct{}
 func (*unreadErr) Error() string { return "unread" }
 
 func TestReadOutboundBytesAndUnconsumed(t *testing.T) {
-	ch := pipelinetest.New(t)
+	ch := pipelinetest.New()
 	ch.WriteOutbound([]byte("a"), "b", pipeline.NewBytes([]byte("c")))
 	if got := string(ch.ReadOutboundBytes()); got != "abc" {
 		t.Fatalf("got %q", got)
 	}
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 	if !ch.IsClosed() {
 		t.Fatal("Finish did not close")
 	}

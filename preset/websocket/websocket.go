@@ -147,7 +147,9 @@ func New(cfg Config) (*Server, error) {
 					return err
 				}
 			}
-			return p.AddLast("app", &adapter{s: s, h: h})
+			a := &adapter{s: s, h: h}
+			a.Inbound = pipeline.InboundOf[*wsframe.Message](a)
+			return p.AddLast("app", a)
 		}
 		if err := r.Handle("GET", pattern, wsupgrade.New(up)); err != nil {
 			return nil, err
@@ -259,6 +261,7 @@ func (c *Conn) IsWritable() bool { return c.ch.IsWritable() }
 
 // adapter turns pipeline events into Handler calls.
 type adapter struct {
+	pipeline.Inbound[*wsframe.Message]
 	s      *Server
 	h      Handler
 	c      *Conn
@@ -287,10 +290,9 @@ func (a *adapter) HandleUserEvent(ctx *pipeline.Context, ev any) {
 	ctx.FireUserEvent(ev)
 }
 
-func (a *adapter) HandleRead(ctx *pipeline.Context, msg any) {
-	m, ok := msg.(*wsframe.Message)
-	if !ok || a.c == nil {
-		ctx.FireRead(msg)
+func (a *adapter) HandleMessage(ctx *pipeline.Context, m *wsframe.Message) {
+	if a.c == nil {
+		ctx.FireRead(m)
 		return
 	}
 	a.h.OnMessage(a.c, m.Op, m.Data)

@@ -72,7 +72,7 @@ func TestManagerWithRedisStoreLoadsOffTheLoop(t *testing.T) {
 		}
 		router.Reply(ctx, req, 200, "text/plain", nil)
 	})
-	ch := pipelinetest.New(t, http1.NewServerCodec(http1.Config{}), http1.NewAggregator(0), m, r)
+	ch := pipelinetest.New(http1.NewServerCodec(http1.Config{}), http1.NewAggregator(0), m, r)
 	ch.WriteInbound([]byte("GET /me HTTP/1.1\r\nHost: x\r\nCookie: gnetty_session=0123456789abcdef0123456789abcdef\r\n\r\n"))
 	var user string
 	for deadline := time.Now().Add(5 * time.Second); ; {
@@ -92,5 +92,7 @@ func TestManagerWithRedisStoreLoadsOffTheLoop(t *testing.T) {
 		t.Fatalf("session user %q", user)
 	}
 	ch.ReadOutboundBytes()
-	ch.Finish()
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
 }
