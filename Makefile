@@ -1,14 +1,18 @@
 # make test: what CI runs (.ci/run calls exactly this). The race-enabled
 # test run comes last so that its summary closes the output.
-.PHONY: test bench-smoke bench fuzz
+.PHONY: test check bench-smoke bench fuzz
 
-test: bench-smoke
+test: check bench-smoke
 	go test -race ./...
 
-bench-smoke:
+# check: no compiled file tracked, gofmt clean, go vet clean.
+check:
+	bash .ci/no-binaries
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
 	cd benchmarks && go vet ./...
+
+bench-smoke:
 	go test -run '^$$' -bench . -benchtime 1x ./... > /dev/null
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./echo > /dev/null
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./httpbench -wrk.duration 1s > /dev/null
