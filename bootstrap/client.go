@@ -23,21 +23,8 @@ type ClientConfig struct {
 	// DialTimeout bounds each Dial when its context has no earlier
 	// deadline. Default 10 s.
 	DialTimeout time.Duration
-	// TCPDelay turns Nagle's algorithm back on (TCP_NODELAY is the default).
-	TCPDelay bool
-	// TCPKeepAlive enables keep-alive probes after this idle time.
-	TCPKeepAlive time.Duration
-	// ReadBufferCap, WriteBufferCap, SocketRecvBuffer, SocketSendBuffer,
-	// MaxUnreadBytes, HighWaterMark, LowWaterMark and CloseTimeout mean
-	// what they mean in Config.
-	ReadBufferCap    int
-	WriteBufferCap   int
-	SocketRecvBuffer int
-	SocketSendBuffer int
-	MaxUnreadBytes   int
-	HighWaterMark    int
-	LowWaterMark     int
-	CloseTimeout     time.Duration
+	// ChannelOptions are the per-connection settings, as in Config.
+	ChannelOptions
 	// Logger receives the client's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -61,20 +48,11 @@ type Client struct {
 // NewClient starts a client's event loops.
 func NewClient(cfg ClientConfig) (*Client, error) {
 	sc := Config{
-		Addrs:            []string{"127.0.0.1:0"}, // unused; satisfies validation
-		Initializer:      func(*pipeline.Channel) {},
-		Workers:          cfg.Workers,
-		TCPDelay:         cfg.TCPDelay,
-		TCPKeepAlive:     cfg.TCPKeepAlive,
-		ReadBufferCap:    cfg.ReadBufferCap,
-		WriteBufferCap:   cfg.WriteBufferCap,
-		SocketRecvBuffer: cfg.SocketRecvBuffer,
-		SocketSendBuffer: cfg.SocketSendBuffer,
-		MaxUnreadBytes:   cfg.MaxUnreadBytes,
-		HighWaterMark:    cfg.HighWaterMark,
-		LowWaterMark:     cfg.LowWaterMark,
-		CloseTimeout:     cfg.CloseTimeout,
-		Logger:           cfg.Logger,
+		Addrs:          []string{"127.0.0.1:0"}, // unused; satisfies validation
+		Initializer:    func(*pipeline.Channel) {},
+		Workers:        cfg.Workers,
+		ChannelOptions: cfg.ChannelOptions,
+		Logger:         cfg.Logger,
 	}
 	_, chCfg, err := sc.normalize()
 	if err != nil {

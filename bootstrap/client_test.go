@@ -31,7 +31,7 @@ func (c *collector) HandleRead(ctx *pipeline.Context, msg any) {
 }
 
 func TestClientEchoAndTimers(t *testing.T) {
-	s := start(t, bootstrap.WithInitializer(lineEcho))
+	s := start(t, bootstrap.Config{Initializer: lineEcho})
 	cli, err := bootstrap.NewClient(bootstrap.ClientConfig{Workers: 2, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +45,7 @@ func TestClientEchoAndTimers(t *testing.T) {
 		cols[i] = &collector{got: make(chan struct{}), want: lines}
 		ch, err := cli.Dial(context.Background(), "tcp", s.Addrs()[0].String(), func(ch *pipeline.Channel) {
 			_ = ch.Pipeline().AddLast("lines", frame.NewLineDecoder(frame.LineConfig{}))
-			_ = ch.Pipeline().AddLast("strings", frame.NewStringCodec("\n", false))
+			_ = ch.Pipeline().AddLast("strings", frame.NewStringCodec(frame.StringConfig{Delimiter: "\n"}))
 			_ = ch.Pipeline().AddLast("collect", cols[i])
 		})
 		if err != nil {

@@ -29,8 +29,8 @@ const (
 )
 
 // Config is the server's configuration; the zero value of every field
-// means its default. Build it with options passed to New, or fill it and
-// pass WithConfig.
+// means its default, as in net/http.Server. Fill it and pass it to New,
+// which validates everything in one place and returns an error.
 type Config struct {
 	// Addrs are the addresses to listen on: "host:port" or "tcp://host:port"
 	// for TCP (tcp4/tcp6 also), "unix:///path/to.sock" for a Unix socket.
@@ -60,6 +60,25 @@ type Config struct {
 	// LockOSThread pins each loop to an OS thread (gnet WithLockOSThread).
 	LockOSThread bool
 
+	// MaxConnections caps open connections; connections beyond it are
+	// accepted and closed at once, and counted in Stats.Rejected. 0 means
+	// no cap.
+	MaxConnections int
+
+	// ChannelOptions are the per-connection socket, buffer and water-mark
+	// settings, shared with ClientConfig (Netty's childOption). Embedded:
+	// cfg.HighWaterMark reads as it always did.
+	ChannelOptions
+
+	// Logger receives the server's and the channels' logs, gnet's included.
+	// Default slog.Default().
+	Logger *slog.Logger
+}
+
+// ChannelOptions are the settings of each connection, the same for a
+// Server's accepted channels and a Client's dialled ones; the zero value
+// of every field means its default.
+type ChannelOptions struct {
 	// TCPDelay turns Nagle's algorithm back on; by default TCP_NODELAY is
 	// set (gnet WithTCPNoDelay).
 	TCPDelay bool
@@ -82,11 +101,6 @@ type Config struct {
 	SocketRecvBuffer int
 	SocketSendBuffer int
 
-	// MaxConnections caps open connections; connections beyond it are
-	// accepted and closed at once, and counted in Stats.Rejected. 0 means
-	// no cap.
-	MaxConnections int
-
 	// MaxUnreadBytes caps received bytes left unconsumed by the pipeline
 	// (kept for the next read); beyond it the channel gets
 	// ErrTooMuchUnread and is closed. Default 1 MiB; -1 disables.
@@ -100,47 +114,7 @@ type Config struct {
 	// CloseTimeout bounds how long a channel's graceful close waits for its
 	// output to drain. Default 30 s.
 	CloseTimeout time.Duration
-
-	// Logger receives the server's and the channels' logs, gnet's included.
-	// Default slog.Default().
-	Logger *slog.Logger
 }
-
-// Option sets a field of Config.
-type Option func(*Config)
-
-// WithConfig replaces the whole configuration.
-func WithConfig(c Config) Option { return func(dst *Config) { *dst = c } }
-
-// WithAddrs adds listen addresses.
-func WithAddrs(addrs ...string) Option {
-	return func(c *Config) { c.Addrs = append(c.Addrs, addrs...) }
-}
-
-// WithInitializer sets the channel initializer.
-func WithInitializer(f func(ch *pipeline.Channel)) Option {
-	return func(c *Config) { c.Initializer = f }
-}
-
-// WithWorkers sets the number of worker loops.
-func WithWorkers(n int) Option { return func(c *Config) { c.Workers = n } }
-
-// WithReusePort sets ReusePort.
-func WithReusePort(on bool) Option { return func(c *Config) { c.ReusePort = on } }
-
-// WithLoadBalancing sets the load-balancing policy.
-func WithLoadBalancing(lb LoadBalancing) Option { return func(c *Config) { c.LoadBalancing = lb } }
-
-// WithMaxConnections sets MaxConnections.
-func WithMaxConnections(n int) Option { return func(c *Config) { c.MaxConnections = n } }
-
-// WithWaterMarks sets the write water marks.
-func WithWaterMarks(low, high int) Option {
-	return func(c *Config) { c.LowWaterMark, c.HighWaterMark = low, high }
-}
-
-// WithLogger sets the logger.
-func WithLogger(l *slog.Logger) Option { return func(c *Config) { c.Logger = l } }
 
 // listenAddr is one parsed listen address.
 type listenAddr struct {

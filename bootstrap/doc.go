@@ -2,13 +2,13 @@
 // that accepts connections and a Client that dials them. It is the only
 // package of gnetty that imports gnet.
 //
-//	s, err := bootstrap.New(
-//		bootstrap.WithAddrs("tcp://127.0.0.1:7000"),
-//		bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+//	s, err := bootstrap.New(bootstrap.Config{
+//		Addrs: []string{"tcp://127.0.0.1:7000"},
+//		Initializer: func(ch *pipeline.Channel) {
 //			ch.Pipeline().AddLast("lines", frame.NewLineDecoder(frame.LineConfig{}))
 //			...
-//		}),
-//	)
+//		},
+//	})
 //	err = s.Serve(ctx) // until ctx is done, then a graceful shutdown
 //
 // # Boss and workers (how the settings map onto gnet)

@@ -14,18 +14,19 @@ import (
 
 // A line echo server on a free port, one client, a graceful shutdown.
 func Example() {
-	s, err := bootstrap.New(
-		bootstrap.WithAddrs("tcp://127.0.0.1:0"),
-		bootstrap.WithWorkers(1),
-		bootstrap.WithLogger(slog.New(slog.DiscardHandler)),
-		bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+	s, err := bootstrap.New(bootstrap.Config{
+		Addrs:   []string{"tcp://127.0.0.1:0"},
+		Workers: 1,
+		Logger:  slog.New(slog.DiscardHandler),
+		Initializer: func(ch *pipeline.Channel) {
 			p := ch.Pipeline()
 			_ = p.AddLast("lines", frame.NewLineDecoder(frame.LineConfig{}))
-			_ = p.AddLast("strings", frame.NewStringCodec("\n", true))
+			_ = p.AddLast("strings", frame.NewStringCodec(frame.StringConfig{Delimiter: "\n", ValidateUTF8: true}))
 			_ = p.AddLast("echo", pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
 				ctx.WriteAndFlush("echo: " + msg.(string))
 			}))
-		}))
+		},
+	})
 	if err != nil {
 		panic(err)
 	}

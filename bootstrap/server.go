@@ -45,11 +45,7 @@ type Stats struct {
 
 // New validates the configuration and returns a server that is not yet
 // listening.
-func New(opts ...Option) (*Server, error) {
-	var cfg Config
-	for _, o := range opts {
-		o(&cfg)
-	}
+func New(cfg Config) (*Server, error) {
 	addrs, chCfg, err := cfg.normalize()
 	if err != nil {
 		return nil, err

@@ -44,20 +44,24 @@ func (echo) HandleReadComplete(ctx *pipeline.Context)  { ctx.Flush() }
 func lineEcho(ch *pipeline.Channel) {
 	p := ch.Pipeline()
 	_ = p.AddLast("lines", frame.NewLineDecoder(frame.LineConfig{}))
-	_ = p.AddLast("string", frame.NewStringCodec("\n", false))
+	_ = p.AddLast("string", frame.NewStringCodec(frame.StringConfig{Delimiter: "\n"}))
 	_ = p.AddLast("echo", echo{})
 }
 
 // start runs a server on 127.0.0.1 with a free port and stops it at the
 // end of the test.
-func start(t *testing.T, opts ...bootstrap.Option) *bootstrap.Server {
+func start(t *testing.T, cfg bootstrap.Config) *bootstrap.Server {
 	t.Helper()
-	opts = append([]bootstrap.Option{
-		bootstrap.WithAddrs("tcp://127.0.0.1:0"),
-		bootstrap.WithWorkers(2),
-		bootstrap.WithLogger(quiet),
-	}, opts...)
-	s, err := bootstrap.New(opts...)
+	if cfg.Addrs == nil {
+		cfg.Addrs = []string{"tcp://127.0.0.1:0"}
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = 2
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = quiet
+	}
+	s, err := bootstrap.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +88,7 @@ func dial(t *testing.T, s *bootstrap.Server) net.Conn {
 }
 
 func TestEchoManyClientsWithRandomSplits(t *testing.T) {
-	s := start(t, bootstrap.WithInitializer(lineEcho))
+	s := start(t, bootstrap.Config{Initializer: lineEcho})
 	const clients, lines = 200, 50
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
@@ -146,9 +150,9 @@ func (c *capture) HandleActive(ctx *pipeline.Context) {
 
 func TestWritesFromOtherGoroutinesArriveInOrderBeforeClose(t *testing.T) {
 	cp := &capture{chans: make(chan *pipeline.Channel, 1)}
-	s := start(t, bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+	s := start(t, bootstrap.Config{Initializer: func(ch *pipeline.Channel) {
 		_ = ch.Pipeline().AddLast("capture", cp)
-	}))
+	}})
 	c := dial(t, s)
 	ch := <-cp.chans
 	const n = 5000
@@ -191,13 +195,12 @@ func (w *writability) HandleWritabilityChanged(ctx *pipeline.Context, writable b
 func TestWaterMarksFireForASlowReader(t *testing.T) {
 	w := &writability{events: make(chan bool, 16)}
 	cp := &capture{chans: make(chan *pipeline.Channel, 1)}
-	s := start(t,
-		bootstrap.WithWaterMarks(64<<10, 256<<10),
-		func(c *bootstrap.Config) { c.SocketSendBuffer = 16 << 10 },
-		bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+	s := start(t, bootstrap.Config{
+		ChannelOptions: bootstrap.ChannelOptions{LowWaterMark: 64 << 10, HighWaterMark: 256 << 10, SocketSendBuffer: 16 << 10},
+		Initializer: func(ch *pipeline.Channel) {
 			_ = ch.Pipeline().AddLast("w", w)
 			_ = ch.Pipeline().AddLast("capture", cp)
-		}))
+		}})
 	c := dial(t, s)
 	_ = c.(*net.TCPConn).SetReadBuffer(16 << 10)
 	ch := <-cp.chans
@@ -236,7 +239,7 @@ func TestWaterMarksFireForASlowReader(t *testing.T) {
 }
 
 func TestMaxConnections(t *testing.T) {
-	s := start(t, bootstrap.WithMaxConnections(2), bootstrap.WithInitializer(lineEcho))
+	s := start(t, bootstrap.Config{MaxConnections: 2, Initializer: lineEcho})
 	a, b := dial(t, s), dial(t, s)
 	for _, c := range []net.Conn{a, b} {
 		if _, err := c.Write([]byte("hi\n")); err != nil {
@@ -279,7 +282,7 @@ func (goodbye) HandleUserEvent(ctx *pipeline.Context, ev any) {
 }
 
 func TestShutdownClosesChannelsThatIgnoreTheEvent(t *testing.T) {
-	s, err := bootstrap.New(bootstrap.WithAddrs("127.0.0.1:0"), bootstrap.WithLogger(quiet), bootstrap.WithInitializer(lineEcho))
+	s, err := bootstrap.New(bootstrap.Config{Addrs: []string{"127.0.0.1:0"}, Logger: quiet, Initializer: lineEcho})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,13 +305,13 @@ func TestShutdownClosesChannelsThatIgnoreTheEvent(t *testing.T) {
 }
 
 func TestGracefulShutdownSaysGoodbye(t *testing.T) {
-	s, err := bootstrap.New(
-		bootstrap.WithAddrs("tcp://127.0.0.1:0"),
-		bootstrap.WithLogger(quiet),
-		bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+	s, err := bootstrap.New(bootstrap.Config{
+		Addrs:  []string{"tcp://127.0.0.1:0"},
+		Logger: quiet,
+		Initializer: func(ch *pipeline.Channel) {
 			lineEcho(ch)
 			_ = ch.Pipeline().AddLast("bye", goodbye{})
-		}))
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,11 +350,11 @@ func TestGracefulShutdownSaysGoodbye(t *testing.T) {
 func TestShutdownClosesStragglersWhenContextEnds(t *testing.T) {
 	// This protocol takes the shutdown event and never closes.
 	stubborn := pipeline.UserEventFunc(func(ctx *pipeline.Context, ev any) {})
-	s, err := bootstrap.New(bootstrap.WithAddrs("127.0.0.1:0"), bootstrap.WithLogger(quiet),
-		bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+	s, err := bootstrap.New(bootstrap.Config{Addrs: []string{"127.0.0.1:0"}, Logger: quiet,
+		Initializer: func(ch *pipeline.Channel) {
 			lineEcho(ch)
 			_ = ch.Pipeline().AddLast("stubborn", stubborn)
-		}))
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,12 +380,12 @@ func TestShutdownClosesStragglersWhenContextEnds(t *testing.T) {
 
 func TestGracefulCloseDeliversLargePendingOutput(t *testing.T) {
 	const size = 8 << 20
-	s := start(t, bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+	s := start(t, bootstrap.Config{ChannelOptions: bootstrap.ChannelOptions{SocketSendBuffer: 32 << 10}, Initializer: func(ch *pipeline.Channel) {
 		_ = ch.Pipeline().AddLast("blast", pipeline.ActiveFunc(func(ctx *pipeline.Context) {
 			ctx.WriteAndFlush(make([]byte, size))
 			ctx.Close()
 		}))
-	}), func(c *bootstrap.Config) { c.SocketSendBuffer = 32 << 10 })
+	}})
 	c := dial(t, s)
 	_ = c.(*net.TCPConn).SetReadBuffer(32 << 10)
 	time.Sleep(50 * time.Millisecond) // the server has closed by now if it does not wait for the drain
@@ -394,7 +397,7 @@ func TestGracefulCloseDeliversLargePendingOutput(t *testing.T) {
 
 func TestPanicClosesOnlyThatConnection(t *testing.T) {
 	var panics atomic.Int32
-	s := start(t, bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+	s := start(t, bootstrap.Config{Initializer: func(ch *pipeline.Channel) {
 		_ = ch.Pipeline().AddLast("err", pipeline.ErrorFunc(func(ctx *pipeline.Context, err error) {
 			var pe *pipeline.PanicError
 			if errors.As(err, &pe) {
@@ -408,7 +411,7 @@ func TestPanicClosesOnlyThatConnection(t *testing.T) {
 			}
 			ctx.FireRead(msg)
 		}))
-	}))
+	}})
 	good, bad := dial(t, s), dial(t, s)
 	if _, err := bad.Write([]byte("boom\n")); err != nil {
 		t.Fatal(err)
@@ -429,7 +432,7 @@ func TestPanicClosesOnlyThatConnection(t *testing.T) {
 
 func TestTCPAndUnixTogether(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "echo.sock")
-	s := start(t, bootstrap.WithAddrs("unix://"+sock), bootstrap.WithInitializer(lineEcho))
+	s := start(t, bootstrap.Config{Addrs: []string{"tcp://127.0.0.1:0", "unix://" + sock}, Initializer: lineEcho})
 	addrs := s.Addrs()
 	if len(addrs) != 2 || addrs[1].Network() != "unix" {
 		t.Fatalf("addrs %v", addrs)
@@ -461,22 +464,21 @@ func freePort(t *testing.T) int {
 
 func TestReusePortAndPolicies(t *testing.T) {
 	cases := []struct {
-		name string
-		opts []bootstrap.Option
+		name      string
+		reusePort bool
+		lb        bootstrap.LoadBalancing
 	}{
-		{name: "reuseport", opts: []bootstrap.Option{bootstrap.WithReusePort(true)}},
-		{name: "least-connections", opts: []bootstrap.Option{bootstrap.WithLoadBalancing(bootstrap.LeastConnections)}},
-		{name: "source-hash", opts: []bootstrap.Option{bootstrap.WithLoadBalancing(bootstrap.SourceAddrHash)}},
+		{name: "reuseport", reusePort: true},
+		{name: "least-connections", lb: bootstrap.LeastConnections},
+		{name: "source-hash", lb: bootstrap.SourceAddrHash},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := append([]bootstrap.Option{
-				bootstrap.WithConfig(bootstrap.Config{
-					Addrs:  []string{fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t))},
-					Logger: quiet, Workers: 2, Initializer: lineEcho,
-				}),
-			}, tc.opts...)
-			s, err := bootstrap.New(opts...)
+			s, err := bootstrap.New(bootstrap.Config{
+				Addrs:  []string{fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t))},
+				Logger: quiet, Workers: 2, Initializer: lineEcho,
+				ReusePort: tc.reusePort, LoadBalancing: tc.lb,
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -503,22 +505,22 @@ func TestReusePortAndPolicies(t *testing.T) {
 }
 
 func TestConfigValidation(t *testing.T) {
-	init := bootstrap.WithInitializer(lineEcho)
+	local := []string{"127.0.0.1:0"}
 	cases := []struct {
 		name string
-		opts []bootstrap.Option
+		cfg  bootstrap.Config
 	}{
-		{name: "no address", opts: []bootstrap.Option{init}},
-		{name: "no initializer", opts: []bootstrap.Option{bootstrap.WithAddrs("127.0.0.1:0")}},
-		{name: "bad network", opts: []bootstrap.Option{init, bootstrap.WithAddrs("udp://127.0.0.1:1")}},
-		{name: "bad address", opts: []bootstrap.Option{init, bootstrap.WithAddrs("nonsense")}},
-		{name: "reuseport port 0", opts: []bootstrap.Option{init, bootstrap.WithAddrs("127.0.0.1:0"), bootstrap.WithReusePort(true)}},
-		{name: "marks inverted", opts: []bootstrap.Option{init, bootstrap.WithAddrs("127.0.0.1:0"), bootstrap.WithWaterMarks(10, 5)}},
-		{name: "negative workers", opts: []bootstrap.Option{init, bootstrap.WithAddrs("127.0.0.1:0"), bootstrap.WithWorkers(-1)}},
+		{name: "no address", cfg: bootstrap.Config{Initializer: lineEcho}},
+		{name: "no initializer", cfg: bootstrap.Config{Addrs: local}},
+		{name: "bad network", cfg: bootstrap.Config{Initializer: lineEcho, Addrs: []string{"udp://127.0.0.1:1"}}},
+		{name: "bad address", cfg: bootstrap.Config{Initializer: lineEcho, Addrs: []string{"nonsense"}}},
+		{name: "reuseport port 0", cfg: bootstrap.Config{Initializer: lineEcho, Addrs: local, ReusePort: true}},
+		{name: "marks inverted", cfg: bootstrap.Config{Initializer: lineEcho, Addrs: local, ChannelOptions: bootstrap.ChannelOptions{LowWaterMark: 10, HighWaterMark: 5}}},
+		{name: "negative workers", cfg: bootstrap.Config{Initializer: lineEcho, Addrs: local, Workers: -1}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := bootstrap.New(tc.opts...); err == nil {
+			if _, err := bootstrap.New(tc.cfg); err == nil {
 				t.Fatal("accepted")
 			}
 		})
@@ -529,7 +531,7 @@ func TestConfigValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	s, err := bootstrap.New(init, bootstrap.WithLogger(quiet), bootstrap.WithAddrs(l.Addr().String()))
+	s, err := bootstrap.New(bootstrap.Config{Initializer: lineEcho, Logger: quiet, Addrs: []string{l.Addr().String()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -558,9 +560,9 @@ func (oneLinePerRead) HandleRead(ctx *pipeline.Context, msg any) {
 }
 
 func TestWakeRedeliversUnconsumedBytes(t *testing.T) {
-	s := start(t, bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+	s := start(t, bootstrap.Config{Initializer: func(ch *pipeline.Channel) {
 		_ = ch.Pipeline().AddLast("one", oneLinePerRead{})
-	}))
+	}})
 	c := dial(t, s)
 	const payload = "1\n22\n333\n4444\n55555\n"
 	if _, err := c.Write([]byte(payload)); err != nil {
@@ -574,10 +576,10 @@ func TestWakeRedeliversUnconsumedBytes(t *testing.T) {
 
 func TestTooMuchUnreadClosesTheChannel(t *testing.T) {
 	errs := make(chan error, 1)
-	s := start(t, func(c *bootstrap.Config) { c.MaxUnreadBytes = 1024 }, bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+	s := start(t, bootstrap.Config{ChannelOptions: bootstrap.ChannelOptions{MaxUnreadBytes: 1024}, Initializer: func(ch *pipeline.Channel) {
 		_ = ch.Pipeline().AddLast("hoard", pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {})) // consumes nothing
 		_ = ch.Pipeline().AddLast("err", pipeline.ErrorFunc(func(ctx *pipeline.Context, err error) { errs <- err }))
-	}))
+	}})
 	c := dial(t, s)
 	if _, err := c.Write(make([]byte, 4096)); err != nil {
 		t.Fatal(err)

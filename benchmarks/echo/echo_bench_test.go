@@ -26,7 +26,7 @@ func (echo) HandleReadComplete(ctx *pipeline.Context)  { ctx.Flush() }
 // startGnetty runs the chain of examples/echo: lines -> strings -> echo.
 // Each line becomes a Go string (one copy, two allocations).
 func startGnetty(b *testing.B) (string, func()) {
-	strings := frame.NewStringCodec("\n", false)
+	strings := frame.NewStringCodec(frame.StringConfig{Delimiter: "\n"})
 	return startChain(b, func(p *pipeline.Pipeline) {
 		_ = p.AddLast("lines", frame.NewLineDecoder(frame.LineConfig{}))
 		_ = p.AddLast("strings", strings)
@@ -45,11 +45,12 @@ func startGnettyBytes(b *testing.B) (string, func()) {
 }
 
 func startChain(b *testing.B, fill func(p *pipeline.Pipeline)) (string, func()) {
-	s, err := bootstrap.New(
-		bootstrap.WithAddrs("tcp://127.0.0.1:0"),
-		bootstrap.WithWorkers(1),
-		bootstrap.WithLogger(slog.New(slog.DiscardHandler)),
-		bootstrap.WithInitializer(func(ch *pipeline.Channel) { fill(ch.Pipeline()) }))
+	s, err := bootstrap.New(bootstrap.Config{
+		Addrs:       []string{"tcp://127.0.0.1:0"},
+		Workers:     1,
+		Logger:      slog.New(slog.DiscardHandler),
+		Initializer: func(ch *pipeline.Channel) { fill(ch.Pipeline()) },
+	})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -68,16 +68,17 @@ func serve(impl, addr string) error {
 		}); err != nil {
 			return err
 		}
-		s, err := bootstrap.New(
-			bootstrap.WithAddrs(addr),
-			bootstrap.WithWorkers(1),
-			bootstrap.WithLogger(slog.New(slog.DiscardHandler)),
-			bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+		s, err := bootstrap.New(bootstrap.Config{
+			Addrs:   []string{addr},
+			Workers: 1,
+			Logger:  slog.New(slog.DiscardHandler),
+			Initializer: func(ch *pipeline.Channel) {
 				p := ch.Pipeline()
 				_ = p.AddLast("http", http1.NewServerCodec(http1.Config{}))
 				_ = p.AddLast("aggregator", http1.NewAggregator(0))
 				_ = p.AddLast("router", r)
-			}))
+			},
+		})
 		if err != nil {
 			return err
 		}

@@ -15,7 +15,7 @@ func ExampleNewLineDecoder() {
 		ctx.WriteAndFlush(fmt.Sprintf("%s!", msg))
 	})
 	ch := pipelinetest.New(frame.NewLineDecoder(frame.LineConfig{MaxLength: 64}),
-		frame.NewStringCodec("\n", true),
+		frame.NewStringCodec(frame.StringConfig{Delimiter: "\n", ValidateUTF8: true}),
 		shout,
 	)
 	ch.WriteInbound([]byte("hello\r\nwor"), []byte("ld\n"))

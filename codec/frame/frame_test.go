@@ -225,7 +225,7 @@ func TestPrependerIncludeHeaderAndTooLarge(t *testing.T) {
 }
 
 func TestStringCodec(t *testing.T) {
-	ch := pipelinetest.New(frame.NewLineDecoder(frame.LineConfig{}), frame.NewStringCodec("\r\n", true))
+	ch := pipelinetest.New(frame.NewLineDecoder(frame.LineConfig{}), frame.NewStringCodec(frame.StringConfig{Delimiter: "\r\n", ValidateUTF8: true}))
 	ch.WriteInbound([]byte("héllo\nbad\xff\n"))
 	if got := ch.ReadInbound(); got != "héllo" {
 		t.Fatalf("got %#v", got)

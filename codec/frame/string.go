@@ -12,23 +12,32 @@ import (
 // that is not valid UTF-8; the frame is dropped.
 var ErrInvalidUTF8 = errors.New("frame: frame is not valid UTF-8")
 
-// StringCodec turns inbound frames (*pipeline.Bytes or []byte) into
-// strings, and writes outbound strings (and fmt.Stringer values) followed
-// by Delimiter. It is stateless: one value can serve every channel.
-type StringCodec struct {
+// StringConfig configures a StringCodec; the zero value writes strings as
+// they are and does not check inbound UTF-8.
+type StringConfig struct {
 	// Delimiter is written after every outbound string ("\n" for a line
 	// protocol; "" writes strings as they are).
 	Delimiter string
 	// ValidateUTF8 drops inbound frames that are not valid UTF-8 and raises
 	// ErrInvalidUTF8 for each.
 	ValidateUTF8 bool
+}
 
+// StringCodec turns inbound frames (*pipeline.Bytes or []byte) into
+// strings, and writes outbound strings (and fmt.Stringer values) followed
+// by the delimiter. It is stateless: one value can serve every channel.
+type StringCodec struct {
+	cfg   StringConfig
 	delim any // Delimiter boxed once, so writing it allocates nothing
 }
 
-// NewStringCodec returns a codec writing delimiter after each string.
-func NewStringCodec(delimiter string, validateUTF8 bool) *StringCodec {
-	return &StringCodec{Delimiter: delimiter, ValidateUTF8: validateUTF8, delim: delimiter}
+// NewStringCodec returns a codec configured by cfg.
+func NewStringCodec(cfg StringConfig) *StringCodec {
+	c := &StringCodec{cfg: cfg}
+	if cfg.Delimiter != "" {
+		c.delim = cfg.Delimiter
+	}
+	return c
 }
 
 var (
@@ -49,7 +58,7 @@ func (c *StringCodec) HandleRead(ctx *pipeline.Context, msg any) {
 		ctx.FireRead(msg)
 		return
 	}
-	if c.ValidateUTF8 && !utf8.Valid(b) {
+	if c.cfg.ValidateUTF8 && !utf8.Valid(b) {
 		ctx.FireError(ErrInvalidUTF8)
 		return
 	}
@@ -67,10 +76,7 @@ func (c *StringCodec) HandleWrite(ctx *pipeline.Context, msg any) {
 		ctx.Write(msg)
 		return
 	}
-	switch {
-	case c.delim != nil:
+	if c.delim != nil {
 		ctx.Write(c.delim)
-	case c.Delimiter != "":
-		ctx.Write(c.Delimiter) // a literal StringCodec{}: boxes once per write
 	}
 }

@@ -8,6 +8,14 @@ import (
 	"github.com/gnetty/gnetty/pipeline"
 )
 
+// Pipeline slot names: the names the presets give the HTTP codec and the
+// aggregator, and that handler/wsupgrade replaces and removes after an
+// upgrade. Use them instead of string literals.
+const (
+	CodecName      = "http"
+	AggregatorName = "aggregator"
+)
+
 // ServerCodec decodes requests and encodes responses (Netty's
 // HttpServerCodec). Inbound it fires *Request for each head, then *Content
 // pieces of the body, the last with Last set (none for a request without

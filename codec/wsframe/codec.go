@@ -12,6 +12,11 @@ import (
 	"github.com/gnetty/gnetty/pipeline"
 )
 
+// Name is the pipeline slot name of the frame Codec: wsupgrade puts it in
+// place of the HTTP codec, and handlers that must sit right after the
+// codec (slowconsumer, keepalive) are added after it.
+const Name = "ws"
+
 // Config holds a codec's limits; zero values mean the defaults.
 type Config struct {
 	// MaxFrameSize is the largest frame payload accepted (1009 beyond).

@@ -26,15 +26,16 @@ func (echo) HandleReadComplete(ctx *pipeline.Context)  { ctx.Flush() }
 func main() {
 	addr := flag.String("addr", "127.0.0.1:7000", "listen address")
 	flag.Parse()
-	strings := frame.NewStringCodec("\n", true) // stateless: shared by all channels
-	srv, err := bootstrap.New(
-		bootstrap.WithAddrs(*addr),
-		bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+	strings := frame.NewStringCodec(frame.StringConfig{Delimiter: "\n", ValidateUTF8: true}) // stateless: shared by all channels
+	srv, err := bootstrap.New(bootstrap.Config{
+		Addrs: []string{*addr},
+		Initializer: func(ch *pipeline.Channel) {
 			p := ch.Pipeline()
 			_ = p.AddLast("lines", frame.NewLineDecoder(frame.LineConfig{MaxLength: 8192}))
 			_ = p.AddLast("strings", strings)
 			_ = p.AddLast("echo", echo{})
-		}))
+		},
+	})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -106,17 +106,18 @@ func newServer(addr string, workers int, logger *slog.Logger) (*bootstrap.Server
 			return nil, nil, err
 		}
 	}
-	srv, err := bootstrap.New(
-		bootstrap.WithAddrs(addr),
-		bootstrap.WithWorkers(workers),
-		bootstrap.WithLogger(logger),
-		bootstrap.WithInitializer(func(ch *pipeline.Channel) {
+	srv, err := bootstrap.New(bootstrap.Config{
+		Addrs:   []string{addr},
+		Workers: workers,
+		Logger:  logger,
+		Initializer: func(ch *pipeline.Channel) {
 			p := ch.Pipeline()
-			_ = p.AddLast("http", http1.NewServerCodec(http1.Config{}))
-			_ = p.AddLast("aggregator", http1.NewAggregator(1<<20))
-			_ = p.AddLast("sessions", sessions)
-			_ = p.AddLast("router", r)
-		}))
+			_ = p.AddLast(http1.CodecName, http1.NewServerCodec(http1.Config{}))
+			_ = p.AddLast(http1.AggregatorName, http1.NewAggregator(1<<20))
+			_ = p.AddLast(session.Name, sessions)
+			_ = p.AddLast(router.Name, r)
+		},
+	})
 	if err != nil {
 		sessions.Close()
 		return nil, nil, err

@@ -29,6 +29,9 @@ import (
 	"github.com/gnetty/gnetty/pipeline"
 )
 
+// Name is the pipeline slot name of the Tracker in the presets.
+const Name = "ack"
+
 // Config configures a Tracker; zero values mean the defaults.
 type Config struct {
 	// Timeout before a message is sent again; default 5 s.

@@ -6,7 +6,7 @@
 //	d := dispatch.New(dispatch.Config{Key: "type"})
 //	dispatch.On(d, "user", func(c *dispatch.Ctx, m *UserMsg) error { ... })
 //	dispatch.On(d, "history", loadHistory, dispatch.OnExecutor(blocking)) // off the loop
-//	p.AddLast("dispatch", d)
+//	p.AddLast(dispatch.Name, d)
 //
 // The key is peeked without decoding the message and without allocating;
 // the payload (the whole message) is then decoded into the handler's type
@@ -41,6 +41,9 @@ import (
 	"github.com/gnetty/gnetty/handler/executor"
 	"github.com/gnetty/gnetty/pipeline"
 )
+
+// Name is the pipeline slot name of the Dispatcher in the presets.
+const Name = "dispatch"
 
 // ErrStop, returned by a handler, ends the chain without an error reply.
 var ErrStop = errors.New("dispatch: stop")

@@ -1,7 +1,7 @@
 // Package idle fires user events when a channel has not read, written, or
 // done either for a while: Netty's IdleStateHandler.
 //
-//	p.AddLast("idle", idle.New(60*time.Second, 0, 0)) // reader idle after 60 s
+//	p.AddLast(idle.Name, idle.New(idle.Config{ReaderIdle: 60 * time.Second}))
 //
 // Then a handler further on takes *idle.Event:
 //
@@ -11,11 +11,11 @@
 //		}
 //	}
 //
-// | Setting    | Event fires when nothing has been...                   |
+// | Config     | Event fires when nothing has been...                   |
 // |------------|--------------------------------------------------------|
-// | readerIdle | read for that long (counted from the end of the last read) |
-// | writerIdle | flushed to the transport for that long                 |
-// | allIdle    | read or flushed for that long                          |
+// | ReaderIdle | read for that long (counted from the end of the last read) |
+// | WriterIdle | flushed to the transport for that long                 |
+// | AllIdle    | read or flushed for that long                          |
 //
 // 0 disables a kind. While the channel stays idle the event repeats every
 // period; First is true for the first event after activity. Timers run on
@@ -32,6 +32,9 @@ import (
 
 	"github.com/gnetty/gnetty/pipeline"
 )
+
+// Name is the conventional pipeline slot name of the idle-state handler.
+const Name = "idle"
 
 // State is the kind of idleness.
 type State int
@@ -85,9 +88,17 @@ var (
 	_ pipeline.RemovedHandler      = (*Handler)(nil)
 )
 
-// New returns a handler with the given idle times; 0 disables a kind.
-func New(readerIdle, writerIdle, allIdle time.Duration) *Handler {
-	return &Handler{reader: max(readerIdle, 0), writer: max(writerIdle, 0), all: max(allIdle, 0)}
+// Config holds the idle times; 0 disables a kind (the zero Config fires
+// nothing).
+type Config struct {
+	ReaderIdle time.Duration // nothing read for that long
+	WriterIdle time.Duration // nothing flushed for that long
+	AllIdle    time.Duration // neither for that long
+}
+
+// New returns a handler for one channel.
+func New(cfg Config) *Handler {
+	return &Handler{reader: max(cfg.ReaderIdle, 0), writer: max(cfg.WriterIdle, 0), all: max(cfg.AllIdle, 0)}
 }
 
 // HandlerAdded starts the timers when the channel is already active (the

@@ -18,7 +18,7 @@ func events(ch *pipelinetest.Channel) []idle.Event {
 }
 
 func TestReaderIdleRepeatsAndResets(t *testing.T) {
-	ch := pipelinetest.New(idle.New(10*time.Second, 0, 0), pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {}))
+	ch := pipelinetest.New(idle.New(idle.Config{ReaderIdle: 10 * time.Second}), pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {}))
 	ch.Advance(9 * time.Second)
 	if ev := events(ch); len(ev) != 0 {
 		t.Fatalf("early %v", ev)
@@ -46,7 +46,7 @@ func TestReaderIdleRepeatsAndResets(t *testing.T) {
 }
 
 func TestWriterAndAllIdle(t *testing.T) {
-	ch := pipelinetest.New(idle.New(0, 5*time.Second, 8*time.Second))
+	ch := pipelinetest.New(idle.New(idle.Config{WriterIdle: 5 * time.Second, AllIdle: 8 * time.Second}))
 	ch.Advance(4 * time.Second)
 	ch.WriteOutbound("out") // flushed at 4s
 	ch.ReadOutbound()
@@ -69,7 +69,7 @@ func TestWriterAndAllIdle(t *testing.T) {
 
 func TestTimersStopWhenRemovedOrClosed(t *testing.T) {
 	ch := pipelinetest.New()
-	if err := ch.Pipeline().AddLast("idle", idle.New(time.Second, 0, 0)); err != nil {
+	if err := ch.Pipeline().AddLast(idle.Name, idle.New(idle.Config{ReaderIdle: time.Second})); err != nil {
 		t.Fatal(err)
 	}
 	ch.Advance(time.Second)

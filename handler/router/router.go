@@ -37,6 +37,10 @@ import (
 	"github.com/gnetty/gnetty/pipeline"
 )
 
+// Name is the pipeline slot name of the Router in the presets (wsupgrade
+// removes it after an upgrade).
+const Name = "router"
+
 // HandlerFunc handles one request. It owns req: it answers (now or
 // later) and releases it.
 type HandlerFunc func(ctx *pipeline.Context, req *http1.Request)

@@ -38,6 +38,10 @@ import (
 	"github.com/gnetty/gnetty/pipeline"
 )
 
+// Name is the pipeline slot name of the session Manager in the presets
+// (wsupgrade removes it after an upgrade).
+const Name = "sessions"
+
 // Data is what a store keeps for one session.
 type Data struct {
 	Values   map[string]string

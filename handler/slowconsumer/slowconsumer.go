@@ -20,6 +20,10 @@ import (
 	"github.com/gnetty/gnetty/pipeline"
 )
 
+// Name is the pipeline slot name of the handler (add it right after
+// wsframe.Name).
+const Name = "slow"
+
 // DefaultLimit is the default hard limit of pending output.
 const DefaultLimit = 1 << 20
 
@@ -42,16 +46,27 @@ type Handler struct {
 
 var _ pipeline.WriteHandler = (*Handler)(nil)
 
-// New returns a handler: limit 0 means DefaultLimit; code is the close
-// code sent (0: 1008, policy violation); stats may be nil.
-func New(limit int, code ws.StatusCode, stats *Stats) *Handler {
-	if limit <= 0 {
-		limit = DefaultLimit
+// Config configures a Handler; the zero value means the defaults.
+type Config struct {
+	// Limit is the most pending output bytes a channel may have; a write
+	// that would pass it closes the channel. Default DefaultLimit (1 MiB).
+	Limit int
+	// Code is the close code sent to the slow reader. Default 1008 (policy
+	// violation); the chat sends 1013 (try again later).
+	Code ws.StatusCode
+	// Stats, when set, counts disconnections (shared by many channels).
+	Stats *Stats
+}
+
+// New returns a handler for one channel.
+func New(cfg Config) *Handler {
+	if cfg.Limit <= 0 {
+		cfg.Limit = DefaultLimit
 	}
-	if code == 0 {
-		code = ws.StatusPolicyViolation
+	if cfg.Code == 0 {
+		cfg.Code = ws.StatusPolicyViolation
 	}
-	return &Handler{limit: limit, code: code, stats: stats}
+	return &Handler{limit: cfg.Limit, code: cfg.Code, stats: cfg.Stats}
 }
 
 // HandleWrite passes msg on, or drops it and closes the channel when it

@@ -14,7 +14,7 @@ import (
 
 func TestSlowReaderIsClosedWithACode(t *testing.T) {
 	stats := &slowconsumer.Stats{}
-	ch := pipelinetest.New(pipeline.Config{CloseTimeout: 1}, wsframe.New(wsframe.Config{}), slowconsumer.New(1000, 0, stats))
+	ch := pipelinetest.New(pipeline.Config{CloseTimeout: 1}, wsframe.New(wsframe.Config{}), slowconsumer.New(slowconsumer.Config{Limit: 1000, Stats: stats}))
 	msg := bytes.Repeat([]byte("x"), 300)
 	ch.WriteOutbound(wsframe.AcquireMessage(ws.OpBinary, msg))
 	ch.ReadOutboundBytes()
@@ -48,7 +48,7 @@ func TestSlowReaderIsClosedWithACode(t *testing.T) {
 }
 
 func TestFastReaderIsUntouched(t *testing.T) {
-	ch := pipelinetest.New(wsframe.New(wsframe.Config{}), slowconsumer.New(1000, 0, nil))
+	ch := pipelinetest.New(wsframe.New(wsframe.Config{}), slowconsumer.New(slowconsumer.Config{Limit: 1000}))
 	for range 100 {
 		ch.WriteOutbound(wsframe.AcquireMessage(ws.OpBinary, bytes.Repeat([]byte("y"), 500)))
 		ch.ReadOutboundBytes()

@@ -21,6 +21,10 @@ import (
 	"github.com/gnetty/gnetty/pipeline"
 )
 
+// Name is the pipeline slot name of the keepalive handler in the
+// WebSocket preset (right after wsframe.Name).
+const Name = "keepalive"
+
 // Defaults.
 const (
 	DefaultPingInterval = 25 * time.Second
@@ -45,15 +49,25 @@ type Handler struct {
 	deadline pipeline.Timer
 }
 
-// New returns a handler; zero durations mean the defaults.
-func New(pingInterval, pongTimeout time.Duration) *Handler {
-	if pingInterval <= 0 {
-		pingInterval = DefaultPingInterval
+// Config configures a Handler; zero durations mean the defaults.
+type Config struct {
+	// PingInterval is how long the connection may stay silent before a
+	// ping is sent. Default DefaultPingInterval (25 s).
+	PingInterval time.Duration
+	// PongTimeout is how long after the ping a pong (or any frame) must
+	// arrive. Default DefaultPongTimeout (20 s).
+	PongTimeout time.Duration
+}
+
+// New returns a handler for one channel.
+func New(cfg Config) *Handler {
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = DefaultPingInterval
 	}
-	if pongTimeout <= 0 {
-		pongTimeout = DefaultPongTimeout
+	if cfg.PongTimeout <= 0 {
+		cfg.PongTimeout = DefaultPongTimeout
 	}
-	return &Handler{interval: pingInterval, timeout: pongTimeout}
+	return &Handler{interval: cfg.PingInterval, timeout: cfg.PongTimeout}
 }
 
 // HandlerAdded starts the timers (the handler is added after the upgrade,

@@ -30,7 +30,7 @@ func opcodes(b []byte) []ws.OpCode {
 
 func setup(t *testing.T) *pipelinetest.Channel {
 	ch := pipelinetest.New(wsframe.New(wsframe.Config{}))
-	if err := ch.Pipeline().AddLast("keepalive", wskeepalive.New(10*time.Second, 5*time.Second)); err != nil {
+	if err := ch.Pipeline().AddLast(wskeepalive.Name, wskeepalive.New(wskeepalive.Config{PingInterval: 10 * time.Second, PongTimeout: 5 * time.Second})); err != nil {
 		t.Fatal(err)
 	}
 	return ch

@@ -61,11 +61,11 @@ type Config struct {
 	CompressionThreshold int
 	// Frame holds the frame codec's limits.
 	Frame wsframe.Config
-	// HTTPCodec is the name of the HTTP codec to replace; default "http".
+	// HTTPCodec is the name of the HTTP codec to replace with the frame
+	// codec (named wsframe.Name); default http1.CodecName.
 	HTTPCodec string
 	// Remove names the HTTP-only handlers to remove after the upgrade;
-	// default {"aggregator", "sessions", "router"} (missing names are
-	// skipped).
+	// default DefaultRemove (missing names are skipped).
 	Remove []string
 	// OnRefused, when set, is called for every refused upgrade (metrics
 	// count handshake failures by reason).
@@ -133,10 +133,10 @@ func AcceptKey(key []byte) string {
 // New returns the upgrade handler.
 func New(cfg Config) router.HandlerFunc {
 	if cfg.HTTPCodec == "" {
-		cfg.HTTPCodec = "http"
+		cfg.HTTPCodec = http1.CodecName
 	}
 	if cfg.Remove == nil {
-		cfg.Remove = []string{"aggregator", "sessions", "router"}
+		cfg.Remove = DefaultRemove
 	}
 	if cfg.CompressionThreshold <= 0 {
 		cfg.CompressionThreshold = wsframe.DefaultDeflateThreshold
@@ -276,7 +276,7 @@ func upgrade(cfg *Config, ctx *pipeline.Context, req *http1.Request) {
 			_, _ = p.Remove(name)
 		}
 	}
-	if _, err := p.Replace(cfg.HTTPCodec, "ws", wsframe.New(frameCfg)); err != nil {
+	if _, err := p.Replace(cfg.HTTPCodec, wsframe.Name, wsframe.New(frameCfg)); err != nil {
 		ctx.Channel().Logger().Error("wsupgrade: cannot install the frame codec", "err", err)
 		ctx.Close()
 		return
@@ -298,6 +298,15 @@ type Timeout struct {
 	d     time.Duration
 	timer pipeline.Timer
 }
+
+// TimeoutName is the pipeline slot name of the Timeout handler in the
+// WebSocket preset.
+const TimeoutName = "handshake-timeout"
+
+// DefaultRemove names the HTTP-only handlers an upgrade removes by
+// default: the aggregator, the session manager and the router, under the
+// slot names their packages export.
+var DefaultRemove = []string{http1.AggregatorName, session.Name, router.Name}
 
 // NewTimeout returns a handshake timeout handler (one per channel).
 func NewTimeout(d time.Duration) *Timeout { return &Timeout{d: d} }

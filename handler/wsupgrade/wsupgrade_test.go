@@ -28,10 +28,10 @@ func chain(t testing.TB, cfg wsupgrade.Config) *pipelinetest.Channel {
 	}
 	ch := pipelinetest.New()
 	p := ch.Pipeline()
-	_ = p.AddLast("http", http1.NewServerCodec(http1.Config{}))
-	_ = p.AddLast("timeout", wsupgrade.NewTimeout(10*time.Second))
-	_ = p.AddLast("aggregator", http1.NewAggregator(0))
-	_ = p.AddLast("router", r)
+	_ = p.AddLast(http1.CodecName, http1.NewServerCodec(http1.Config{}))
+	_ = p.AddLast(wsupgrade.TimeoutName, wsupgrade.NewTimeout(10*time.Second))
+	_ = p.AddLast(http1.AggregatorName, http1.NewAggregator(0))
+	_ = p.AddLast(router.Name, r)
 	return ch
 }
 

@@ -173,6 +173,9 @@ type member struct {
 
 var memberKey = pipeline.NewAttrKey[*member]("chat.member")
 
+// statusTryAgainLater (1013) closes a reader too slow for its queue.
+const statusTryAgainLater ws.StatusCode = 1013
+
 // New builds the chat server (not yet listening).
 func New(cfg Config) (*Server, error) {
 	cfg.normalize()
@@ -183,10 +186,10 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 		s.layer, s.rlayer = rl, rl
-		s.rstore = NewRedisStore(cfg.Redis, 0)
+		s.rstore = NewRedisStore(RedisStoreConfig{Client: cfg.Redis})
 		s.store = s.rstore
 		s.presence = &presenceStore{c: cfg.Redis, node: rl.Node(), ttl: cfg.PresenceTTL}
-		s.sessions = session.New(session.Config{Store: redisstore.New(cfg.Redis, "", nil)})
+		s.sessions = session.New(session.Config{Store: redisstore.New(redisstore.Config{Client: cfg.Redis})})
 		if err := s.presence.beat(context.Background()); err != nil {
 			_ = rl.Close()
 			return nil, fmt.Errorf("chat: redis: %w", err)
@@ -223,13 +226,14 @@ func New(cfg Config) (*Server, error) {
 		},
 		Sessions: s.sessions,
 		Handlers: func(p *pipeline.Pipeline, hs *wsupgrade.Handshake) error {
-			if err := p.AddAfter("ws", "slow", slowconsumer.New(cfg.MaxQueueBytes, 1013, s.slow)); err != nil {
+			slow := slowconsumer.New(slowconsumer.Config{Limit: cfg.MaxQueueBytes, Code: statusTryAgainLater, Stats: s.slow})
+			if err := p.AddAfter(wsframe.Name, slowconsumer.Name, slow); err != nil {
 				return err
 			}
-			if err := p.AddLast("ack", ack.New(ack.Config{Timeout: cfg.AckTimeout, MaxRetries: cfg.AckRetries})); err != nil {
+			if err := p.AddLast(ack.Name, ack.New(ack.Config{Timeout: cfg.AckTimeout, MaxRetries: cfg.AckRetries})); err != nil {
 				return err
 			}
-			return p.AddLast("dispatch", s.d)
+			return p.AddLast(dispatch.Name, s.d)
 		},
 		Server: bootstrap.Config{Workers: cfg.Workers, Logger: cfg.Logger},
 	})

@@ -24,13 +24,20 @@ type RedisStore struct {
 	maxLen int64
 }
 
-// NewRedisStore returns a store keeping up to maxLen messages per room
-// (0: 10,000).
-func NewRedisStore(c *redis.Client, maxLen int64) *RedisStore {
-	if maxLen <= 0 {
-		maxLen = 10000
+// RedisStoreConfig configures a RedisStore; only Client is required.
+type RedisStoreConfig struct {
+	// Client is the Redis connection (required).
+	Client *redis.Client
+	// MaxLen is how many messages a room's stream keeps. Default 10,000.
+	MaxLen int64
+}
+
+// NewRedisStore returns a store on Redis.
+func NewRedisStore(cfg RedisStoreConfig) *RedisStore {
+	if cfg.MaxLen <= 0 {
+		cfg.MaxLen = 10000
 	}
-	return &RedisStore{c: c, prefix: "gnetty:chat:", maxLen: maxLen}
+	return &RedisStore{c: cfg.Client, prefix: "gnetty:chat:", maxLen: cfg.MaxLen}
 }
 
 func (s *RedisStore) seqKey(room string) string    { return s.prefix + "seq:" + room }

@@ -61,10 +61,10 @@ func TestDispatchAndAcksOverWebSocket(t *testing.T) {
 		Routes:  map[string]gws.Handler{"/": gws.Funcs{}},
 		Upgrade: wsupgrade.Config{CheckOrigin: func(string, *http1.Request) bool { return true }},
 		Handlers: func(p *pipeline.Pipeline, hs *wsupgrade.Handshake) error {
-			if err := p.AddLast("ack", ack.New(ack.Config{Timeout: 100 * time.Millisecond, MaxRetries: 5})); err != nil {
+			if err := p.AddLast(ack.Name, ack.New(ack.Config{Timeout: 100 * time.Millisecond, MaxRetries: 5})); err != nil {
 				return err
 			}
-			return p.AddLast("dispatch", d)
+			return p.AddLast(dispatch.Name, d)
 		},
 		Server: bootstrap.Config{Workers: 2, Logger: slog.New(slog.DiscardHandler)},
 	})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
+	"github.com/gnetty/gnetty/codec/wsframe"
 	"github.com/gnetty/gnetty/handler/slowconsumer"
 	"github.com/gnetty/gnetty/handler/wsupgrade"
 	"github.com/gnetty/gnetty/pipeline"
@@ -30,9 +31,9 @@ func TestSlowConsumerIsDroppedOthersKeepReceiving(t *testing.T) {
 		Routes:  map[string]gws.Handler{"/": gws.Funcs{Open: func(c *gws.Conn) { room.Add(c); joined <- struct{}{} }, Close: func(c *gws.Conn, _ ws.StatusCode, _ string) { room.Remove(c) }}},
 		Upgrade: wsupgrade.Config{CheckOrigin: func(string, *http1.Request) bool { return true }},
 		Handlers: func(p *pipeline.Pipeline, _ *wsupgrade.Handshake) error {
-			return p.AddAfter("ws", "slow", slowconsumer.New(1<<20, 0, stats))
+			return p.AddAfter(wsframe.Name, slowconsumer.Name, slowconsumer.New(slowconsumer.Config{Limit: 1 << 20, Stats: stats}))
 		},
-		Server: bootstrap.Config{Workers: 2, SocketSendBuffer: 64 << 10, Logger: slog.New(slog.DiscardHandler)},
+		Server: bootstrap.Config{Workers: 2, ChannelOptions: bootstrap.ChannelOptions{SocketSendBuffer: 64 << 10}, Logger: slog.New(slog.DiscardHandler)},
 	})
 	run(t, s, err)
 	addr := s.Addrs()[0].String()

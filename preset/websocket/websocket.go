@@ -112,6 +112,15 @@ type Config struct {
 	Server bootstrap.Config
 }
 
+// AppName is the pipeline slot name of the application's Handler after an
+// upgrade. The chain after an upgrade is, by slot name:
+//
+//	wsframe.Name -> wskeepalive.Name -> [Config.Handlers] -> AppName
+//
+// Config.Handlers adds its handlers with AddAfter(wskeepalive.Name, ...)
+// or AddLast (AddLast runs before the application is added).
+const AppName = "app"
+
 // Server is a running WebSocket server.
 type Server struct {
 	*bootstrap.Server
@@ -136,10 +145,10 @@ func New(cfg Config) (*Server, error) {
 	r := router.New()
 	for pattern, h := range cfg.Routes {
 		up := cfg.Upgrade
-		up.HTTPCodec, up.Remove = "http", []string{"aggregator", "sessions", "router"}
+		up.HTTPCodec, up.Remove = http1.CodecName, wsupgrade.DefaultRemove
 		h := h
 		up.Install = func(p *pipeline.Pipeline, hs *wsupgrade.Handshake) error {
-			if err := p.AddAfter("ws", "keepalive", wskeepalive.New(cfg.PingInterval, cfg.PongTimeout)); err != nil {
+			if err := p.AddAfter(wsframe.Name, wskeepalive.Name, wskeepalive.New(wskeepalive.Config{PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout})); err != nil {
 				return err
 			}
 			if cfg.Handlers != nil {
@@ -149,7 +158,7 @@ func New(cfg Config) (*Server, error) {
 			}
 			a := &adapter{s: s, h: h}
 			a.Inbound = pipeline.InboundOf[*wsframe.Message](a)
-			return p.AddLast("app", a)
+			return p.AddLast(AppName, a)
 		}
 		if err := r.Handle("GET", pattern, wsupgrade.New(up)); err != nil {
 			return nil, err
@@ -164,15 +173,15 @@ func New(cfg Config) (*Server, error) {
 	sc.Addrs = cfg.Addrs
 	sc.Initializer = func(ch *pipeline.Channel) {
 		p := ch.Pipeline()
-		_ = p.AddLast("http", http1.NewServerCodec(http1.Config{}))
-		_ = p.AddLast("handshake-timeout", wsupgrade.NewTimeout(cfg.HandshakeTimeout))
-		_ = p.AddLast("aggregator", http1.NewAggregator(cfg.MaxBodyBytes))
+		_ = p.AddLast(http1.CodecName, http1.NewServerCodec(http1.Config{}))
+		_ = p.AddLast(wsupgrade.TimeoutName, wsupgrade.NewTimeout(cfg.HandshakeTimeout))
+		_ = p.AddLast(http1.AggregatorName, http1.NewAggregator(cfg.MaxBodyBytes))
 		if cfg.Sessions != nil {
-			_ = p.AddLast("sessions", cfg.Sessions)
+			_ = p.AddLast(session.Name, cfg.Sessions)
 		}
-		_ = p.AddLast("router", r)
+		_ = p.AddLast(router.Name, r)
 	}
-	srv, err := bootstrap.New(bootstrap.WithConfig(sc))
+	srv, err := bootstrap.New(sc)
 	if err != nil {
 		return nil, err
 	}

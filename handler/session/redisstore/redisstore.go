@@ -25,16 +25,26 @@ type Store struct {
 
 var _ session.Store = (*Store)(nil)
 
-// New returns a store using keys prefix+id (prefix "" means
-// "gnetty:session:"); now is the clock (nil: time.Now).
-func New(c *redis.Client, prefix string, now func() time.Time) *Store {
-	if prefix == "" {
-		prefix = "gnetty:session:"
+// Config configures a Store; only Client is required.
+type Config struct {
+	// Client is the Redis connection (required).
+	Client *redis.Client
+	// Prefix comes before every session ID in the key. Default
+	// "gnetty:session:".
+	Prefix string
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// New returns a store using keys Prefix+id.
+func New(cfg Config) *Store {
+	if cfg.Prefix == "" {
+		cfg.Prefix = "gnetty:session:"
 	}
-	if now == nil {
-		now = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	return &Store{c: c, prefix: prefix, now: now}
+	return &Store{c: cfg.Client, prefix: cfg.Prefix, now: cfg.Now}
 }
 
 // Load implements session.Store.

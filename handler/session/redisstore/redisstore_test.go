@@ -23,7 +23,7 @@ func TestSessionsSharedThroughRedis(t *testing.T) {
 	defer c1.Close()
 	defer c2.Close()
 	ctx := context.Background()
-	node1, node2 := redisstore.New(c1, "", nil), redisstore.New(c2, "", nil)
+	node1, node2 := redisstore.New(redisstore.Config{Client: c1}), redisstore.New(redisstore.Config{Client: c2})
 
 	now := time.Now()
 	d := &session.Data{Values: map[string]string{"user": "ann"}, Created: now, LastSeen: now}
@@ -55,7 +55,7 @@ func TestManagerWithRedisStoreLoadsOffTheLoop(t *testing.T) {
 	rs := redistest.Start(t)
 	c := redis.NewClient(&redis.Options{Addr: rs.Addr})
 	defer c.Close()
-	store := redisstore.New(c, "", nil)
+	store := redisstore.New(redisstore.Config{Client: c})
 	m := session.New(session.Config{Store: store})
 	defer m.Close()
 	now := time.Now()
