@@ -21,6 +21,7 @@ import (
 
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/frame"
+	"github.com/gnetty/gnetty/internal/servertest"
 	"github.com/gnetty/gnetty/pipeline"
 )
 
@@ -65,14 +66,7 @@ func start(t *testing.T, cfg bootstrap.Config) *bootstrap.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	})
+	servertest.Start(t, s)
 	return s
 }
 

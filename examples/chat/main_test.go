@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	gorilla "github.com/gorilla/websocket"
 
 	"github.com/gnetty/gnetty/internal/redistest"
+	"github.com/gnetty/gnetty/internal/servertest"
 	"github.com/gnetty/gnetty/preset/chat"
 )
 
@@ -101,20 +101,13 @@ func TestNodeClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	}()
+	addr := servertest.Start(t, s)
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatal("node is required")
 	}
 	interop, _ := filepath.Abs("../../tests/interop")
-	out, err := exec.Command(node, filepath.Join(interop, "chat_ws.mjs"), "http://"+s.Addrs()[0].String()).CombinedOutput()
+	out, err := exec.Command(node, filepath.Join(interop, "chat_ws.mjs"), "http://"+addr).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), `"ok":true`) {
 		t.Fatalf("node client: %v\n%s", err, out)
 	}

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gnetty/gnetty/internal/servertest"
 )
 
 func startHello(t *testing.T) string {
@@ -25,15 +27,7 @@ func startHello(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(closeSessions)
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	})
-	return s.Addrs()[0].String()
+	return servertest.Start(t, s)
 }
 
 func client() *http.Client {

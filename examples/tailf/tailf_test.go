@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,13 +14,20 @@ import (
 
 	gorilla "github.com/gorilla/websocket"
 	"go.uber.org/goleak"
+
+	"github.com/gnetty/gnetty/internal/servertest"
 )
 
 func TestTailFollowsTruncationAndRotation(t *testing.T) {
-	defer goleak.VerifyNone(t,
-		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
-		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"),
-		goleak.IgnoreCurrent())
+	// Cleanups run last-in first-out: the server shuts down, then the
+	// followers stop, then goleak checks that nothing was left running.
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() {
+		goleak.VerifyNone(t,
+			goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
+			goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"),
+			ignore)
+	})
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.log")
 	if err := os.WriteFile(path, []byte("old line, not sent\n"), 0o644); err != nil {
@@ -31,16 +37,8 @@ func TestTailFollowsTruncationAndRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addr := srv.Addrs()[0].String()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		stop()
-	}()
+	t.Cleanup(stop)
+	addr := servertest.Start(t, srv)
 
 	if _, resp, err := gorilla.DefaultDialer.Dial("ws://"+addr+"/ws/tailf/1", nil); err == nil || resp.StatusCode != 401 {
 		t.Fatalf("without a session: %v %v", err, resp)

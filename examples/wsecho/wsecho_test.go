@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/gnetty/gnetty/bootstrap"
+	"github.com/gnetty/gnetty/internal/servertest"
 	gws "github.com/gnetty/gnetty/preset/websocket"
 )
 
@@ -21,15 +22,7 @@ func start(t *testing.T) (*gws.Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	})
-	return s, s.Addrs()[0].String()
+	return s, servertest.Start(t, s)
 }
 
 func TestGorillaClientEcho(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 
 	gorilla "github.com/gorilla/websocket"
 
+	"github.com/gnetty/gnetty/internal/servertest"
 	"github.com/gnetty/gnetty/preset/chat"
 )
 
@@ -40,15 +41,7 @@ func startWith(t *testing.T, cfg chat.Config) *srv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	})
-	return &srv{Server: s, addr: s.Addrs()[0].String()}
+	return &srv{Server: s, addr: servertest.Start(t, s)}
 }
 
 type client struct {

@@ -1,7 +1,6 @@
 package websocket_test
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/gnetty/gnetty/codec/http1"
 	"github.com/gnetty/gnetty/handler/router"
 	"github.com/gnetty/gnetty/handler/wsupgrade"
+	"github.com/gnetty/gnetty/internal/servertest"
 	"github.com/gnetty/gnetty/pipeline"
 	gws "github.com/gnetty/gnetty/preset/websocket"
 )
@@ -169,12 +169,5 @@ func run(t *testing.T, s *gws.Server, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	})
+	servertest.Start(t, s)
 }

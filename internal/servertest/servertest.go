@@ -1,0 +1,49 @@
+// Package servertest starts a gnetty server for a test and stops it when
+// the test ends: the one copy of "Start, fail the test on error, Shutdown
+// in Cleanup" that the tests of bootstrap, the presets and the examples
+// share.
+//
+// # Concurrency
+//
+// Call Start on the test's goroutine; the Shutdown it registers runs in
+// the test's Cleanup.
+package servertest
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+)
+
+// Server is what every gnetty server offers: bootstrap.Server,
+// websocket.Server and chat.Server.
+type Server interface {
+	Start() error
+	Shutdown(ctx context.Context) error
+	Addrs() []net.Addr
+}
+
+// ShutdownTimeout bounds the graceful shutdown run at the end of a test;
+// connections still open then are closed by force.
+const ShutdownTimeout = 10 * time.Second
+
+// Start starts s, fails the test if it cannot listen, registers its
+// shutdown (bounded by ShutdownTimeout) in t.Cleanup, and returns the
+// first address it listens on ("127.0.0.1:port", or a socket path).
+func Start(t testing.TB, s Server) string {
+	t.Helper()
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+	})
+	addrs := s.Addrs()
+	if len(addrs) == 0 {
+		t.Fatal("servertest: the server started but reports no address")
+	}
+	return addrs[0].String()
+}
