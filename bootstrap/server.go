@@ -20,7 +20,11 @@ import (
 //
 // # Concurrency
 //
-// Start, Serve, Shutdown, Addrs and Stats are safe for concurrent use.
+// Start, Serve, Shutdown, Addrs and Stats are safe for concurrent use, and
+// may race: a Shutdown that comes first wins (Start and Serve then return
+// ErrServerClosed and nothing listens); a Shutdown during Start waits for
+// the listeners, then stops them; Serve called twice waits in both and
+// returns the one shutdown's result.
 type Server struct {
 	cfg   Config
 	addrs []listenAddr
@@ -28,6 +32,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	started  bool
+	closed   bool          // Shutdown came before Start
+	ready    chan struct{} // closed when Start has finished booting
 	eng      gnet.Engine
 	bound    []net.Addr
 	stopped  chan struct{} // closed when gnet has stopped
@@ -35,6 +41,12 @@ type Server struct {
 	shutOnce sync.Once
 	shutErr  error
 }
+
+// ErrServerClosed is returned by Start and Serve after Shutdown.
+var ErrServerClosed = errors.New("bootstrap: server closed")
+
+// errStarted is returned by Start when the server is already started.
+var errStarted = errors.New("bootstrap: server already started")
 
 // Stats are a server's connection counters.
 type Stats struct {
@@ -58,6 +70,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:     cfg,
 		addrs:   addrs,
 		e:       newEngine(cfg.Logger, chCfg, cfg.Initializer, cfg.MaxConnections, maxUnread),
+		ready:   make(chan struct{}),
 		stopped: make(chan struct{}),
 	}, nil
 }
@@ -67,12 +80,16 @@ func (s *Server) Config() Config { return s.cfg }
 
 // Start listens and starts the loops in the background. It returns once
 // the server accepts connections, or with the error that kept it from
-// doing so.
+// doing so: ErrServerClosed after Shutdown, an error if already started.
 func (s *Server) Start() error {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
 	if s.started {
 		s.mu.Unlock()
-		return errors.New("bootstrap: server already started")
+		return errStarted
 	}
 	s.started = true
 	s.mu.Unlock()
@@ -97,6 +114,7 @@ func (s *Server) Start() error {
 		s.mu.Lock()
 		s.eng, s.bound = eng, bound
 		s.mu.Unlock()
+		close(s.ready)
 		if err != nil {
 			_ = s.Shutdown(context.Background())
 			return err
@@ -104,6 +122,7 @@ func (s *Server) Start() error {
 		s.cfg.Logger.Info("gnetty: listening", "addrs", bound, "workers", s.cfg.Workers, "reuseport", s.cfg.ReusePort)
 		return nil
 	case <-s.stopped:
+		close(s.ready)
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.runErr == nil {
@@ -154,16 +173,14 @@ func (s *Server) Stats() Stats {
 }
 
 // Serve starts the server if needed and runs until ctx is done or the
-// engine stops, then shuts down gracefully within Config.CloseTimeout.
+// engine stops (Shutdown from elsewhere stops it too), then shuts down
+// gracefully within Config.CloseTimeout and returns Shutdown's result.
+// After Shutdown it returns ErrServerClosed at once.
 func (s *Server) Serve(ctx context.Context) error {
-	s.mu.Lock()
-	started := s.started
-	s.mu.Unlock()
-	if !started {
-		if err := s.Start(); err != nil {
-			return err
-		}
+	if err := s.Start(); err != nil && err != errStarted {
+		return err
 	}
+	<-s.ready
 	select {
 	case <-ctx.Done():
 	case <-s.stopped:
@@ -192,11 +209,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	eng, started := s.eng, s.started
-	s.mu.Unlock()
-	if !started {
+	if !s.started {
+		s.closed = true
+		s.mu.Unlock()
 		return nil
 	}
+	s.mu.Unlock()
+	<-s.ready // a Start under way finishes booting first
+	s.mu.Lock()
+	eng := s.eng
+	s.mu.Unlock()
 	e := s.e
 	e.draining.Store(true)
 	select {

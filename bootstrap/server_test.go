@@ -585,3 +585,77 @@ func TestTooMuchUnreadClosesTheChannel(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+func TestShutdownBeforeStartWins(t *testing.T) {
+	s, err := bootstrap.New(bootstrap.Config{Addrs: []string{"127.0.0.1:0"}, Logger: quiet, Initializer: lineEcho})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a lost Shutdown would serve until then
+	defer cancel()
+	if err := s.Serve(ctx); !errors.Is(err, bootstrap.ErrServerClosed) {
+		t.Fatalf("Serve after Shutdown = %v, want ErrServerClosed", err)
+	}
+	if err := s.Start(); !errors.Is(err, bootstrap.ErrServerClosed) {
+		t.Fatalf("Start after Shutdown = %v, want ErrServerClosed", err)
+	}
+	if s.Addrs() != nil {
+		t.Fatalf("a closed server listens on %v", s.Addrs())
+	}
+}
+
+// TestServeAndShutdownRace runs Serve and Shutdown from several goroutines
+// at once (under -race in CI): every call returns, and afterwards nothing
+// listens and no channel is left open, whichever call came first.
+func TestServeAndShutdownRace(t *testing.T) {
+	for round := range 10 {
+		s, err := bootstrap.New(bootstrap.Config{Addrs: []string{"127.0.0.1:0"}, Workers: 1, Logger: quiet, Initializer: lineEcho})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if i%2 == 0 {
+					err := s.Serve(ctx)
+					if err != nil && !errors.Is(err, bootstrap.ErrServerClosed) {
+						errs <- fmt.Errorf("Serve: %w", err)
+					}
+					return
+				}
+				if err := s.Shutdown(context.Background()); err != nil {
+					errs <- fmt.Errorf("Shutdown: %w", err)
+				}
+			}()
+		}
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cancel()
+			t.Fatalf("round %d: Serve/Shutdown did not return", round)
+		}
+		cancel()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		for _, a := range s.Addrs() {
+			if c, err := net.DialTimeout("tcp", a.String(), time.Second); err == nil {
+				c.Close()
+				t.Fatalf("round %d: %v still accepts after Shutdown", round, a)
+			}
+		}
+		if st := s.Stats(); st.Active != 0 {
+			t.Fatalf("round %d: %d channels open", round, st.Active)
+		}
+	}
+}

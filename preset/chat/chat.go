@@ -135,7 +135,15 @@ func (c *Config) normalize() {
 // other value is replaced by the first.
 var Avatars = []string{"cat", "dog", "fox", "owl", "panda", "frog", "bear", "koala"}
 
-// Server is a running chat.
+// Server is a running chat. Start, Addrs, Stats and Conns come from the
+// embedded websocket.Server.
+//
+// # Concurrency
+//
+// Every method is safe for concurrent use. Start, Serve and Shutdown may
+// race: a Shutdown that comes first wins, and the chat's own resources
+// (executor, sessions, layer, store) are closed exactly once, after the
+// connections. The Registry's metrics are read from any goroutine.
 type Server struct {
 	*websocket.Server
 	cfg      Config
@@ -151,6 +159,9 @@ type Server struct {
 	presence *presenceStore // nil on a single node
 	stopBeat context.CancelFunc
 	beatDone chan struct{}
+
+	finishOnce sync.Once
+	finishErr  error
 
 	mu    sync.Mutex
 	rooms map[string]*room
@@ -292,23 +303,34 @@ func (s *Server) heartbeat(ctx context.Context) {
 	}
 }
 
-// Serve runs until ctx ends, then shuts down gracefully: every connection
-// gets close 1001, the executor drains (history flushed), the store closes.
+// Serve runs until ctx ends (or Shutdown is called), then shuts down
+// gracefully: every connection gets close 1001, the executor drains
+// (history flushed), the store closes. Safe for concurrent use with
+// Shutdown; after Shutdown it returns bootstrap.ErrServerClosed.
 func (s *Server) Serve(ctx context.Context) error {
 	err := s.Server.Serve(ctx)
-	s.close()
-	if cerr := s.store.Close(); err == nil {
-		err = cerr
+	if errors.Is(err, bootstrap.ErrServerClosed) {
+		return err
 	}
-	return err
+	return s.finish(err)
 }
 
-// Shutdown stops the server (see Serve for what it flushes).
+// Shutdown stops the server (see Serve for what it flushes). Safe for
+// concurrent use with Serve and itself: the executor, sessions, layer
+// and store are closed once, after the connections.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.Server.Shutdown(ctx)
-	s.close()
-	if cerr := s.store.Close(); err == nil {
-		err = cerr
+	return s.finish(s.Server.Shutdown(ctx))
+}
+
+// finish closes what the chat owns, once, and returns err or else the
+// store's close error.
+func (s *Server) finish(err error) error {
+	s.finishOnce.Do(func() {
+		s.close()
+		s.finishErr = s.store.Close()
+	})
+	if err == nil {
+		err = s.finishErr
 	}
 	return err
 }

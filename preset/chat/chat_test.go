@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -332,4 +335,56 @@ func mustBody(t *testing.T, u string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// countingStore counts Close calls.
+type countingStore struct {
+	*chat.MemoryStore
+	closes atomic.Int32
+}
+
+func (c *countingStore) Close() error { c.closes.Add(1); return c.MemoryStore.Close() }
+
+// TestServeAndShutdownRace calls Serve and Shutdown at once: both return,
+// nothing listens afterwards, and the store is closed exactly once.
+func TestServeAndShutdownRace(t *testing.T) {
+	store := &countingStore{MemoryStore: chat.NewMemoryStore()}
+	s, err := chat.New(chat.Config{Addr: "127.0.0.1:0", Store: store, Workers: 1, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := s.Addrs()[0].String()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i%2 == 0 {
+				_ = s.Serve(ctx)
+				return
+			}
+			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer scancel()
+			_ = s.Shutdown(sctx)
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Serve/Shutdown did not return")
+	}
+	if n := store.closes.Load(); n != 1 {
+		t.Fatalf("store closed %d times, want 1", n)
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Fatal("the chat still accepts after Shutdown")
+	}
 }

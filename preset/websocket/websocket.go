@@ -57,24 +57,37 @@ type Handler interface {
 }
 
 // Funcs adapts functions to a Handler; nil fields do nothing.
+//
+// # Concurrency
+//
+// Like any Handler, the functions are called on the connection's event
+// loop, one at a time per connection, and must not block. One Funcs value
+// serves every connection of its route, so state the functions share
+// across connections needs its own locking.
 type Funcs struct {
 	Open    func(c *Conn)
 	Message func(c *Conn, typ MessageType, data []byte)
 	Close   func(c *Conn, code ws.StatusCode, reason string)
 }
 
+// OnOpen calls f.Open, on the connection's event loop, once the upgrade
+// is complete.
 func (f Funcs) OnOpen(c *Conn) {
 	if f.Open != nil {
 		f.Open(c)
 	}
 }
 
+// OnMessage calls f.Message, on the connection's event loop, for every
+// text or binary message; data is valid only until it returns.
 func (f Funcs) OnMessage(c *Conn, typ MessageType, data []byte) {
 	if f.Message != nil {
 		f.Message(c, typ, data)
 	}
 }
 
+// OnClose calls f.Close, on the connection's event loop, once the
+// connection has closed, with the peer's close code (1006 if it vanished).
 func (f Funcs) OnClose(c *Conn, code ws.StatusCode, reason string) {
 	if f.Close != nil {
 		f.Close(c, code, reason)
@@ -121,7 +134,14 @@ type Config struct {
 // or AddLast (AddLast runs before the application is added).
 const AppName = "app"
 
-// Server is a running WebSocket server.
+// Server is a running WebSocket server. Start, Serve, Shutdown, Addrs and
+// Stats come from the embedded bootstrap.Server.
+//
+// # Concurrency
+//
+// Every method is safe for concurrent use: Start, Serve and Shutdown may
+// race as bootstrap.Server documents (a Shutdown that comes first wins);
+// Conns and Logger may be called from any goroutine, handlers included.
 type Server struct {
 	*bootstrap.Server
 	cfg   Config
@@ -130,7 +150,7 @@ type Server struct {
 }
 
 // New validates the configuration and builds the server (not yet
-// listening).
+// listening). Call it from any goroutine; cfg is copied.
 func New(cfg Config) (*Server, error) {
 	if len(cfg.Routes) == 0 && cfg.HTTP == nil {
 		return nil, errors.New("websocket: no routes")
@@ -189,7 +209,8 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Conns returns the number of open WebSocket connections.
+// Conns returns the number of open WebSocket connections. Safe for
+// concurrent use.
 func (s *Server) Conns() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -384,5 +405,5 @@ func (g *Group) Broadcast(typ MessageType, data []byte) int {
 	return n
 }
 
-// Logger returns the server's logger.
+// Logger returns the server's logger. Safe for concurrent use.
 func (s *Server) Logger() *slog.Logger { return s.Server.Config().Logger }
