@@ -76,6 +76,22 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// errorReply encodes {"<key>":"error","code":...,"msg":...} with its
+// fields always in that order (a map would shuffle them per message).
+type errorReply struct{ key, code, msg string }
+
+// MarshalJSON implements json.Marshaler.
+func (e errorReply) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 32+len(e.key)+len(e.code)+len(e.msg))
+	b = append(b, '{')
+	b, _ = jsonmsg.Append(b, e.key)
+	b = append(b, `:"error","code":`...)
+	b, _ = jsonmsg.Append(b, e.code)
+	b = append(b, `,"msg":`...)
+	b, _ = jsonmsg.Append(b, e.msg)
+	return append(b, '}'), nil
+}
+
 // Ctx is what a handler gets with its message.
 type Ctx struct {
 	// Event is the event name.
@@ -140,9 +156,7 @@ func New(cfg Config) *Dispatcher {
 	}
 	if cfg.ErrorReply == nil {
 		key := cfg.Key
-		cfg.ErrorReply = func(code, msg string) any {
-			return map[string]string{key: "error", "code": code, "msg": msg}
-		}
+		cfg.ErrorReply = func(code, msg string) any { return errorReply{key: key, code: code, msg: msg} }
 	}
 	if cfg.Write == nil {
 		cfg.Write = func(ch *pipeline.Channel, data []byte) {

@@ -225,3 +225,22 @@ func TestLinesDispatchesStringsAndPassesTheRestOn(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestErrorRepliesKeepTheirFieldOrder: the default error reply is always
+// {"<key>":"error","code":...,"msg":...}, byte for byte, with the text
+// escaped as JSON.
+func TestErrorRepliesKeepTheirFieldOrder(t *testing.T) {
+	d := dispatch.New(dispatch.Config{Key: "event", Logger: slog.New(slog.DiscardHandler)})
+	ch := pipelinetest.New(d)
+	for range 50 {
+		ch.WriteInbound(text(`{"event":"nope"}`))
+		got := string(ch.ReadOutbound().(*wsframe.Message).Data)
+		want := `{"event":"error","code":"unknown_event","msg":"unknown event \"nope\""}`
+		if got != want {
+			t.Fatalf("error reply\n got %s\nwant %s", got, want)
+		}
+	}
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
+}
