@@ -67,7 +67,9 @@
 // context ends; Shutdown stops accepting (new connections are closed at
 // once), fires pipeline.ShutdownEvent through every pipeline, waits for
 // the channels to close or its context to end, closes the rest and stops
-// gnet.
+// gnet. They may race: a Shutdown that comes before Start wins (Start and
+// Serve then return ErrServerClosed), and one during Start waits for the
+// listeners before stopping them.
 //
 // # Concurrency
 //

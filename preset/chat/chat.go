@@ -1,6 +1,6 @@
 // Package chat is the chat preset: a real multi-room chat service in one
-// call on the WebSocket preset, following ../shared/CHAT-PROTOCOL.md:
-// session login, rooms with presence, per-room sequence numbers,
+// call on the WebSocket preset, speaking the protocol in PROTOCOL.md
+// beside this file: session login, rooms with presence, per-room sequence numbers,
 // cumulative acks with retry, history on join and on request (recovery
 // after a reconnect), limits, a page served from the binary, Prometheus
 // metrics and graceful shutdown.
