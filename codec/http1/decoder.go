@@ -121,18 +121,24 @@ func (d *decoder) head(ctx *pipeline.Context, in []byte) (int, error) {
 		d.sc.paused = true // resumed when a response completes
 		return 0, nil
 	}
-	// Ignore empty lines before a request (RFC 9112 2.2).
+	// Ignore empty lines before a request (RFC 9112 2.2), CRLF or bare LF.
 	lead := 0
-	for len(in)-lead >= 2 && in[lead] == '\r' && in[lead+1] == '\n' {
-		lead += 2
+	for {
+		if len(in)-lead >= 2 && in[lead] == '\r' && in[lead+1] == '\n' {
+			lead += 2
+		} else if len(in)-lead >= 1 && in[lead] == '\n' {
+			lead++
+		} else {
+			break
+		}
 	}
 	if lead > 0 {
 		d.scanned = 0
 		return lead, nil
 	}
 	from := max(d.scanned-3, 0)
-	end := bytes.Index(in[from:], crlf2)
-	if end < 0 {
+	n := headEnd(in, from)
+	if n < 0 {
 		if i := bytes.IndexByte(in, '\n'); i < 0 && len(in) > d.cfg.MaxRequestLine+1 || i > d.cfg.MaxRequestLine+1 {
 			return d.fail(ctx, errURITooLong)
 		}
@@ -142,7 +148,6 @@ func (d *decoder) head(ctx *pipeline.Context, in []byte) (int, error) {
 		d.scanned = len(in)
 		return 0, nil
 	}
-	n := from + end + 4
 	d.scanned = 0
 	if i := bytes.IndexByte(in[:n], '\n'); i > d.cfg.MaxRequestLine+1 {
 		return d.fail(ctx, errURITooLong)
@@ -164,6 +169,44 @@ func (d *decoder) head(ctx *pipeline.Context, in []byte) (int, error) {
 	d.sc.requested(req)
 	ctx.FireRead(req)
 	return n, nil
+}
+
+// headEnd returns the length of the request head at the start of in,
+// through the empty line that ends it, or -1 while that line has not
+// arrived; the search starts at from. Head lines end in CRLF or, as RFC
+// 9112 2.2 lets a recipient accept, a bare LF.
+func headEnd(in []byte, from int) int {
+	for i := from; ; {
+		j := bytes.IndexByte(in[i:], '\n')
+		if j < 0 {
+			return -1
+		}
+		k := i + j + 1 // just after this line's LF
+		switch {
+		case k < len(in) && in[k] == '\n':
+			return k + 1
+		case k+1 < len(in) && in[k] == '\r' && in[k+1] == '\n':
+			return k + 2
+		}
+		i = k
+	}
+}
+
+// appendHead appends head to dst with every bare LF turned into CRLF, so
+// the parser sees one line ending; a bare CR stays (and is refused).
+func appendHead(dst, head []byte) []byte {
+	for {
+		i := bytes.IndexByte(head, '\n')
+		if i < 0 {
+			return append(dst, head...)
+		}
+		if i > 0 && head[i-1] == '\r' {
+			dst = append(dst, head[:i+1]...)
+		} else {
+			dst = append(append(dst, head[:i]...), '\r', '\n')
+		}
+		head = head[i+1:]
+	}
 }
 
 func (d *decoder) chunkSize(ctx *pipeline.Context, in []byte) (int, error) {
@@ -206,7 +249,7 @@ ext:
 	if rest := line[digits:]; len(rest) > 0 {
 		// chunk-ext: BWS ";" name [= value] ...; no controls allowed.
 		rest = trimOWS(rest)
-		if rest[0] != ';' || !validValue(rest) {
+		if len(rest) == 0 || rest[0] != ';' || !validValue(rest) { // "5 " has no extension after its whitespace
 			return d.fail(ctx, errChunkSize)
 		}
 	}
@@ -307,7 +350,7 @@ func parseField(line []byte) (Field, *StatusError) {
 // parseHead fills req from head (request line, fields, final CRLFCRLF),
 // copying it into req's own buffer.
 func parseHead(req *Request, head []byte, cfg *Config) *StatusError {
-	req.buf = append(req.buf[:0], head...)
+	req.buf = appendHead(req.buf[:0], head)
 	b := req.buf[:len(req.buf)-2] // keep each line's CRLF, drop the empty line
 	if err := checkCRLF(b); err != nil {
 		return err

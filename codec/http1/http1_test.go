@@ -75,6 +75,12 @@ func TestDecodeValidRequests(t *testing.T) {
 			reqs: []string{"GET / HTTP/1.0 ka=false cl=0 chunked=false"}, bodies: []string{""}},
 		{name: "leading empty lines", input: "\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
 			reqs: []string{"GET / HTTP/1.1 ka=true cl=0 chunked=false"}, bodies: []string{""}},
+		{name: "bare LF head", input: "GET / HTTP/1.1\nHost: x\n\n",
+			reqs: []string{"GET / HTTP/1.1 ka=true cl=0 chunked=false"}, bodies: []string{""}},
+		{name: "mixed line endings", input: "GET / HTTP/1.1\nHost: x\r\nX-A: b\n\r\n",
+			reqs: []string{"GET / HTTP/1.1 ka=true cl=0 chunked=false"}, bodies: []string{""}},
+		{name: "bare LF pipelined with body", input: "\nPOST /p HTTP/1.1\nHost: x\nContent-Length: 2\n\nhiGET /q HTTP/1.1\nHost: x\nConnection: close\n\n",
+			reqs: []string{"POST /p HTTP/1.1 ka=true cl=2 chunked=false", "GET /q HTTP/1.1 ka=false cl=0 chunked=false"}, bodies: []string{"hi", ""}},
 		{name: "absolute form", input: "GET http://x/y/z?q HTTP/1.1\r\nHost: x\r\n\r\n",
 			reqs: []string{"GET http://x/y/z?q HTTP/1.1 ka=true cl=0 chunked=false"}, bodies: []string{""}},
 		{name: "OWS around values, empty value", input: "GET / HTTP/1.1\r\nHost:x\r\nX-A: \t v \t\r\nX-Empty:\r\n\r\n",
@@ -132,7 +138,12 @@ func TestRejectedRequests(t *testing.T) {
 		{name: "chunk without CRLF", input: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", code: 400},
 		{name: "chunk size bare LF", input: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n", code: 400},
 		{name: "bare CR", input: "GET / HTTP/1.1\r\nHost: x\rX: y\r\n\r\n", code: 400},
-		{name: "bare LF", input: "GET / HTTP/1.1\nHost: x\r\n\r\n", code: 400},
+		{name: "chunk size then a space", input: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n", code: 400},
+		{name: "chunk size then a tab", input: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\t\r\nhello\r\n0\r\n\r\n", code: 400},
+		{name: "chunk data bare LF", input: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\n0\r\n\r\n", code: 400},
+		{name: "trailer bare LF", input: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-A: b\nX-B: c\r\n\r\n", code: 400},
+		{name: "bare CR in a bare-LF head", input: "GET / HTTP/1.1\nHost: x\rX: y\n\n", code: 400},
+		{name: "bare LF head, no Host", input: "GET / HTTP/1.1\n\n", code: 400},
 		{name: "space before colon", input: "GET / HTTP/1.1\r\nHost : x\r\n\r\n", code: 400},
 		{name: "obs-fold", input: "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n", code: 400},
 		{name: "NUL in value", input: "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", code: 400},
@@ -284,8 +295,11 @@ func TestValidValueAgainstBytewise(t *testing.T) {
 			want := !(c < ' ' && c != '\t' || c == 0x7f)
 			s, ch := decode(t, "GET / HTTP/1.1\r\nHost: x\r\nX-V: "+string(b)+"\r\n\r\n")
 			got := len(s.reqs) == 1
-			if c == '\r' || c == '\n' {
+			switch {
+			case c == '\r':
 				want = false
+			case c == '\n':
+				want = pos == len(b)-1 // a bare LF at the end ends the line; elsewhere it leaves a line with no colon
 			}
 			if got != want {
 				t.Fatalf("byte %#x at %d: accepted %v, want %v", c, pos, got, want)
