@@ -17,8 +17,10 @@
 // pipeline with the request's path, parameters, headers, subprotocol and
 // session.
 //
-// Timeout is a separate handler that closes connections which do not
-// complete a handshake in time.
+// Timeout is a separate handler: the HTTP read timeout until the upgrade.
+// It closes connections that do not deliver a complete request in time
+// (from opening, or from the previous response), never a busy keep-alive
+// connection.
 //
 // # Concurrency
 //
@@ -291,12 +293,25 @@ func upgrade(cfg *Config, ctx *pipeline.Context, req *http1.Request) {
 	p.FireUserEvent(hs)
 }
 
-// Timeout closes a connection that has not completed a WebSocket handshake
-// within d of becoming active, then removes itself once one completes.
-// Place it early in the pipeline (it watches the Handshake user event).
+// Timeout is the HTTP side's read timeout, until the upgrade: it closes a
+// connection that takes longer than d to deliver a complete request
+// (head and body), counted from when the connection opened or from when
+// the previous response was written. While a request is being answered
+// the clock does not run, so a busy keep-alive connection is never cut,
+// however long it lives; a silent one, or one trickling a request byte by
+// byte (slowloris), is closed d after it fell idle. Once a WebSocket
+// handshake completes, Timeout removes itself.
+//
+// Place it right after the HTTP codec (it reads *http1.Request and
+// *http1.Content, sees the responses written back, and watches the
+// Handshake user event). One Timeout per channel, run on its loop.
 type Timeout struct {
-	d     time.Duration
-	timer pipeline.Timer
+	d       time.Duration
+	ctx     *pipeline.Context
+	timer   pipeline.Timer
+	reading bool // a request head has arrived, its body has not ended
+	pending int  // complete requests whose final response is not written yet
+	stream  int  // streamed responses whose last piece is not written yet
 }
 
 // TimeoutName is the pipeline slot name of the Timeout handler in the
@@ -308,33 +323,95 @@ const TimeoutName = "handshake-timeout"
 // slot names their packages export.
 var DefaultRemove = []string{http1.AggregatorName, session.Name, router.Name}
 
-// NewTimeout returns a handshake timeout handler (one per channel).
+// NewTimeout returns a request read timeout of d (one per channel).
 func NewTimeout(d time.Duration) *Timeout { return &Timeout{d: d} }
 
-// HandleActive starts the timer.
+var (
+	_ pipeline.ReadHandler  = (*Timeout)(nil)
+	_ pipeline.WriteHandler = (*Timeout)(nil)
+)
+
+// HandleActive starts the clock.
 func (t *Timeout) HandleActive(ctx *pipeline.Context) {
-	t.start(ctx)
+	t.ctx = ctx
+	t.arm()
 	ctx.FireActive()
 }
 
-// HandlerAdded starts the timer when the channel is already active.
+// HandlerAdded starts the clock when the channel is already active.
 func (t *Timeout) HandlerAdded(ctx *pipeline.Context) {
+	t.ctx = ctx
 	if ctx.Channel().IsActive() {
-		t.start(ctx)
+		t.arm()
 	}
 }
 
-func (t *Timeout) start(ctx *pipeline.Context) {
-	if t.timer != nil {
-		return
+// HandleRead stops the clock once a request is complete.
+func (t *Timeout) HandleRead(ctx *pipeline.Context, msg any) {
+	switch m := msg.(type) {
+	case *http1.Request:
+		if m.Chunked || m.ContentLength > 0 {
+			t.reading = true // complete at the body's last piece
+		} else {
+			t.complete()
+		}
+	case *http1.Content:
+		if m.Last && t.reading {
+			t.reading = false
+			t.complete()
+		}
 	}
+	ctx.FireRead(msg)
+}
+
+// HandleWrite starts the clock again once every complete request has had
+// its final response (an interim 1xx, or the head of a streamed response,
+// does not count until its last piece).
+func (t *Timeout) HandleWrite(ctx *pipeline.Context, msg any) {
+	switch m := msg.(type) {
+	case *http1.Response:
+		switch {
+		case m.Stream:
+			t.stream++
+		case m.Status >= 200:
+			t.answered()
+		}
+	case *http1.Content:
+		if m.Last && t.stream > 0 {
+			t.stream--
+			t.answered()
+		}
+	}
+	ctx.Write(msg)
+}
+
+func (t *Timeout) complete() {
+	t.pending++
+	t.stop()
+}
+
+func (t *Timeout) answered() {
+	if t.pending > 0 {
+		t.pending--
+	}
+	if t.pending == 0 && !t.reading {
+		t.arm()
+	}
+}
+
+func (t *Timeout) arm() {
+	t.stop()
+	ctx := t.ctx
 	t.timer = ctx.EventLoop().Schedule(t.d, func() {
-		ctx.Channel().Logger().Debug("wsupgrade: handshake timeout", "remote", ctx.Channel().RemoteAddr())
+		if ctx.IsRemoved() {
+			return
+		}
+		ctx.Channel().Logger().Debug("wsupgrade: no complete request in time", "timeout", t.d, "remote", ctx.Channel().RemoteAddr())
 		ctx.Close()
 	})
 }
 
-// HandleUserEvent stops the timer at the handshake.
+// HandleUserEvent stops the clock for good at the handshake.
 func (t *Timeout) HandleUserEvent(ctx *pipeline.Context, ev any) {
 	if _, ok := ev.(*Handshake); ok {
 		t.stop()
@@ -345,7 +422,7 @@ func (t *Timeout) HandleUserEvent(ctx *pipeline.Context, ev any) {
 	ctx.FireUserEvent(ev)
 }
 
-// HandlerRemoved stops the timer.
+// HandlerRemoved stops the clock.
 func (t *Timeout) HandlerRemoved(*pipeline.Context) { t.stop() }
 
 func (t *Timeout) stop() {

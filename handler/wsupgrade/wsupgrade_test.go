@@ -185,3 +185,95 @@ func FuzzHandshake(f *testing.F) {
 		}
 	})
 }
+
+// TestTimeoutIsAReadTimeoutNotALifetime: a keep-alive client making one
+// request a second keeps its connection far past the timeout; a slow
+// handler's response time does not count; a request trickled in slowly,
+// and an idle connection, are closed once the timeout passes.
+func TestTimeoutIsAReadTimeoutNotALifetime(t *testing.T) {
+	ch := chain(t, wsupgrade.Config{})
+	get := []byte("GET /page HTTP/1.1\r\nHost: x\r\n\r\n")
+	for i := range 30 {
+		ch.Advance(time.Second)
+		if ch.IsClosed() {
+			t.Fatalf("keep-alive connection cut after %d requests", i)
+		}
+		ch.WriteInbound(get)
+		if out := string(ch.ReadOutboundBytes()); !strings.HasPrefix(out, "HTTP/1.1 ") {
+			t.Fatalf("request %d answered %q", i, out)
+		}
+	}
+	ch.Advance(9 * time.Second)
+	if ch.IsClosed() {
+		t.Fatal("closed before the idle time passed")
+	}
+	ch.Advance(time.Second)
+	if !ch.IsClosed() {
+		t.Fatal("idle keep-alive connection not closed after the timeout")
+	}
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
+
+	// A request trickled in: the clock runs from the last response.
+	slow := chain(t, wsupgrade.Config{})
+	for _, b := range []byte("GET /page HTTP/1.1\r\nHost: x\r\nX-Pad: 0123456789abcdef\r\n") { // 15 s at one byte per 300 ms
+		slow.WriteInbound([]byte{b})
+		slow.Advance(300 * time.Millisecond)
+		if slow.IsClosed() {
+			break
+		}
+	}
+	if !slow.IsClosed() {
+		t.Fatal("a request trickled over more than the timeout was not cut")
+	}
+	if err := slow.Finish(); err != nil {
+		t.Error(err)
+	}
+
+	// A body trickled in after a complete head counts as still reading.
+	body := chain(t, wsupgrade.Config{})
+	body.WriteInbound([]byte("POST /page HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab"))
+	body.Advance(11 * time.Second)
+	if !body.IsClosed() {
+		t.Fatal("a body that never finished was not cut")
+	}
+	_ = body.ReadOutboundBytes()
+	if err := body.Finish(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestTimeoutDoesNotRunWhileAResponseIsProduced(t *testing.T) {
+	r := router.New()
+	var held []*http1.Request
+	_ = r.Handle("GET", "/slow", func(ctx *pipeline.Context, req *http1.Request) { held = append(held, req) })
+	ch := pipelinetest.New()
+	p := ch.Pipeline()
+	_ = p.AddLast(http1.CodecName, http1.NewServerCodec(http1.Config{}))
+	_ = p.AddLast(wsupgrade.TimeoutName, wsupgrade.NewTimeout(10*time.Second))
+	_ = p.AddLast(router.Name, r)
+	ch.WriteInbound([]byte("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"))
+	ch.Advance(time.Minute)
+	if ch.IsClosed() {
+		t.Fatal("closed while the response was being produced")
+	}
+	// The answer comes from elsewhere (a worker), through the channel.
+	ch.Channel.WriteAndFlush(http1.NewResponse(held[0]))
+	held[0].Release()
+	ch.RunPendingTasks()
+	if out := string(ch.ReadOutboundBytes()); !strings.HasPrefix(out, "HTTP/1.1 200") {
+		t.Fatalf("answer %q", out)
+	}
+	ch.Advance(9 * time.Second)
+	if ch.IsClosed() {
+		t.Fatal("closed before the idle time after the response passed")
+	}
+	ch.Advance(time.Second)
+	if !ch.IsClosed() {
+		t.Fatal("not closed once idle after the response")
+	}
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
+}

@@ -109,8 +109,10 @@ type Config struct {
 	// Upgrade options: origin check, auth hook, subprotocols, compression,
 	// frame limits (Install, Remove and HTTPCodec are set by the preset).
 	Upgrade wsupgrade.Config
-	// HandshakeTimeout closes connections that have not upgraded in time.
-	// Default 10 s.
+	// HandshakeTimeout is the HTTP read timeout until the upgrade: a
+	// connection that takes longer than this to send a complete request,
+	// from opening or from its previous response, is closed. A keep-alive
+	// connection that keeps sending requests is never cut. Default 10 s.
 	HandshakeTimeout time.Duration
 	// Handlers, when set, adds pipeline handlers between keepalive and the
 	// application's Handler after each upgrade (a dispatch.Dispatcher, an
