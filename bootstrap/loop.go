@@ -59,7 +59,7 @@ func (l *loop) run(fn func()) {
 	defer l.flushDirty()
 	defer func() {
 		if r := recover(); r != nil {
-			l.e.logger.Error("bootstrap: panic in a loop task", "panic", r, "stack", string(debug.Stack()))
+			pipeline.LogPanic(l.e.logger, "bootstrap: panic in a loop task", r, debug.Stack())
 		}
 	}()
 	fn()

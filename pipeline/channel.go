@@ -422,8 +422,7 @@ func (ch *Channel) Deactivate(cause error) {
 func (ch *Channel) safely(f func()) {
 	defer func() {
 		if r := recover(); r != nil {
-			ch.logger.Error("pipeline: handler panic while closing",
-				"channel", ch.id, "panic", r, "stack", string(debug.Stack()))
+			LogPanic(ch.logger, "pipeline: handler panic while closing", r, debug.Stack(), "channel", ch.id)
 		}
 	}()
 	f()
@@ -440,8 +439,8 @@ func (ch *Channel) Recover() {
 
 func (ch *Channel) handlePanic(r any) {
 	err := &PanicError{Value: r, Stack: debug.Stack()}
-	ch.logger.Error("pipeline: handler panic; closing the channel",
-		"channel", ch.id, "remote", ch.tr.RemoteAddr(), "panic", r, "stack", string(err.Stack))
+	LogPanic(ch.logger, "pipeline: handler panic; closing the channel", r, err.Stack,
+		"channel", ch.id, "remote", ch.tr.RemoteAddr())
 	if !ch.closed {
 		ch.safely(func() { ch.p.FireError(err) })
 		ch.closing = true

@@ -313,7 +313,7 @@ var errPanic = errors.New("dispatch: handler panic")
 func (d *Dispatcher) call(c *Ctx, r *route, data []byte) (decoded bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			d.logger(c.ch).Error("dispatch: handler panic", "event", c.Event, "panic", p, "stack", string(debug.Stack()))
+			pipeline.LogPanic(d.logger(c.ch), "dispatch: handler panic", p, debug.Stack(), "event", c.Event)
 			decoded, err = true, errPanic
 		}
 	}()

@@ -106,7 +106,7 @@ func serve(ch *pipeline.Channel, h http.Handler, req *http1.Request) {
 	func() {
 		defer func() {
 			if r := recover(); r != nil && r != http.ErrAbortHandler {
-				ch.Logger().Error("nethttp: handler panic", "path", hr.URL.Path, "panic", r, "stack", string(debug.Stack()))
+				pipeline.LogPanic(ch.Logger(), "nethttp: handler panic", r, debug.Stack(), "path", hr.URL.Path)
 				if !w.committed {
 					w.header = http.Header{}
 					w.status, w.buf = http.StatusInternalServerError, append(w.buf[:0], "internal server error\n"...)
