@@ -2,7 +2,9 @@ package wsframe
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -44,6 +46,12 @@ func (c *Config) normalize() {
 		c.CloseTimeout = 5 * time.Second
 	}
 }
+
+// ErrInvalidText is fired when the application writes a text message that
+// is not valid UTF-8: RFC 6455 makes a peer fail the connection for it
+// (Node's ws closes with 1006), so the codec never sends it. The message
+// is dropped and the connection goes on.
+var ErrInvalidText = errors.New("wsframe: text message is not valid UTF-8; not sent")
 
 // CloseError is the error fired when the codec fails the connection: it
 // has sent a close frame with Code and closes the connection.
@@ -306,6 +314,9 @@ func (s *step) fail(ctx *pipeline.Context, code ws.StatusCode, reason string) (i
 }
 
 func closePayload(code ws.StatusCode, reason string) []byte {
+	if !utf8.ValidString(reason) {
+		reason = strings.ToValidUTF8(reason, "\uFFFD") // a close reason must be UTF-8 too
+	}
 	if len(reason) > 123 {
 		reason = reason[:123]
 		for !utf8.ValidString(reason) {
@@ -335,6 +346,11 @@ func (c *Codec) HandleWrite(ctx *pipeline.Context, msg any) {
 			m.Release()
 			return
 		}
+		if m.Op == ws.OpText && !utf8.Valid(m.Data) {
+			m.Release()
+			ctx.FireError(ErrInvalidText)
+			return
+		}
 		f := framePool.Get().(*frame)
 		f.op, f.data, f.src, f.rsv1 = m.Op, m.Data, m, false
 		if c.st.deflate != nil && len(m.Data) >= c.cfg.Deflate.Threshold {
@@ -342,7 +358,10 @@ func (c *Codec) HandleWrite(ctx *pipeline.Context, msg any) {
 		}
 		ctx.Write(f)
 	case *Prepared:
-		if !c.closeSent {
+		switch {
+		case m.invalid:
+			ctx.FireError(ErrInvalidText)
+		case !c.closeSent:
 			ctx.Write(m)
 		}
 	case Ping:

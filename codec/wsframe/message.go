@@ -3,6 +3,7 @@ package wsframe
 import (
 	"encoding/binary"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 )
@@ -128,13 +129,16 @@ func (f *frame) Release() {
 // broadcast): each connection copies the same frame bytes into its batch.
 // It is immutable and safe to share across goroutines and loops.
 type Prepared struct {
-	b []byte
+	b       []byte
+	invalid bool // text that is not UTF-8: codecs refuse to send it
 }
 
-// Prepare encodes a data message once.
+// Prepare encodes a data message once. Text is checked for UTF-8 here,
+// once for every connection: a Prepared text that is not valid UTF-8 is
+// refused by every codec with ErrInvalidText.
 func Prepare(op ws.OpCode, data []byte) *Prepared {
 	b := appendHeader(make([]byte, 0, len(data)+10), true, false, op, len(data))
-	return &Prepared{b: append(b, data...)}
+	return &Prepared{b: append(b, data...), invalid: op == ws.OpText && !utf8.Valid(data)}
 }
 
 // Size reports the encoded size.

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 
@@ -351,5 +353,44 @@ func TestPreparedBroadcastEncodesOnce(t *testing.T) {
 		if len(f) != 1 || string(f[0].data) != "to everyone" || f[0].op != ws.OpText {
 			t.Fatalf("frames %v", f)
 		}
+	}
+}
+
+// TestNeverSendsInvalidUTF8Text: a text message, a prepared broadcast or a
+// close reason that is not UTF-8 never leaves as such (a peer would fail
+// the connection): messages are refused with ErrInvalidText and the
+// connection goes on; a close reason is repaired.
+func TestNeverSendsInvalidUTF8Text(t *testing.T) {
+	ch := pipelinetest.New(wsframe.New(wsframe.Config{}))
+	ch.WriteOutbound(wsframe.Text("bad \xff byte"))
+	ch.WriteOutbound(wsframe.Prepare(ws.OpText, []byte("also \xfe bad")))
+	if out := ch.ReadOutboundBytes(); len(out) != 0 {
+		t.Fatalf("invalid text was sent: %q", out)
+	}
+	for range 2 {
+		if err := ch.ReadError(); !errors.Is(err, wsframe.ErrInvalidText) {
+			t.Fatalf("error %v, want ErrInvalidText", err)
+		}
+	}
+	// Binary may hold any bytes; valid text still goes out.
+	ch.WriteOutbound(wsframe.AcquireMessage(ws.OpBinary, []byte{0xff}), wsframe.Text("fine"))
+	r := bytes.NewReader(ch.ReadOutboundBytes())
+	for _, want := range []string{"\xff", "fine"} {
+		f, err := ws.ReadFrame(r)
+		if err != nil || string(f.Payload) != want {
+			t.Fatalf("frame %q %v, want %q", f.Payload, err, want)
+		}
+	}
+	ch.WriteOutbound(wsframe.Close{Code: 1008, Reason: "bye \xff"})
+	f, err := ws.ReadFrame(bytes.NewReader(ch.ReadOutboundBytes()))
+	if err != nil || f.Header.OpCode != ws.OpClose || !utf8.Valid(f.Payload[2:]) {
+		t.Fatalf("close frame %v %q", err, f.Payload)
+	}
+	if ch.IsClosed() {
+		t.Fatal("closed before the peer answered the close")
+	}
+	ch.Advance(time.Minute)
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
 	}
 }

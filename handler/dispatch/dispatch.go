@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sort"
+	"strings"
 
 	"github.com/gobwas/ws"
 
@@ -228,6 +229,7 @@ func (d *Dispatcher) logger(ch *pipeline.Channel) *slog.Logger {
 }
 
 func (d *Dispatcher) replyError(ch *pipeline.Channel, code, msg string) {
+	msg = strings.ToValidUTF8(msg, "\uFFFD") // it may quote the peer's bytes; it goes out as text
 	_ = d.Send(ch, d.cfg.ErrorReply(code, msg))
 }
 
@@ -295,7 +297,10 @@ func (d *Dispatcher) run(ctx *pipeline.Context, ch *pipeline.Channel, event stri
 				d.replyError(ch, CodeInvalidJSON, "message is not valid JSON")
 				return
 			}
-			d.replyError(ch, CodeInvalidPayload, fmt.Sprintf("%s: %v", event, err))
+			// The decoder's text (Go type names, raw input bytes) is for the
+			// log, not for the peer.
+			d.logger(ch).Debug("dispatch: invalid payload", "event", event, "err", err, "channel", ch.ID())
+			d.replyError(ch, CodeInvalidPayload, fmt.Sprintf("%q has a field of the wrong type", event))
 			return
 		case errors.Is(err, errPanic):
 			d.replyError(ch, CodeInternal, "internal error")

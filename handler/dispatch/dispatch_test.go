@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 
@@ -238,6 +239,42 @@ func TestErrorRepliesKeepTheirFieldOrder(t *testing.T) {
 		want := `{"event":"error","code":"unknown_event","msg":"unknown event \"nope\""}`
 		if got != want {
 			t.Fatalf("error reply\n got %s\nwant %s", got, want)
+		}
+	}
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
+}
+
+type historyReq struct {
+	Type  string `json:"type"`
+	Room  string `json:"room"`
+	Since uint64 `json:"since"`
+}
+
+// TestErrorRepliesAreTheApplicationsTextAndValidUTF8: a payload of the
+// wrong shape gets invalid_payload without the decoder's internals (Go
+// type names, raw input bytes), and every error reply is valid UTF-8,
+// even one that quotes invalid bytes the peer sent.
+func TestErrorRepliesAreTheApplicationsTextAndValidUTF8(t *testing.T) {
+	d := dispatch.New(dispatch.Config{Key: "type", Logger: slog.New(slog.DiscardHandler)})
+	dispatch.On(d, "history", func(c *dispatch.Ctx, m *historyReq) error { return nil })
+	dispatch.On(d, "say", func(c *dispatch.Ctx, m *userMsg) error { return errors.New("bad \xff input") })
+	ch := pipelinetest.New(d)
+	for _, in := range []string{
+		`{"type":"history","room":"lobby","since":-1}`,
+		`{"type":"history","room":"lobby","since":"\xff\xfe"}`,
+		`{"type":"say","msg":"x"}`,
+	} {
+		ch.WriteInbound(text(in))
+		out := ch.ReadOutbound().(*wsframe.Message).Data
+		if !utf8.Valid(out) {
+			t.Fatalf("reply to %q is not UTF-8: %q", in, out)
+		}
+		for _, leak := range []string{"uint64", "readUint64", "historyReq", "dispatch_test", "\xff"} {
+			if strings.Contains(string(out), leak) {
+				t.Fatalf("reply to %q leaks %q: %s", in, leak, out)
+			}
 		}
 	}
 	if err := ch.Finish(); err != nil {
