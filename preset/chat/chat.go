@@ -180,6 +180,10 @@ type member struct {
 	rooms   map[string]bool
 	limiter *rate.Limiter
 	acks    atomic.Bool // the client acks: its messages take part in retry
+	history atomic.Bool // a history request is being served
+
+	refused      int // refusals since refusedSince (on the loop)
+	refusedSince time.Time
 }
 
 var memberKey = pipeline.NewAttrKey[*member]("chat.member")
@@ -333,6 +337,15 @@ func (s *Server) finish(err error) error {
 		err = s.finishErr
 	}
 	return err
+}
+
+// Rooms returns the number of rooms with members on this node (a room
+// is forgotten when its last member leaves; its history stays in the
+// store). Safe for concurrent use.
+func (s *Server) Rooms() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.rooms)
 }
 
 func roomKey(name string) uint64 {
@@ -514,7 +527,11 @@ func (s *Server) join(m *member, name string) bool {
 	}); err != nil {
 		s.send(ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
 	}
-	s.sendHistory(m.ch, name, 0, s.cfg.HistoryOnJoin)
+	// The join's own backlog follows the announcement on the room's queue
+	// (a join costs tokens and rooms per connection are capped).
+	if err := s.exec.Submit(roomKey(name), func() { s.writeHistory(ch, name, 0, s.cfg.HistoryOnJoin) }); err != nil {
+		s.send(ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
+	}
 	return true
 }
 
@@ -527,6 +544,9 @@ func (s *Server) leave(m *member, name string) {
 	}
 	delete(r.members, m)
 	delete(m.rooms, name)
+	if len(r.members) == 0 {
+		delete(s.rooms, name) // its sequence is reloaded from the store if the room comes back
+	}
 	s.mu.Unlock()
 	_ = s.layer.GroupDiscard(name, m.ch)
 	conn := strconv.FormatUint(m.ch.ID(), 10)
@@ -539,40 +559,60 @@ func (s *Server) leave(m *member, name string) {
 	})
 }
 
-func (s *Server) sendHistory(ch *pipeline.Channel, name string, since uint64, limit int) {
-	if err := s.exec.Submit(roomKey(name), func() {
-		msgs, err := s.store.History(name, since, limit)
-		if err != nil {
-			s.cfg.Logger.Error("chat: history", "room", name, "err", err)
-			s.send(ch, errMsg("internal", "history unavailable"))
-			return
-		}
-		last, _ := s.store.LastID(name)
-		if msgs == nil {
-			msgs = []Msg{}
-		}
-		s.send(ch, historyMsg{Type: "history", Room: name, Messages: msgs, Last: last})
+// sendHistory reads and sends a page of history off the loop, on the
+// executor queue of m's connection (not of the room), so one connection's
+// requests never wait behind another's, nor hold up a room's posts. The
+// caller has claimed m's history slot (startHistory); it is freed here.
+func (s *Server) sendHistory(m *member, name string, since uint64, limit int) {
+	ch := m.ch
+	if err := s.exec.Submit(ch.ID(), func() {
+		defer m.history.Store(false)
+		s.writeHistory(ch, name, since, limit)
 	}); err != nil {
+		m.history.Store(false)
 		s.send(ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
 	}
 }
 
-func errMsg(code, msg string) map[string]string {
-	return map[string]string{"type": "error", "code": code, "msg": msg}
+// errorMsg is an error reply; its fields keep their order on the wire.
+type errorMsg struct {
+	Type string `json:"type"`
+	Code string `json:"code"`
+	Msg  string `json:"msg"`
+}
+
+// writeHistory reads a page of history and sends it; it blocks on the
+// store: call it on the executor.
+func (s *Server) writeHistory(ch *pipeline.Channel, name string, since uint64, limit int) {
+	msgs, err := s.store.History(name, since, limit)
+	if err != nil {
+		s.cfg.Logger.Error("chat: history", "room", name, "err", err)
+		s.send(ch, errMsg("internal", "history unavailable"))
+		return
+	}
+	last, _ := s.store.LastID(name)
+	if msgs == nil {
+		msgs = []Msg{}
+	}
+	s.send(ch, historyMsg{Type: "history", Room: name, Messages: msgs, Last: last})
+}
+
+func errMsg(code, msg string) errorMsg { return errorMsg{Type: "error", Code: code, Msg: msg} }
+
+func closeFrame(code ws.StatusCode, reason string) wsframe.Close {
+	return wsframe.Close{Code: code, Reason: reason}
 }
 
 func (s *Server) routes() {
 	dispatch.On(s.d, "user", func(c *dispatch.Ctx, in *inMsg) error {
 		m, _ := memberKey.Get(c.Channel())
 		s.m.in.Inc()
-		if !m.limiter.Allow() {
-			s.m.limited.Inc()
-			c.Error("rate_limited", fmt.Sprintf("at most %.0f messages per second", s.cfg.MessagesPerSecond))
+		if !s.allow(m, "user") {
 			return nil
 		}
 		text := strings.TrimSpace(in.Msg)
 		if text == "" || utf8.RuneCountInString(text) > s.cfg.MaxMessageLen {
-			c.Error("too_long", fmt.Sprintf("messages are 1 to %d characters", s.cfg.MaxMessageLen))
+			s.refuse(m, "too_long", fmt.Sprintf("messages are 1 to %d characters", s.cfg.MaxMessageLen))
 			return nil
 		}
 		name := in.Room
@@ -584,7 +624,7 @@ func (s *Server) routes() {
 			}
 		}
 		if !m.rooms[name] {
-			c.Error("not_in_room", "join the room first")
+			s.refuse(m, "not_in_room", "join the room first")
 			return nil
 		}
 		s.post(m, name, text)
@@ -592,21 +632,30 @@ func (s *Server) routes() {
 	})
 	dispatch.On(s.d, "join", func(c *dispatch.Ctx, in *inMsg) error {
 		m, _ := memberKey.Get(c.Channel())
-		s.join(m, in.Room)
+		if s.allow(m, "join") {
+			s.join(m, in.Room)
+		}
 		return nil
 	})
 	dispatch.On(s.d, "leave", func(c *dispatch.Ctx, in *inMsg) error {
 		m, _ := memberKey.Get(c.Channel())
-		s.leave(m, in.Room)
+		if s.allow(m, "leave") {
+			s.leave(m, in.Room)
+		}
 		return nil
 	})
 	dispatch.On(s.d, "history", func(c *dispatch.Ctx, in *inMsg) error {
 		m, _ := memberKey.Get(c.Channel())
-		if !m.rooms[in.Room] {
-			c.Error("not_in_room", "join the room first")
+		if !s.allow(m, "history") {
 			return nil
 		}
-		s.sendHistory(c.Channel(), in.Room, in.Since, 500)
+		if !m.rooms[in.Room] {
+			s.refuse(m, "not_in_room", "join the room first")
+			return nil
+		}
+		if s.startHistory(m) {
+			s.sendHistory(m, in.Room, in.Since, HistoryPageMax)
+		}
 		return nil
 	})
 	dispatch.On(s.d, "ack", func(c *dispatch.Ctx, in *inMsg) error {
@@ -631,7 +680,10 @@ func (s *Server) post(m *member, name, text string) {
 		r := s.rooms[name]
 		s.mu.Unlock()
 		if r == nil {
-			return
+			// Everyone left since the post was queued: number it from the
+			// store, which holds every earlier post of the room (they ran
+			// before this job on the room's queue).
+			r = &room{name: name}
 		}
 		if !r.loaded {
 			r.last, _ = s.store.LastID(name)

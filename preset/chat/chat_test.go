@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -100,13 +101,19 @@ type in struct {
 // next reads until a message of type typ (others are skipped).
 func (c *client) next(typ string) in {
 	c.t.Helper()
+	return c.nextOf(typ)
+}
+
+// nextOf reads until a message of one of types (others are skipped).
+func (c *client) nextOf(types ...string) in {
+	c.t.Helper()
 	_ = c.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for {
 		var m in
 		if err := c.ws.ReadJSON(&m); err != nil {
-			c.t.Fatalf("waiting for %s: %v", typ, err)
+			c.t.Fatalf("waiting for %v: %v", types, err)
 		}
-		if m.Type == typ {
+		if slices.Contains(types, m.Type) {
 			return m
 		}
 	}
@@ -181,10 +188,21 @@ func TestChatEndToEnd(t *testing.T) {
 		limited = m.Type == "error" && m.Code == "rate_limited"
 	}
 
-	// Join a second room and chat there.
-	ann.send(`{"type":"join","room":"kitchen"}`)
-	if m := ann.next("login"); m.Room != "kitchen" || m.Count != 1 {
-		t.Fatalf("%+v", m)
+	// Join a second room and chat there. Every message type costs tokens,
+	// so the join is refused until the flood's tokens have come back.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		ann.send(`{"type":"join","room":"kitchen"}`)
+		m := ann.nextOf("login", "error")
+		if m.Type == "login" {
+			if m.Room != "kitchen" || m.Count != 1 {
+				t.Fatalf("%+v", m)
+			}
+			break
+		}
+		if m.Code != "rate_limited" || time.Now().After(deadline) {
+			t.Fatalf("join refused: %+v", m)
+		}
+		time.Sleep(100 * time.Millisecond) // the limiter refills 20 tokens a second
 	}
 
 	// Bob drops abruptly: ann sees the logout with the right count.

@@ -29,6 +29,7 @@ type metrics struct {
 	in, out           prometheus.Counter
 	broadcasts        prometheus.Counter
 	limited           prometheus.Counter
+	abusive           prometheus.Counter
 	lost              prometheus.Counter
 	handshakeFailures *prometheus.CounterVec
 }
@@ -40,10 +41,11 @@ func newMetrics(reg *prometheus.Registry, s *Server) metrics {
 		out:               prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_messages_out_total", Help: "Messages written to connections."}),
 		broadcasts:        prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_broadcasts_total", Help: "Room broadcasts (each encoded once)."}),
 		limited:           prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_rate_limited_total", Help: "Messages refused by the rate limit."}),
+		abusive:           prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_refused_disconnects_total", Help: "Connections closed for sending too many refused messages."}),
 		lost:              prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_redis_failures_total", Help: "Broadcasts or posts that did not reach Redis (other nodes missed them)."}),
 		handshakeFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chat_handshake_failures_total", Help: "Refused WebSocket upgrades by reason."}, []string{"reason"}),
 	}
-	reg.MustRegister(m.conns, m.in, m.out, m.broadcasts, m.limited, m.lost, m.handshakeFailures,
+	reg.MustRegister(m.conns, m.in, m.out, m.broadcasts, m.limited, m.abusive, m.lost, m.handshakeFailures,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "chat_slow_consumer_disconnects_total", Help: "Connections closed for not reading."},
 			func() float64 { return float64(s.slow.Disconnected.Load()) }))
 	return m

@@ -1,0 +1,81 @@
+package chat
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/gnetty/gnetty/handler/dispatch"
+)
+
+// Every client message costs tokens from its connection's rate limiter
+// (Config.MessagesPerSecond tokens a second, a burst of twice that), by
+// what it makes the server do: a history request reads up to 500 stored
+// messages and writes them back, so it costs more than a post. Acks cost
+// nothing: they only update the connection's own retry state.
+var messageCost = map[string]int{
+	"user":    1,
+	"join":    2, // presence for everyone in the room, and history on join
+	"leave":   1,
+	"history": 5,
+	"ack":     0,
+}
+
+// Refusals: a connection whose messages are refused more than
+// maxRefusals times within refusalWindow is closed with 1008, so a client
+// that floods cannot keep the server busy writing it error replies.
+const (
+	maxRefusals   = 50
+	refusalWindow = 10 * time.Second
+)
+
+// HistoryPageMax is the most messages one history reply carries; a
+// client pages through older ones (see PROTOCOL.md).
+const HistoryPageMax = 500
+
+// allow charges m for a message of typ and answers rate_limited when its
+// tokens are spent. Call it on m's event loop.
+func (s *Server) allow(m *member, typ string) bool {
+	cost := messageCost[typ]
+	if cost == 0 || m.limiter.AllowN(time.Now(), cost) {
+		return true
+	}
+	s.m.limited.Inc()
+	s.refuse(m, "rate_limited", fmt.Sprintf("too many messages: at most %.0f a second", s.cfg.MessagesPerSecond))
+	return false
+}
+
+// refuse answers m with an error and counts it against m's refusals.
+// Call it on m's event loop.
+func (s *Server) refuse(m *member, code, msg string) {
+	now := time.Now()
+	if now.Sub(m.refusedSince) > refusalWindow {
+		m.refusedSince, m.refused = now, 0
+	}
+	m.refused++
+	if m.refused > maxRefusals {
+		if m.refused == maxRefusals+1 {
+			s.m.abusive.Inc()
+			s.cfg.Logger.Info("chat: closing a connection that keeps sending refused messages", "user", m.user.Name, "remote", m.ch.RemoteAddr())
+			m.ch.WriteAndFlush(closeFrame(ws.StatusPolicyViolation, "too many refused messages"))
+		}
+		return
+	}
+	s.send(m.ch, errMsg(code, msg))
+}
+
+// startHistory claims m's one history slot: a connection has at most one
+// history request being read and written at a time, and none while its
+// output is backed up, so one client's backlog is bounded by one page.
+func (s *Server) startHistory(m *member) bool {
+	if !m.ch.IsWritable() {
+		s.refuse(m, dispatch.CodeBusy, "read what was sent before asking for more history")
+		return false
+	}
+	if !m.history.CompareAndSwap(false, true) {
+		s.refuse(m, dispatch.CodeBusy, "one history request at a time")
+		return false
+	}
+	return true
+}
