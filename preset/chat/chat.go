@@ -385,6 +385,17 @@ type historyMsg struct {
 	Room     string `json:"room"`
 	Messages []Msg  `json:"messages"`
 	Last     uint64 `json:"last"`
+	// More: after a page asked with since > 0, newer messages follow;
+	// after the newest page (since 0) or one asked with before, older
+	// ones exist.
+	More bool `json:"more"`
+}
+
+// historyQuery is one page of history: after since (oldest first; since
+// 0 with no before: the newest page), or before an id.
+type historyQuery struct {
+	since, before uint64
+	limit         int
 }
 
 type notice struct {
@@ -400,6 +411,9 @@ type inMsg struct {
 	Room  string `json:"room"`
 	Since uint64 `json:"since"`
 	ID    uint64 `json:"id"`
+	// history paging
+	Before uint64 `json:"before"`
+	Limit  int    `json:"limit"`
 }
 
 func (s *Server) send(ch *pipeline.Channel, v any) {
@@ -529,7 +543,7 @@ func (s *Server) join(m *member, name string) bool {
 	}
 	// The join's own backlog follows the announcement on the room's queue
 	// (a join costs tokens and rooms per connection are capped).
-	if err := s.exec.Submit(roomKey(name), func() { s.writeHistory(ch, name, 0, s.cfg.HistoryOnJoin) }); err != nil {
+	if err := s.exec.Submit(roomKey(name), func() { s.writeHistory(ch, name, historyQuery{limit: s.cfg.HistoryOnJoin}) }); err != nil {
 		s.send(ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
 	}
 	return true
@@ -563,11 +577,11 @@ func (s *Server) leave(m *member, name string) {
 // executor queue of m's connection (not of the room), so one connection's
 // requests never wait behind another's, nor hold up a room's posts. The
 // caller has claimed m's history slot (startHistory); it is freed here.
-func (s *Server) sendHistory(m *member, name string, since uint64, limit int) {
+func (s *Server) sendHistory(m *member, name string, q historyQuery) {
 	ch := m.ch
 	if err := s.exec.Submit(ch.ID(), func() {
 		defer m.history.Store(false)
-		s.writeHistory(ch, name, since, limit)
+		s.writeHistory(ch, name, q)
 	}); err != nil {
 		m.history.Store(false)
 		s.send(ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
@@ -583,8 +597,28 @@ type errorMsg struct {
 
 // writeHistory reads a page of history and sends it; it blocks on the
 // store: call it on the executor.
-func (s *Server) writeHistory(ch *pipeline.Channel, name string, since uint64, limit int) {
-	msgs, err := s.store.History(name, since, limit)
+func (s *Server) writeHistory(ch *pipeline.Channel, name string, q historyQuery) {
+	// One message more than the page tells whether there are more.
+	var msgs []Msg
+	var err error
+	more := false
+	switch {
+	case q.before > 0:
+		msgs, err = s.store.Before(name, q.before, q.limit+1)
+		if len(msgs) > q.limit {
+			msgs, more = msgs[1:], true
+		}
+	case q.since == 0:
+		msgs, err = s.store.History(name, 0, q.limit+1)
+		if len(msgs) > q.limit {
+			msgs, more = msgs[1:], true // older ones exist: page back with before
+		}
+	default:
+		msgs, err = s.store.History(name, q.since, q.limit+1)
+		if len(msgs) > q.limit {
+			msgs, more = msgs[:q.limit], true
+		}
+	}
 	if err != nil {
 		s.cfg.Logger.Error("chat: history", "room", name, "err", err)
 		s.send(ch, errMsg("internal", "history unavailable"))
@@ -594,7 +628,7 @@ func (s *Server) writeHistory(ch *pipeline.Channel, name string, since uint64, l
 	if msgs == nil {
 		msgs = []Msg{}
 	}
-	s.send(ch, historyMsg{Type: "history", Room: name, Messages: msgs, Last: last})
+	s.send(ch, historyMsg{Type: "history", Room: name, Messages: msgs, Last: last, More: more})
 }
 
 func errMsg(code, msg string) errorMsg { return errorMsg{Type: "error", Code: code, Msg: msg} }
@@ -653,8 +687,16 @@ func (s *Server) routes() {
 			s.refuse(m, "not_in_room", "join the room first")
 			return nil
 		}
+		q := historyQuery{since: in.Since, before: in.Before, limit: HistoryPageMax}
+		if in.Limit > 0 && in.Limit < HistoryPageMax {
+			q.limit = in.Limit
+		}
+		if in.Before > 0 && in.Since > 0 {
+			s.refuse(m, "bad_request", "give since or before, not both")
+			return nil
+		}
 		if s.startHistory(m) {
-			s.sendHistory(m, in.Room, in.Since, HistoryPageMax)
+			s.sendHistory(m, in.Room, q)
 		}
 		return nil
 	})

@@ -96,6 +96,7 @@ type in struct {
 		Text string `json:"msg"`
 	} `json:"messages"`
 	Last uint64 `json:"last"`
+	More bool   `json:"more"`
 }
 
 // next reads until a message of type typ (others are skipped).

@@ -119,3 +119,44 @@ func TestEmptyRoomsAreForgotten(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestHistoryPagesBackToTheFirstMessage: with more messages than a page,
+// the newest page says more, and before pages back to message 1.
+func TestHistoryPagesBackToTheFirstMessage(t *testing.T) {
+	store := chat.NewMemoryStore()
+	for i := 1; i <= 1200; i++ {
+		if err := store.Append(chat.Msg{ID: uint64(i), Room: "r", From: "old", Text: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := start(t, store)
+	ann := login(t, s, "ann")
+	ann.dial("r")
+	if m := ann.next("history"); len(m.Messages) != 50 || m.Messages[0].ID != 1151 || !m.More {
+		t.Fatalf("history on join: %d messages from %d, more %v", len(m.Messages), m.Messages[0].ID, m.More)
+	}
+	pages := []struct {
+		ask      string
+		from, to uint64
+		more     bool
+	}{
+		{ask: `"since":0`, from: 701, to: 1200, more: true},
+		{ask: `"before":701`, from: 201, to: 700, more: true},
+		{ask: `"before":201`, from: 1, to: 200, more: false},
+		{ask: `"before":50,"limit":10`, from: 40, to: 49, more: true},
+		{ask: `"since":1`, from: 2, to: 501, more: true},
+		{ask: `"since":1000`, from: 1001, to: 1200, more: false},
+	}
+	for _, p := range pages {
+		ann.send(`{"type":"history","room":"r",` + p.ask + `}`)
+		m := ann.next("history")
+		n := len(m.Messages)
+		if n == 0 || m.Messages[0].ID != p.from || m.Messages[n-1].ID != p.to || uint64(n) != p.to-p.from+1 || m.More != p.more || m.Last != 1200 {
+			got := "none"
+			if n > 0 {
+				got = fmt.Sprintf("%d..%d", m.Messages[0].ID, m.Messages[n-1].ID)
+			}
+			t.Fatalf("%s: %s (%d), more %v, last %d; want %d..%d, more %v", p.ask, got, n, m.More, m.Last, p.from, p.to, p.more)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,10 +53,21 @@ func (s *RedisStore) SaveUser(u User) error {
 // Append implements Store (for a message numbered elsewhere).
 func (s *RedisStore) Append(m Msg) error {
 	b, _ := json.Marshal(m)
-	return s.c.XAdd(context.Background(), &redis.XAddArgs{
+	ctx := context.Background()
+	if err := s.c.XAdd(ctx, &redis.XAddArgs{
 		Stream: s.streamKey(m.Room), ID: fmt.Sprintf("%d-0", m.ID), MaxLen: s.maxLen, Approx: true, Values: []any{"m", b},
-	}).Err()
+	}).Err(); err != nil {
+		return err
+	}
+	// The sequence LastID reads moves up to the stored id (never down).
+	return raiseSeq.Run(ctx, s.c, []string{s.seqKey(m.Room)}, m.ID).Err()
 }
+
+var raiseSeq = redis.NewScript(`
+if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+return 0`)
 
 func decodeEntries(es []redis.XMessage) ([]Msg, error) {
 	out := make([]Msg, 0, len(es))
@@ -94,6 +106,19 @@ func (s *RedisStore) History(room string, since uint64, limit int) ([]Msg, error
 	if err != nil {
 		return nil, err
 	}
+	return decodeEntries(es)
+}
+
+// Before implements Store.
+func (s *RedisStore) Before(room string, before uint64, limit int) ([]Msg, error) {
+	if before <= 1 {
+		return nil, nil
+	}
+	es, err := s.c.XRevRangeN(context.Background(), s.streamKey(room), fmt.Sprintf("%d-0", before-1), "-", int64(limit)).Result()
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(es)
 	return decodeEntries(es)
 }
 

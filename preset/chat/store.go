@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,6 +40,9 @@ type Store interface {
 	// History returns up to limit messages of room with ID > since, oldest
 	// first; since 0 and a limit give the last limit messages.
 	History(room string, since uint64, limit int) ([]Msg, error)
+	// Before returns the newest limit messages of room with ID < before,
+	// oldest first: one page back through older history.
+	Before(room string, before uint64, limit int) ([]Msg, error)
 	// LastID returns the room's last message ID (0: none).
 	LastID(room string) (uint64, error)
 	Close() error
@@ -91,6 +95,21 @@ func window(all []Msg, since uint64, limit int) []Msg {
 		}
 	}
 	return out
+}
+
+func (s *MemoryStore) Before(room string, before uint64, limit int) ([]Msg, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Msg
+	for _, m := range s.rooms[room] {
+		if m.ID < before {
+			out = append(out, m)
+		}
+	}
+	if len(out) > limit {
+		out = out[len(out)-limit:]
+	}
+	return append([]Msg(nil), out...), nil
 }
 
 func (s *MemoryStore) LastID(room string) (uint64, error) {
@@ -185,6 +204,33 @@ func (s *BoltStore) History(room string, since uint64, limit int) ([]Msg, error)
 		return nil
 	})
 	return out, err
+}
+
+func (s *BoltStore) Before(room string, before uint64, limit int) ([]Msg, error) {
+	var rev []Msg
+	err := s.db.View(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(roomBucket(room))
+		if bk == nil {
+			return nil
+		}
+		c := bk.Cursor()
+		k, v := c.Seek(binary.BigEndian.AppendUint64(nil, before))
+		if k == nil {
+			k, v = c.Last() // everything is older than before
+		} else {
+			k, v = c.Prev()
+		}
+		for ; k != nil && len(rev) < limit; k, v = c.Prev() {
+			var m Msg
+			if err := json.Unmarshal(v, &m); err != nil {
+				return err
+			}
+			rev = append(rev, m)
+		}
+		return nil
+	})
+	slices.Reverse(rev)
+	return rev, err
 }
 
 func (s *BoltStore) LastID(room string) (uint64, error) {

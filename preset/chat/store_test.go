@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gnetty/gnetty/internal/redistest"
 )
 
 func TestStores(t *testing.T) {
@@ -12,7 +16,11 @@ func TestStores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, s := range map[string]Store{"memory": NewMemoryStore(), "bolt": bs} {
+	rs := redistest.Start(t)
+	rc := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer rc.Close()
+	stores := map[string]Store{"memory": NewMemoryStore(), "bolt": bs, "redis": NewRedisStore(RedisStoreConfig{Client: rc})}
+	for name, s := range stores {
 		t.Run(name, func(t *testing.T) {
 			for i := uint64(1); i <= 10; i++ {
 				if err := s.Append(Msg{ID: i, Room: "r", From: "ann", Text: fmt.Sprint(i), Time: time.Unix(int64(i), 0)}); err != nil {
@@ -35,6 +43,31 @@ func TestStores(t *testing.T) {
 			h, _ = s.History("r", 10, 0)
 			if len(h) != 0 {
 				t.Fatalf("since last %v", h)
+			}
+			// Paging back: the newest messages older than an id.
+			for _, tc := range []struct {
+				before   uint64
+				limit    int
+				from, to uint64 // expected IDs, 0 for none
+			}{
+				{before: 8, limit: 3, from: 5, to: 7},
+				{before: 3, limit: 5, from: 1, to: 2},
+				{before: 1, limit: 5},
+				{before: 100, limit: 2, from: 9, to: 10},
+			} {
+				h, err := s.Before("r", tc.before, tc.limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tc.from == 0 {
+					if len(h) != 0 {
+						t.Fatalf("before %d: %v", tc.before, h)
+					}
+					continue
+				}
+				if uint64(len(h)) != tc.to-tc.from+1 || h[0].ID != tc.from || h[len(h)-1].ID != tc.to {
+					t.Fatalf("before %d limit %d: %v, want %d..%d", tc.before, tc.limit, h, tc.from, tc.to)
+				}
 			}
 			if err := s.SaveUser(User{Name: "ann"}); err != nil {
 				t.Fatal(err)
