@@ -10,7 +10,7 @@
 //
 // Every flag can also be set through the environment: CHAT_ADDR,
 // CHAT_DATA, CHAT_MAX_MESSAGE_LEN, CHAT_RATE, CHAT_MAX_ROOMS, CHAT_REDIS,
-// CHAT_NODE, CHAT_PRESENCE_TTL.
+// CHAT_NODE, CHAT_PRESENCE_TTL, CHAT_TRUSTED_PROXIES, CHAT_ALLOWED_ORIGINS.
 package main
 
 import (
@@ -18,9 +18,11 @@ import (
 	"flag"
 	"log"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -52,12 +54,22 @@ func main() {
 	redisURL := flag.String("redis", env("CHAT_REDIS", ""), "Redis URL shared by several nodes (redis://host:port/db); empty: single node")
 	node := flag.String("node", env("CHAT_NODE", ""), "this node's name with -redis (default random)")
 	ttl := flag.Duration("presence-ttl", time.Duration(envInt("CHAT_PRESENCE_TTL", 15))*time.Second, "how long a crashed node's users stay online with -redis")
+	proxies := flag.String("trusted-proxies", env("CHAT_TRUSTED_PROXIES", ""), "comma-separated CIDRs of TLS-terminating proxies whose X-Forwarded-Proto: https makes the session cookie Secure")
+	origins := flag.String("allowed-origins", env("CHAT_ALLOWED_ORIGINS", ""), "comma-separated origins besides the chat's own that may POST /login and /logout")
 	flag.Parse()
 
 	cfg := chat.Config{
 		Addr: *addr, MaxMessageLen: *maxLen, MessagesPerSecond: float64(*ratePerSec), MaxRoomsPerConn: *maxRooms,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	}
+	for _, p := range strings.FieldsFunc(*proxies, func(r rune) bool { return r == ',' || r == ' ' }) {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			log.Fatalf("chat: -trusted-proxies (CHAT_TRUSTED_PROXIES): %q is not a CIDR such as 10.0.0.0/8", p)
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, prefix)
+	}
+	cfg.AllowedOrigins = strings.FieldsFunc(*origins, func(r rune) bool { return r == ',' || r == ' ' })
 	if *redisURL != "" {
 		opts, err := redis.ParseURL(*redisURL)
 		if err != nil {

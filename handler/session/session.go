@@ -29,7 +29,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -78,8 +81,18 @@ type Config struct {
 	MaxLifetime time.Duration
 	// BindUserAgent ends a session presented with another User-Agent.
 	BindUserAgent bool
-	// TrustProxy believes "X-Forwarded-Proto: https" for the Secure flag.
+	// TrustProxy believes "X-Forwarded-Proto: https" for the Secure flag
+	// (a TLS-terminating proxy in front). With TrustedProxies set, only
+	// from a peer in one of them; without, from any peer.
 	TrustProxy bool
+	// TrustedProxies are the addresses of the proxies TrustProxy means
+	// (for example 127.0.0.1/32, 10.0.0.0/8).
+	TrustedProxies []netip.Prefix
+	// OutageGrace is how long a session this node loaded stays valid
+	// while the store fails (a Redis outage): long enough to ride out a
+	// restart without logging users out, short enough that a logout on
+	// another node takes effect. Default 5 min; -1 disables.
+	OutageGrace time.Duration
 	// Store defaults to a new MemoryStore.
 	Store Store
 	// Now is the clock; default time.Now. Tests pass a fake one.
@@ -104,7 +117,22 @@ func (s *Session) Set(key, value string) {
 	s.Data.Values[key] = value
 }
 
-var sessionKey = pipeline.NewAttrKey[*Session]("session")
+var (
+	sessionKey     = pipeline.NewAttrKey[*Session]("session")
+	unavailableKey = pipeline.NewAttrKey[error]("session.unavailable")
+)
+
+// FromChannelErr is FromChannel that also tells why there is no session:
+// an error wrapping ErrUnavailable when the request carried a session
+// cookie the store could not be asked about (answer 503 and let the client
+// retry, rather than sending it to log in again).
+func FromChannelErr(ch *pipeline.Channel) (*Session, error) {
+	if s, ok := sessionKey.Get(ch); ok {
+		return s, nil
+	}
+	err, _ := unavailableKey.Get(ch)
+	return nil, err
+}
 
 // FromChannel returns the session of the request being handled on ch, or
 // nil when the client has none.
@@ -116,7 +144,10 @@ func FromChannel(ch *pipeline.Channel) *Session {
 // Manager loads, creates and destroys sessions.
 type Manager struct {
 	pipeline.Inbound[*http1.Request]
-	cfg      Config
+	cfg Config
+
+	mu       sync.Mutex
+	recent   map[string]recentSession // sessions loaded lately, for store outages
 	inline   bool
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -140,7 +171,10 @@ func New(cfg Config) *Manager {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	m := &Manager{stop: make(chan struct{}), done: make(chan struct{})}
+	if cfg.OutageGrace == 0 {
+		cfg.OutageGrace = 5 * time.Minute
+	}
+	m := &Manager{stop: make(chan struct{}), done: make(chan struct{}), recent: map[string]recentSession{}}
 	m.Inbound = pipeline.InboundOf[*http1.Request](m)
 	if cfg.Store == nil {
 		ms := NewMemoryStore(cfg.Now)
@@ -191,43 +225,115 @@ func uaHash(req *http1.Request) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// cookieID finds the session cookie in the request.
-func (m *Manager) cookieID(req *http1.Request) string {
+// cookieIDs returns every well-formed session cookie of the request, in
+// order. A client may carry several (a cookie planted for a parent domain
+// or another path comes first): each is tried, so a planted one cannot
+// shadow the real session.
+func (m *Manager) cookieIDs(req *http1.Request) []string {
+	var ids []string
 	for _, f := range req.Fields() {
 		if !strings.EqualFold(string(f.Name), "Cookie") {
 			continue
 		}
 		for _, part := range strings.Split(string(f.Value), ";") {
 			name, value, ok := strings.Cut(strings.TrimSpace(part), "=")
-			if ok && name == m.cfg.CookieName && validID(value) {
-				return value
+			if ok && name == m.cfg.CookieName && validID(value) && len(ids) < maxSessionCookies {
+				ids = append(ids, value)
 			}
 		}
 	}
-	return ""
+	return ids
 }
 
-// load returns the live session named by the request's cookie, or nil.
-func (m *Manager) load(ctx context.Context, req *http1.Request) *Session {
-	id := m.cookieID(req)
-	if id == "" {
-		return nil
+// maxSessionCookies bounds the store lookups one request can cause.
+const maxSessionCookies = 4
+
+// ErrUnavailable is what FromChannelErr reports when the request carried
+// a session cookie but the store could not be asked (and this node had
+// not loaded that session lately): answer 503, not "log in".
+var ErrUnavailable = errors.New("session: store unavailable")
+
+type recentSession struct {
+	d      Data
+	loaded time.Time
+}
+
+// maxRecent bounds the outage cache (a random entry makes room).
+const maxRecent = 100_000
+
+func (m *Manager) remember(id string, d *Data, now time.Time) {
+	if m.cfg.OutageGrace < 0 {
+		return
 	}
-	d, err := m.cfg.Store.Load(ctx, id)
-	if err != nil {
-		return nil
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.recent[id]; !ok && len(m.recent) >= maxRecent {
+		for k := range m.recent {
+			delete(m.recent, k)
+			break
+		}
 	}
+	cp := *d
+	cp.Values = maps.Clone(d.Values)
+	m.recent[id] = recentSession{d: cp, loaded: now}
+}
+
+func (m *Manager) forget(id string) {
+	m.mu.Lock()
+	delete(m.recent, id)
+	m.mu.Unlock()
+}
+
+// recalled returns the session id as this node last loaded it, if that
+// was within OutageGrace.
+func (m *Manager) recalled(id string, now time.Time) (*Data, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.recent[id]
+	if !ok || now.Sub(r.loaded) > m.cfg.OutageGrace {
+		return nil, false
+	}
+	d := r.d
+	d.Values = maps.Clone(r.d.Values)
+	return &d, true
+}
+
+// load returns the live session named by one of the request's cookies,
+// or nil; err is ErrUnavailable when the store failed and no session
+// could be found (nor recalled).
+func (m *Manager) load(ctx context.Context, req *http1.Request) (*Session, error) {
+	var failed error
 	now := m.cfg.Now()
-	if now.Sub(d.LastSeen) > m.cfg.IdleTimeout || now.Sub(d.Created) > m.cfg.MaxLifetime {
-		_ = m.cfg.Store.Delete(ctx, id)
-		return nil
+	for _, id := range m.cookieIDs(req) {
+		d, err := m.cfg.Store.Load(ctx, id)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			var ok bool
+			if d, ok = m.recalled(id, now); !ok {
+				failed = err
+				continue
+			}
+			err = nil
+		}
+		if err != nil {
+			continue
+		}
+		if now.Sub(d.LastSeen) > m.cfg.IdleTimeout || now.Sub(d.Created) > m.cfg.MaxLifetime {
+			_ = m.cfg.Store.Delete(ctx, id)
+			m.forget(id)
+			continue
+		}
+		if m.cfg.BindUserAgent && d.UAHash != uaHash(req) {
+			continue
+		}
+		d.LastSeen = now
+		_ = m.cfg.Store.Save(ctx, id, d, m.expiry(d)) // fails quietly during an outage
+		m.remember(id, d, now)
+		return &Session{ID: id, Data: d}, nil
 	}
-	if m.cfg.BindUserAgent && d.UAHash != uaHash(req) {
-		return nil
+	if failed != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, failed)
 	}
-	d.LastSeen = now
-	_ = m.cfg.Store.Save(ctx, id, d, m.expiry(d))
-	return &Session{ID: id, Data: d}
+	return nil, nil
 }
 
 func (m *Manager) expiry(d *Data) time.Time {
@@ -243,25 +349,31 @@ func (m *Manager) expiry(d *Data) time.Time {
 // Inbound).
 func (m *Manager) HandleMessage(ctx *pipeline.Context, req *http1.Request) {
 	if m.inline {
-		m.attach(ctx, m.load(context.Background(), req))
+		s, err := m.load(context.Background(), req)
+		m.attach(ctx, s, err)
 		ctx.FireRead(req)
 		return
 	}
 	ch := ctx.Channel()
 	go func() {
-		s := m.load(context.Background(), req)
+		s, err := m.load(context.Background(), req)
 		ch.Execute(func() {
 			if ctx.IsRemoved() || !ch.IsActive() {
 				req.Release()
 				return
 			}
-			m.attach(ctx, s)
+			m.attach(ctx, s, err)
 			ctx.FireRead(req)
 		})
 	}()
 }
 
-func (m *Manager) attach(ctx *pipeline.Context, s *Session) {
+func (m *Manager) attach(ctx *pipeline.Context, s *Session, err error) {
+	if err != nil {
+		unavailableKey.Set(ctx.Channel(), err)
+	} else {
+		unavailableKey.Delete(ctx.Channel())
+	}
 	if s == nil {
 		sessionKey.Delete(ctx.Channel())
 		return
@@ -269,14 +381,35 @@ func (m *Manager) attach(ctx *pipeline.Context, s *Session) {
 	sessionKey.Set(ctx.Channel(), s)
 }
 
-func (m *Manager) secure(req *http1.Request) bool {
-	return req.Secure || m.cfg.TrustProxy && strings.EqualFold(string(req.Header("X-Forwarded-Proto")), "https")
+func (m *Manager) secure(ch *pipeline.Channel, req *http1.Request) bool {
+	if req.Secure {
+		return true
+	}
+	if !m.cfg.TrustProxy || !strings.EqualFold(string(req.Header("X-Forwarded-Proto")), "https") {
+		return false
+	}
+	if len(m.cfg.TrustedProxies) == 0 {
+		return true
+	}
+	if ch == nil {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(ch.RemoteAddr().String())
+	if err != nil {
+		return false
+	}
+	for _, p := range m.cfg.TrustedProxies {
+		if p.Contains(ap.Addr().Unmap()) {
+			return true
+		}
+	}
+	return false
 }
 
-func (m *Manager) cookie(req *http1.Request, value string, maxAge int) string {
+func (m *Manager) cookie(ch *pipeline.Channel, req *http1.Request, value string, maxAge int) string {
 	c := &http.Cookie{
 		Name: m.cfg.CookieName, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: m.secure(req),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: m.secure(ch, req),
 	}
 	return c.String()
 }
@@ -286,8 +419,9 @@ func (m *Manager) cookie(req *http1.Request, value string, maxAge int) string {
 // the cookie to resp and records the session on the channel. It may block
 // when the store does: call it off the loop then.
 func (m *Manager) Login(ctx context.Context, ch *pipeline.Channel, req *http1.Request, resp *http1.Response, values map[string]string) (*Session, error) {
-	if old := m.cookieID(req); old != "" {
+	for _, old := range m.cookieIDs(req) {
 		_ = m.cfg.Store.Delete(ctx, old)
+		m.forget(old)
 	}
 	now := m.cfg.Now()
 	d := &Data{Values: values, Created: now, LastSeen: now}
@@ -301,7 +435,8 @@ func (m *Manager) Login(ctx context.Context, ch *pipeline.Channel, req *http1.Re
 	if err := m.cfg.Store.Save(ctx, id, d, m.expiry(d)); err != nil {
 		return nil, err
 	}
-	resp.Header.Add("Set-Cookie", m.cookie(req, id, int(m.cfg.MaxLifetime.Seconds())))
+	resp.Header.Add("Set-Cookie", m.cookie(ch, req, id, int(m.cfg.MaxLifetime.Seconds())))
+	m.remember(id, d, now)
 	s := &Session{ID: id, Data: d}
 	if ch != nil {
 		sessionKey.Set(ch, s)
@@ -314,16 +449,21 @@ func (m *Manager) Save(ctx context.Context, s *Session) error {
 	return m.cfg.Store.Save(ctx, s.ID, s.Data, m.expiry(s.Data))
 }
 
-// Logout destroys the request's session and clears its cookie.
+// Logout destroys the request's sessions (every session cookie it
+// carried) and clears the cookie.
 func (m *Manager) Logout(ctx context.Context, ch *pipeline.Channel, req *http1.Request, resp *http1.Response) error {
 	if ch != nil {
 		sessionKey.Delete(ch)
 	}
-	resp.Header.Add("Set-Cookie", m.cookie(req, "", -1))
-	if id := m.cookieID(req); id != "" {
-		return m.cfg.Store.Delete(ctx, id)
+	resp.Header.Add("Set-Cookie", m.cookie(ch, req, "", -1))
+	var errs []error
+	for _, id := range m.cookieIDs(req) {
+		m.forget(id)
+		if err := m.cfg.Store.Delete(ctx, id); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // MemoryStore keeps sessions in memory: the single-node default.

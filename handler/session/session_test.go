@@ -2,9 +2,12 @@ package session_test
 
 import (
 	"context"
+	"errors"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,7 +32,10 @@ type app struct {
 func newApp(t *testing.T, cfg session.Config) *app {
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	st := session.NewMemoryStore(clk.now)
-	cfg.Store, cfg.Now = st, clk.now
+	if cfg.Store == nil {
+		cfg.Store = st
+	}
+	cfg.Now = clk.now
 	m := session.New(cfg)
 	t.Cleanup(m.Close)
 	return &app{t: t, m: m, clk: clk, st: st}
@@ -47,7 +53,11 @@ func (a *app) do(req string) string {
 		ctx.WriteAndFlush(resp)
 	})
 	_ = r.Handle("GET", "/me", func(ctx *pipeline.Context, req *http1.Request) {
-		s := session.FromChannel(ctx.Channel())
+		s, err := session.FromChannelErr(ctx.Channel())
+		if errors.Is(err, session.ErrUnavailable) {
+			router.Error(ctx, req, 503, "sessions unavailable")
+			return
+		}
 		if s == nil {
 			router.Error(ctx, req, 401, "not logged in")
 			return
@@ -172,5 +182,96 @@ func TestUserAgentBindingAndSecure(t *testing.T) {
 	}
 	if out := me(a, id, "ua2"); !strings.Contains(out, "401") {
 		t.Fatal("other agent accepted")
+	}
+}
+
+func TestEveryWellFormedCookieIsTried(t *testing.T) {
+	a := newApp(t, session.Config{})
+	id, _ := login(a, "ann")
+	planted := strings.Repeat("a", 32) // well-formed, unknown: e.g. set for a parent domain
+	out := a.do("GET /me HTTP/1.1\r\nHost: x\r\nUser-Agent: ua1\r\nCookie: gnetty_session=" + planted + "; gnetty_session=" + id + "\r\n\r\n")
+	if !strings.Contains(out, "me=ann") {
+		t.Fatalf("a planted cookie in front shadowed the session:\n%s", out)
+	}
+	out = a.do("GET /me HTTP/1.1\r\nHost: x\r\nUser-Agent: ua1\r\nCookie: gnetty_session=" + id + "\r\nCookie: gnetty_session=junk\r\n\r\n")
+	if !strings.Contains(out, "me=ann") {
+		t.Fatalf("two Cookie fields:\n%s", out)
+	}
+}
+
+// outageStore is a non-blocking store that can fail like a Redis outage.
+type outageStore struct {
+	*session.MemoryStore
+	down atomic.Bool
+}
+
+var errDown = errors.New("dial tcp 127.0.0.1:6379: connection refused")
+
+func (s *outageStore) NonBlocking() {}
+func (s *outageStore) Load(ctx context.Context, id string) (*session.Data, error) {
+	if s.down.Load() {
+		return nil, errDown
+	}
+	return s.MemoryStore.Load(ctx, id)
+}
+func (s *outageStore) Save(ctx context.Context, id string, d *session.Data, exp time.Time) error {
+	if s.down.Load() {
+		return errDown
+	}
+	return s.MemoryStore.Save(ctx, id, d, exp)
+}
+
+// TestStoreOutage: while the store fails, a session this node loaded
+// stays valid for OutageGrace; an unknown one is "unavailable" (503), not
+// "log in" (401); and once the store is back, all is as before.
+func TestStoreOutage(t *testing.T) {
+	st := &outageStore{}
+	a := newApp(t, session.Config{OutageGrace: time.Minute, Store: st})
+	st.MemoryStore = a.st // on the app's fake clock
+	id, _ := login(a, "ann")
+	st.down.Store(true)
+	if out := me(a, id, "ua1"); !strings.Contains(out, "me=ann") {
+		t.Fatalf("a session this node loaded was lost in the outage:\n%s", out)
+	}
+	if out := me(a, strings.Repeat("b", 32), "ua1"); !strings.Contains(out, "503") {
+		t.Fatalf("an unknown session during the outage:\n%s", out)
+	}
+	a.clk.t = a.clk.t.Add(2 * time.Minute)
+	if out := me(a, id, "ua1"); !strings.Contains(out, "503") {
+		t.Fatalf("past the grace the session should be unavailable, not valid or gone:\n%s", out)
+	}
+	st.down.Store(false)
+	if out := me(a, id, "ua1"); !strings.Contains(out, "me=ann") {
+		t.Fatalf("after the outage:\n%s", out)
+	}
+	if out := me(a, strings.Repeat("b", 32), "ua1"); !strings.Contains(out, "401") {
+		t.Fatalf("an unknown session after the outage:\n%s", out)
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cfg     session.Config
+		forward bool
+		secure  bool
+	}{
+		{name: "no proxy trusted", cfg: session.Config{}, forward: true, secure: false},
+		{name: "any proxy", cfg: session.Config{TrustProxy: true}, forward: true, secure: true},
+		{name: "the peer is a trusted proxy", cfg: session.Config{TrustProxy: true, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, forward: true, secure: true},
+		{name: "the peer is not", cfg: session.Config{TrustProxy: true, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, forward: true, secure: false},
+		{name: "no header", cfg: session.Config{TrustProxy: true}, forward: false, secure: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newApp(t, tc.cfg)
+			var extra []string
+			if tc.forward {
+				extra = append(extra, "X-Forwarded-Proto: https\r\n")
+			}
+			_, attrs := login(a, "ann", extra...)
+			if got := strings.Contains(attrs, "Secure"); got != tc.secure {
+				t.Fatalf("cookie %q: Secure %v, want %v", attrs, got, tc.secure)
+			}
+		})
 	}
 }

@@ -20,12 +20,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -84,6 +86,14 @@ type Config struct {
 	// a crashed node's users stay online (default 15 s).
 	Node        string
 	PresenceTTL time.Duration
+	// TrustedProxies, when set, are the addresses of TLS-terminating
+	// proxies in front of the chat: their "X-Forwarded-Proto: https"
+	// makes the session cookie Secure.
+	TrustedProxies []netip.Prefix
+	// AllowedOrigins are the origins (scheme://host[:port]) besides the
+	// chat's own that may POST /login and /logout from a browser; every
+	// other cross-site POST is refused with 403 (login CSRF).
+	AllowedOrigins []string
 }
 
 func (c *Config) normalize() {
@@ -163,8 +173,9 @@ type Server struct {
 	finishOnce sync.Once
 	finishErr  error
 
-	mu    sync.Mutex
-	rooms map[string]*room
+	mu        sync.Mutex
+	rooms     map[string]*room
+	bySession map[string]map[*member]struct{} // this node's connections per session ID
 }
 
 type room struct {
@@ -176,6 +187,7 @@ type room struct {
 
 type member struct {
 	ch      *pipeline.Channel
+	sid     string // sessionKey of the session the connection was opened with
 	user    User
 	rooms   map[string]bool
 	limiter *rate.Limiter
@@ -194,7 +206,7 @@ const statusTryAgainLater ws.StatusCode = 1013
 // New builds the chat server (not yet listening).
 func New(cfg Config) (*Server, error) {
 	cfg.normalize()
-	s := &Server{cfg: cfg, store: cfg.Store, rooms: map[string]*room{}, slow: &slowconsumer.Stats{}}
+	s := &Server{cfg: cfg, store: cfg.Store, rooms: map[string]*room{}, bySession: map[string]map[*member]struct{}{}, slow: &slowconsumer.Stats{}}
 	if cfg.Redis != nil {
 		rl, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: cfg.Redis, Node: cfg.Node, Logger: cfg.Logger, Tap: s.track})
 		if err != nil {
@@ -204,7 +216,8 @@ func New(cfg Config) (*Server, error) {
 		s.rstore = NewRedisStore(RedisStoreConfig{Client: cfg.Redis})
 		s.store = s.rstore
 		s.presence = &presenceStore{c: cfg.Redis, node: rl.Node(), ttl: cfg.PresenceTTL}
-		s.sessions = session.New(session.Config{Store: redisstore.New(redisstore.Config{Client: cfg.Redis})})
+		s.sessions = session.New(session.Config{Store: redisstore.New(redisstore.Config{Client: cfg.Redis}),
+			TrustProxy: len(cfg.TrustedProxies) > 0, TrustedProxies: cfg.TrustedProxies})
 		if err := s.presence.beat(context.Background()); err != nil {
 			_ = rl.Close()
 			return nil, fmt.Errorf("chat: redis: %w", err)
@@ -217,7 +230,7 @@ func New(cfg Config) (*Server, error) {
 		l := layer.NewLocal()
 		l.Tap = s.track
 		s.layer = l
-		s.sessions = session.New(session.Config{})
+		s.sessions = session.New(session.Config{TrustProxy: len(cfg.TrustedProxies) > 0, TrustedProxies: cfg.TrustedProxies})
 	}
 	s.exec = executor.New(executor.Config{Workers: 4})
 	s.m = newMetrics(cfg.Registry, s)
@@ -229,7 +242,10 @@ func New(cfg Config) (*Server, error) {
 		HTTP:   s.httpRoutes,
 		Upgrade: wsupgrade.Config{
 			Authorize: func(ctx *pipeline.Context, req *http1.Request) (int, string) {
-				if session.FromChannel(ctx.Channel()) == nil {
+				switch sess, err := session.FromChannelErr(ctx.Channel()); {
+				case errors.Is(err, session.ErrUnavailable):
+					return 503, "sessions unavailable, try again" // not "log in": the session may be fine
+				case sess == nil:
 					return 401, "log in first"
 				}
 				return 0, ""
@@ -337,6 +353,43 @@ func (s *Server) finish(err error) error {
 		err = s.finishErr
 	}
 	return err
+}
+
+// A session's connections form a layer group, so that a logout on any
+// node reaches them on every node.
+const sessionGroupPrefix = "session:"
+
+// sessionKeyOf names a session without revealing its ID (group names
+// travel through Redis): the first 128 bits of its SHA-256, in hex.
+func sessionKeyOf(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:16])
+}
+
+func sessionGroup(key string) string { return sessionGroupPrefix + key }
+
+// endSession tells every node that session id has ended: its members get
+// a system notice, then each node closes its connections of that session
+// (in track, which sees the group message on every node).
+func (s *Server) endSession(id string) {
+	b, _ := json.Marshal(notice{Type: "system", Msg: "logged out"})
+	if err := s.layer.GroupSend(sessionGroup(sessionKeyOf(id)), layer.Message{Text: true, Data: b}); err != nil {
+		s.m.lost.Inc()
+	}
+}
+
+// closeSession closes this node's connections of the session named key
+// (1000, "logged out").
+func (s *Server) closeSession(key string) {
+	s.mu.Lock()
+	var chs []*pipeline.Channel
+	for m := range s.bySession[key] {
+		chs = append(chs, m.ch)
+	}
+	s.mu.Unlock()
+	for _, ch := range chs {
+		ch.WriteAndFlush(closeFrame(ws.StatusNormalClosure, "logged out"))
+	}
 }
 
 // Rooms returns the number of rooms with members on this node (a room
@@ -749,6 +802,10 @@ func (s *Server) post(m *member, name, text string) {
 // local members that ack, so it is sent again (same id) until acked; it
 // sees messages from this node and, with Redis, from every other.
 func (s *Server) track(group string, m layer.Message) {
+	if id, ok := strings.CutPrefix(group, sessionGroupPrefix); ok {
+		s.closeSession(id)
+		return
+	}
 	if !bytes.Contains(m.Data, []byte(`"type":"user"`)) {
 		return
 	}
@@ -810,9 +867,18 @@ func (h *handler) OnOpen(c *websocket.Conn) {
 	s := (*Server)(h)
 	sess := c.Handshake().Session
 	u := User{Name: sess.Get("user"), Avatar: sess.Get("avatar"), LoginTime: time.Now().UTC()}
-	m := &member{ch: c.Channel(), user: u, rooms: map[string]bool{},
+	m := &member{ch: c.Channel(), sid: sessionKeyOf(sess.ID), user: u, rooms: map[string]bool{},
 		limiter: rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), int(2*s.cfg.MessagesPerSecond))}
 	memberKey.Set(c.Channel(), m)
+	s.mu.Lock()
+	set := s.bySession[m.sid]
+	if set == nil {
+		set = map[*member]struct{}{}
+		s.bySession[m.sid] = set
+	}
+	set[m] = struct{}{}
+	s.mu.Unlock()
+	_ = s.layer.GroupAdd(sessionGroup(m.sid), m.ch)
 	s.m.conns.Inc()
 	s.send(c.Channel(), notice{Type: "handShake", Msg: "connected", User: &u})
 	if !s.join(m, c.Handshake().Param("room")) {
@@ -838,6 +904,15 @@ func (h *handler) OnClose(c *websocket.Conn, code ws.StatusCode, reason string) 
 	for _, name := range rooms {
 		s.leave(m, name)
 	}
+	s.mu.Lock()
+	if set := s.bySession[m.sid]; set != nil {
+		delete(set, m)
+		if len(set) == 0 {
+			delete(s.bySession, m.sid)
+		}
+	}
+	s.mu.Unlock()
+	_ = s.layer.GroupDiscard(sessionGroup(m.sid), m.ch)
 	s.m.conns.Dec()
 }
 

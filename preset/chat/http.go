@@ -4,9 +4,11 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,7 +87,11 @@ func (s *Server) httpRoutes(r *router.Router) error {
 		}},
 		{"GET", "/metrics", nethttp.Handler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))},
 		{"GET", "/api/me", func(ctx *pipeline.Context, req *http1.Request) {
-			sess := session.FromChannel(ctx.Channel())
+			sess, err := session.FromChannelErr(ctx.Channel())
+			if errors.Is(err, session.ErrUnavailable) {
+				router.Reply(ctx, req, http.StatusServiceUnavailable, "application/json", []byte(`{"error":"sessions unavailable, try again"}`))
+				return
+			}
 			if sess == nil {
 				router.Reply(ctx, req, http.StatusUnauthorized, "application/json", []byte(`{"error":"not logged in"}`))
 				return
@@ -94,14 +100,7 @@ func (s *Server) httpRoutes(r *router.Router) error {
 			router.Reply(ctx, req, 200, "application/json", b)
 		}},
 		{"POST", "/login", s.login},
-		{"POST", "/logout", func(ctx *pipeline.Context, req *http1.Request) {
-			resp := http1.NewResponse(req)
-			_ = s.sessions.Logout(context.Background(), ctx.Channel(), req, resp)
-			resp.Header.Set("Content-Type", "application/json")
-			resp.Body = append(resp.Body, `{"ok":true}`...)
-			req.Release()
-			ctx.WriteAndFlush(resp)
-		}},
+		{"POST", "/logout", s.logout},
 	}
 	for _, rt := range routes {
 		if err := r.Handle(rt.method, rt.pattern, rt.h); err != nil {
@@ -111,7 +110,55 @@ func (s *Server) httpRoutes(r *router.Router) error {
 	return nil
 }
 
+// sameSite refuses (403) a state-changing request a browser sent from
+// another site (login CSRF): its Origin must be the chat's own (or in
+// Config.AllowedOrigins); without Origin, Sec-Fetch-Site must not say
+// cross-site. Clients that are not browsers send neither and pass.
+func (s *Server) sameSite(ctx *pipeline.Context, req *http1.Request) bool {
+	origin := string(req.Header("Origin"))
+	ok := true
+	switch {
+	case origin != "":
+		ok = slices.Contains(s.cfg.AllowedOrigins, origin)
+		if u, err := url.Parse(origin); err == nil && !ok {
+			ok = (u.Scheme == "http" || u.Scheme == "https") && strings.EqualFold(u.Host, string(req.Host()))
+		}
+	case strings.EqualFold(string(req.Header("Sec-Fetch-Site")), "cross-site"):
+		ok = false
+	}
+	if !ok {
+		router.Error(ctx, req, http.StatusForbidden, "cross-site request refused")
+	}
+	return ok
+}
+
+// logout ends the session, off the loop (the store may block), and
+// closes every WebSocket connection of that session, on every node.
+func (s *Server) logout(ctx *pipeline.Context, req *http1.Request) {
+	if !s.sameSite(ctx, req) {
+		return
+	}
+	ch := ctx.Channel()
+	sess := session.FromChannel(ch)
+	go func() {
+		resp := http1.NewResponse(req)
+		if err := s.sessions.Logout(context.Background(), ch, req, resp); err != nil {
+			s.cfg.Logger.Warn("chat: logout", "err", err)
+		}
+		if sess != nil {
+			s.endSession(sess.ID)
+		}
+		resp.Header.Set("Content-Type", "application/json")
+		resp.Body = append(resp.Body, `{"ok":true}`...)
+		req.Release()
+		ch.WriteAndFlush(resp)
+	}()
+}
+
 func (s *Server) login(ctx *pipeline.Context, req *http1.Request) {
+	if !s.sameSite(ctx, req) {
+		return
+	}
 	var f loginForm
 	if strings.HasPrefix(string(req.Header("Content-Type")), "application/json") {
 		if len(req.Body) > 0 && json.Unmarshal(req.Body, &f) != nil {
@@ -139,7 +186,17 @@ func (s *Server) login(ctx *pipeline.Context, req *http1.Request) {
 		}
 		resp := http1.NewResponse(req)
 		if _, err := s.sessions.Login(context.Background(), ch, req, resp, map[string]string{"user": u.Name, "avatar": u.Avatar}); err != nil {
-			resp.Status = http.StatusInternalServerError
+			// The store is down (a Redis outage): nothing is wrong with the
+			// request, so 503 and a retry, not 500.
+			s.cfg.Logger.Warn("chat: login: session store", "err", err)
+			resp.Header = resp.Header[:0]
+			resp.Status = http.StatusServiceUnavailable
+			resp.Header.Set("Retry-After", "2")
+			resp.Header.Set("Content-Type", "application/json")
+			resp.Body = append(resp.Body[:0], `{"code":"unavailable","msg":"sessions unavailable, try again"}`...)
+			req.Release()
+			ch.WriteAndFlush(resp)
+			return
 		}
 		b, _ := json.Marshal(u)
 		resp.Header.Set("Content-Type", "application/json")

@@ -1,0 +1,185 @@
+package chat_test
+
+import (
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	gorilla "github.com/gorilla/websocket"
+
+	"github.com/gnetty/gnetty/internal/redistest"
+	"github.com/gnetty/gnetty/preset/chat"
+)
+
+// post sends a form POST with extra headers and returns the response.
+func (c *client) post(path string, header map[string]string) *http.Response {
+	c.t.Helper()
+	req, _ := http.NewRequest("POST", c.base+path, strings.NewReader("name=someone"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// waitClose reads until the connection closes and returns its close code.
+func (c *client) waitClose() (int, string) {
+	c.t.Helper()
+	_ = c.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		if _, _, err := c.ws.ReadMessage(); err != nil {
+			ce, ok := err.(*gorilla.CloseError)
+			if !ok {
+				c.t.Fatalf("connection ended without a close frame: %v", err)
+			}
+			return ce.Code, ce.Text
+		}
+	}
+}
+
+func TestLogoutClosesTheSessionsConnections(t *testing.T) {
+	s := start(t, chat.NewMemoryStore())
+	ann := login(t, s, "ann")
+	ann.dial("lobby")
+	ann.next("history")
+	second := &client{t: t, http: ann.http, base: ann.base} // another tab, same session
+	second.dial("kitchen")
+	second.next("history")
+	bob := login(t, s, "bob")
+	bob.dial("lobby")
+	bob.next("history")
+
+	if resp := ann.post("/logout", nil); resp.StatusCode != 200 {
+		t.Fatalf("logout: %s", resp.Status)
+	}
+	for _, c := range []*client{ann, second} {
+		if code, text := c.waitClose(); code != gorilla.CloseNormalClosure || text != "logged out" {
+			t.Fatalf("closed with %d %q, want 1000 logged out", code, text)
+		}
+	}
+	// Bob's connection, another session, goes on.
+	bob.send(`{"type":"user","room":"lobby","msg":"still on"}`)
+	if m := bob.next("user"); m.Msg != "still on" {
+		t.Fatalf("%+v", m)
+	}
+	// And the old cookie no longer opens anything.
+	u, _ := url.Parse(ann.base)
+	h := http.Header{}
+	for _, ck := range ann.http.Jar.Cookies(u) {
+		h.Add("Cookie", ck.String())
+	}
+	if _, resp, err := gorilla.DefaultDialer.Dial("ws://"+u.Host+"/ws/chat/lobby", h); err == nil || resp.StatusCode != 401 {
+		t.Fatalf("upgrade after logout: %v %v", err, resp)
+	}
+}
+
+func TestLogoutOnOneNodeClosesConnectionsOnAnother(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b := redisNode(t, rs.Addr, "a"), redisNode(t, rs.Addr, "b")
+	ann := login(t, a, "ann")
+	ann.moveTo(b)
+	ann.dial("lobby") // the connection is on node b
+	ann.next("history")
+	ann.moveTo(a)
+	if resp := ann.post("/logout", nil); resp.StatusCode != 200 {
+		t.Fatalf("logout on a: %s", resp.Status)
+	}
+	if code, text := ann.waitClose(); code != gorilla.CloseNormalClosure || text != "logged out" {
+		t.Fatalf("node b closed with %d %q", code, text)
+	}
+}
+
+func TestCrossSitePostsAreRefused(t *testing.T) {
+	s := startWith(t, chat.Config{Store: chat.NewMemoryStore(), Workers: 1, AllowedOrigins: []string{"https://chat.example"}})
+	c := login(t, s, "ann")
+	for _, tc := range []struct {
+		header map[string]string
+		status int
+	}{
+		{header: map[string]string{"Origin": "http://evil.example"}, status: 403},
+		{header: map[string]string{"Origin": "null"}, status: 403},
+		{header: map[string]string{"Sec-Fetch-Site": "cross-site"}, status: 403},
+		{header: map[string]string{"Origin": "http://" + s.addr}, status: 200},
+		{header: map[string]string{"Origin": "https://chat.example"}, status: 200},
+		{header: map[string]string{"Sec-Fetch-Site": "same-origin"}, status: 200},
+		{header: nil, status: 200}, // not a browser
+	} {
+		for _, path := range []string{"/login", "/logout"} {
+			if resp := c.post(path, tc.header); resp.StatusCode != tc.status {
+				t.Errorf("POST %s with %v: %s, want %d", path, tc.header, resp.Status, tc.status)
+			}
+		}
+	}
+}
+
+func TestTrustedProxyMakesTheCookieSecure(t *testing.T) {
+	for _, trusted := range []bool{false, true} {
+		cfg := chat.Config{Store: chat.NewMemoryStore(), Workers: 1}
+		if trusted {
+			cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		}
+		s := startWith(t, cfg)
+		req, _ := http.NewRequest("POST", "http://"+s.addr+"/login", strings.NewReader(`{"name":"ann"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := strings.Contains(resp.Header.Get("Set-Cookie"), "Secure"); got != trusted {
+			t.Fatalf("trusted %v: Set-Cookie %q", trusted, resp.Header.Get("Set-Cookie"))
+		}
+	}
+}
+
+// TestRedisOutageDoesNotLogUsersOut: while Redis is down, logging in is a
+// 503 to retry, a session this node has loaded still opens the chat, and
+// a session it cannot check is a 503, never a 401 that sends the page to
+// the login form.
+func TestRedisOutageDoesNotLogUsersOut(t *testing.T) {
+	rs := redistest.Start(t)
+	a := redisNode(t, rs.Addr, "a")
+	ann := login(t, a, "ann")
+	ann.dial("lobby")
+	ann.next("history")
+	ann.ws.Close()
+	rs.Stop()
+
+	if resp := (&client{t: t, http: &http.Client{Timeout: 10 * time.Second}, base: ann.base}).post("/login", nil); resp.StatusCode != 503 {
+		t.Fatalf("login during the outage: %s, want 503", resp.Status)
+	}
+	u, _ := url.Parse(ann.base)
+	h := http.Header{}
+	for _, ck := range ann.http.Jar.Cookies(u) {
+		h.Add("Cookie", ck.String())
+	}
+	conn, resp, err := gorilla.DefaultDialer.Dial("ws://"+u.Host+"/ws/chat/lobby", h)
+	if err != nil {
+		t.Fatalf("a session this node loaded, during the outage: %v %v", err, resp)
+	}
+	conn.Close()
+	h.Set("Cookie", "gnetty_session="+strings.Repeat("c", 32))
+	if _, resp, err := gorilla.DefaultDialer.Dial("ws://"+u.Host+"/ws/chat/lobby", h); err == nil || resp.StatusCode != 503 {
+		t.Fatalf("an unknown session during the outage: %v %v, want 503", err, resp)
+	}
+	rs.Restart()
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		resp := (&client{t: t, http: &http.Client{Timeout: 10 * time.Second}, base: ann.base}).post("/login", nil)
+		if resp.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("login after Redis came back: %s", resp.Status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
