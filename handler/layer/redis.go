@@ -27,8 +27,40 @@ type RedisConfig struct {
 	// Encode and Tap as in Local.
 	Encode func(Message) any
 	Tap    func(group string, m Message)
+	// Sequence, when set, makes delivery of numbered group messages
+	// gap-free and duplicate-free across Redis faults (see Sequence).
+	Sequence *Sequence
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+}
+
+// Sequence describes groups whose messages are numbered in a durable log
+// (a Redis stream, say), so that a node can deliver each of them exactly
+// once and in order even when pub/sub drops some: pub/sub is at most once,
+// and a node whose subscription broke (a Redis restart, a network blip)
+// misses what was published meanwhile.
+//
+// A node remembers, per group, the epoch and number of the last message it
+// delivered. A message numbered at or below it is a duplicate and is
+// dropped; one beyond the next is a gap, and the missing messages are read
+// from the log and delivered first; and whenever go-redis subscribes to
+// the group again after a reconnect, the log is read from there, so
+// messages published while the node was away arrive even if nothing else
+// is posted. A different epoch means the log started over (Redis lost its
+// data): the node starts counting again from that message.
+type Sequence struct {
+	// Of returns m's epoch and number in group's log, or ok false for a
+	// message that is not numbered (delivered as it comes).
+	Of func(group string, m Message) (epoch string, seq uint64, ok bool)
+	// Read returns up to a page of group's logged messages numbered after
+	// after, oldest first, as they would have been published. It runs on
+	// the layer's receiving goroutine and may block.
+	Read func(ctx context.Context, group string, after uint64) ([]Message, error)
+}
+
+type seqState struct {
+	epoch string
+	last  uint64
 }
 
 // RedisStats count what crossed Redis. Safe for concurrent use.
@@ -36,6 +68,9 @@ type RedisStats struct {
 	Published     atomic.Uint64 // messages published
 	PublishErrors atomic.Uint64 // publishes lost while Redis was unreachable
 	Received      atomic.Uint64 // messages received from other nodes
+	Recovered     atomic.Uint64 // numbered messages read back from the log (gaps filled)
+	Duplicates    atomic.Uint64 // numbered messages dropped as already delivered
+	Resets        atomic.Uint64 // epochs that changed (the log started over)
 }
 
 // Redis is a Layer shared by several nodes through Redis pub/sub: every
@@ -54,6 +89,7 @@ type Redis struct {
 
 	mu     sync.Mutex
 	counts map[string]int // local members per group
+	seqs   map[string]*seqState
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -80,7 +116,7 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	if err := cfg.Client.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("layer: redis at %s unreachable: %w", cfg.Client.Options().Addr, err)
 	}
-	r := &Redis{cfg: cfg, local: NewLocal(), counts: map[string]int{}, done: make(chan struct{})}
+	r := &Redis{cfg: cfg, local: NewLocal(), counts: map[string]int{}, seqs: map[string]*seqState{}, done: make(chan struct{})}
 	r.local.Encode, r.local.Tap = cfg.Encode, cfg.Tap
 	r.ps = cfg.Client.Subscribe(ctx, r.nodeTopic(cfg.Node))
 	if _, err := r.ps.Receive(ctx); err != nil { // the subscription confirmation
@@ -147,28 +183,130 @@ func unpack(b []byte) (origin, target string, m Message, ok bool) {
 
 func (r *Redis) loop(ctx context.Context) {
 	defer close(r.done)
-	ch := r.ps.Channel()
+	ch := r.ps.ChannelWithSubscriptions()
 	groupPrefix := r.cfg.Prefix + ":group:"
 	for {
+		var v any
 		select {
 		case <-ctx.Done():
 			return
-		case msg, ok := <-ch:
+		case x, ok := <-ch:
 			if !ok {
 				return
 			}
+			v = x
+		}
+		switch msg := v.(type) {
+		case *redis.Subscription:
+			// go-redis subscribes again after every reconnect: read what
+			// was published while this node was away.
+			if g, isGroup := strings.CutPrefix(msg.Channel, groupPrefix); isGroup && msg.Kind == "subscribe" {
+				r.catchUp(ctx, g)
+			}
+		case *redis.Message:
 			origin, target, m, ok := unpack([]byte(msg.Payload))
 			if !ok || origin == r.cfg.Node {
 				continue
 			}
 			r.Stats.Received.Add(1)
 			if g, isGroup := strings.CutPrefix(msg.Channel, groupPrefix); isGroup {
-				_ = r.local.GroupSend(g, m)
+				r.deliver(ctx, g, m)
 			} else {
 				_ = r.local.Send(target, m)
 			}
 		}
 	}
+}
+
+// deliver hands a group message to the local members, in log order for
+// numbered ones. It runs on the receiving goroutine only.
+func (r *Redis) deliver(ctx context.Context, g string, m Message) {
+	sq := r.cfg.Sequence
+	if sq == nil {
+		_ = r.local.GroupSend(g, m)
+		return
+	}
+	epoch, n, ok := sq.Of(g, m)
+	if !ok {
+		_ = r.local.GroupSend(g, m)
+		return
+	}
+	st := r.seqState(g)
+	switch {
+	case st == nil:
+		return // no local members any more
+	case st.last == 0 || st.epoch != epoch:
+		if st.last != 0 {
+			r.Stats.Resets.Add(1)
+			r.cfg.Logger.Warn("layer: the group's log started over (new epoch)", "group", g, "epoch", epoch, "was", st.epoch)
+		}
+		st.epoch, st.last = epoch, n
+	case n <= st.last:
+		r.Stats.Duplicates.Add(1)
+		return
+	case n > st.last+1:
+		if !r.fill(ctx, g, st) {
+			return // the log could not be read: the next message or resubscription tries again, m included
+		}
+		if n <= st.last {
+			return // the fill delivered m too
+		}
+		st.last = n
+	default:
+		st.last = n
+	}
+	_ = r.local.GroupSend(g, m)
+}
+
+// catchUp reads g's log past the last message delivered, after a
+// resubscription.
+func (r *Redis) catchUp(ctx context.Context, g string) {
+	if r.cfg.Sequence == nil {
+		return
+	}
+	if st := r.seqState(g); st != nil && st.last != 0 {
+		r.fill(ctx, g, st)
+	}
+}
+
+// fill delivers g's logged messages after st.last, in order, page by page.
+func (r *Redis) fill(ctx context.Context, g string, st *seqState) bool {
+	for range 100 { // bounded: 100 pages at the most per gap
+		ms, err := r.cfg.Sequence.Read(ctx, g, st.last)
+		if err != nil {
+			r.cfg.Logger.Warn("layer: reading the group's log to fill a gap failed", "group", g, "after", st.last, "err", err)
+			return false
+		}
+		progressed := false
+		for _, m := range ms {
+			epoch, n, ok := r.cfg.Sequence.Of(g, m)
+			if !ok || epoch != st.epoch || n <= st.last {
+				continue
+			}
+			st.last, progressed = n, true
+			r.Stats.Recovered.Add(1)
+			_ = r.local.GroupSend(g, m)
+		}
+		if !progressed {
+			return true
+		}
+	}
+	return true
+}
+
+// seqState returns g's delivery state while the node has members in g.
+func (r *Redis) seqState(g string) *seqState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.local.Members(g) == 0 {
+		return nil
+	}
+	st := r.seqs[g]
+	if st == nil {
+		st = &seqState{}
+		r.seqs[g] = st
+	}
+	return st
 }
 
 func (r *Redis) publish(topic string, payload []byte) error {
@@ -211,6 +349,7 @@ func (r *Redis) GroupDiscard(group string, ch *pipeline.Channel) error {
 	}
 	_ = r.local.GroupDiscard(group, ch)
 	if r.local.Members(group) == 0 {
+		delete(r.seqs, group) // a later subscription starts from its first message
 		return r.ps.Unsubscribe(context.Background(), r.groupTopic(group))
 	}
 	return nil

@@ -1,0 +1,152 @@
+package layer_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gnetty/gnetty/handler/layer"
+	"github.com/gnetty/gnetty/internal/redistest"
+	"github.com/gnetty/gnetty/pipeline/pipelinetest"
+)
+
+// A test log: messages "epoch|seq|text", kept in a Redis stream per group
+// with the sequence as the entry ID, as the chat keeps its rooms.
+type testLog struct {
+	t     *testing.T
+	c     *redis.Client
+	topic string
+	group string
+}
+
+func (l *testLog) key() string { return "log:" + l.group }
+
+// add logs a message and, unless dropped, publishes it (a dropped one is
+// what a node whose subscription was broken never saw).
+func (l *testLog) add(epoch string, seq uint64, text string, publish bool) {
+	l.t.Helper()
+	data := fmt.Sprintf("%s|%d|%s", epoch, seq, text)
+	ctx := context.Background()
+	if err := l.c.XAdd(ctx, &redis.XAddArgs{Stream: l.key(), ID: fmt.Sprintf("%d-0", seq), Values: []any{"m", data}}).Err(); err != nil {
+		l.t.Fatal(err)
+	}
+	if publish {
+		l.publish(data)
+	}
+}
+
+func (l *testLog) publish(data string) {
+	l.t.Helper()
+	if err := l.c.Publish(context.Background(), l.topic, append(layer.EnvelopeHeader(true), data...)).Err(); err != nil {
+		l.t.Fatal(err)
+	}
+}
+
+func (l *testLog) sequence() *layer.Sequence {
+	return &layer.Sequence{
+		Of: func(group string, m layer.Message) (string, uint64, bool) {
+			parts := strings.SplitN(string(m.Data), "|", 3)
+			if len(parts) != 3 {
+				return "", 0, false
+			}
+			n, err := strconv.ParseUint(parts[1], 10, 64)
+			return parts[0], n, err == nil
+		},
+		Read: func(ctx context.Context, group string, after uint64) ([]layer.Message, error) {
+			es, err := l.c.XRangeN(ctx, "log:"+group, fmt.Sprintf("%d-0", after+1), "+", 100).Result()
+			if err != nil {
+				return nil, err
+			}
+			var out []layer.Message
+			for _, e := range es {
+				out = append(out, layer.Message{Text: true, Data: []byte(e.Values["m"].(string))})
+			}
+			return out, nil
+		},
+	}
+}
+
+func TestSequencedGroupsAreGapFreeAcrossFaults(t *testing.T) {
+	rs := redistest.Start(t)
+	admin := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	t.Cleanup(func() { admin.Close() })
+	log := &testLog{t: t, c: admin, group: "room"}
+	client := redis.NewClient(&redis.Options{Addr: rs.Addr, MaxRetries: 1, DialTimeout: time.Second})
+	t.Cleanup(func() { client.Close() })
+	l, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: client, Node: "n", Sequence: log.sequence()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	log.topic = l.GroupTopic("room")
+	member := pipelinetest.New()
+	if err := l.GroupAdd("room", member.Channel); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	wait := func(want ...string) {
+		t.Helper()
+		eventually(t, fmt.Sprintf("member got %v", want), func() bool {
+			got = append(got, received(member)...)
+			return len(got) >= len(want)
+		})
+		if !slices.Equal(got, want) {
+			t.Fatalf("member got %q, want %q", got, want)
+		}
+		got = nil
+	}
+	// The subscription is live once a published message arrives.
+	eventually(t, "the subscription", func() bool {
+		_ = admin.Del(context.Background(), log.key())
+		log.add("e1", 1, "one", true)
+		got = append(got, received(member)...)
+		return len(got) > 0
+	})
+	got = nil
+
+	// A gap: 3 and 4 were logged but never published; 5 arrives.
+	log.add("e1", 2, "two", true)
+	log.add("e1", 3, "three", false)
+	log.add("e1", 4, "four", false)
+	log.add("e1", 5, "five", true)
+	wait("e1|2|two", "e1|3|three", "e1|4|four", "e1|5|five")
+
+	// Duplicates (a retry of 5, an old 2) are dropped; 6 goes through.
+	log.publish("e1|5|five")
+	log.publish("e1|2|two")
+	log.add("e1", 6, "six", true)
+	wait("e1|6|six")
+	if l.Stats.Duplicates.Load() < 2 {
+		t.Fatalf("duplicates %d", l.Stats.Duplicates.Load())
+	}
+
+	// 7 and 8 are stored but their publishes never reached this node, and
+	// nothing else is posted. Its subscription breaks; once go-redis has
+	// subscribed again, the node reads them from the log.
+	log.add("e1", 7, "seven", false)
+	log.add("e1", 8, "eight", false)
+	if err := admin.Do(context.Background(), "CLIENT", "KILL", "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	wait("e1|7|seven", "e1|8|eight")
+	if l.Stats.Recovered.Load() < 4 {
+		t.Fatalf("recovered %d", l.Stats.Recovered.Load())
+	}
+
+	// Redis lost its data: the log starts over with a new epoch at 1.
+	_ = admin.Del(context.Background(), log.key())
+	log.add("e2", 1, "new one", true)
+	wait("e2|1|new one")
+	if l.Stats.Resets.Load() != 1 {
+		t.Fatalf("resets %d", l.Stats.Resets.Load())
+	}
+	if err := member.Finish(); err != nil {
+		t.Error(err)
+	}
+}
