@@ -56,11 +56,19 @@ type Sequence struct {
 	// after, oldest first, as they would have been published. It runs on
 	// the layer's receiving goroutine and may block.
 	Read func(ctx context.Context, group string, after uint64) ([]Message, error)
+	// Head returns the group's current epoch and last number. It is read
+	// when a subscription is confirmed: the first time, so that a message
+	// missed right after subscribing is noticed and filled; after a
+	// reconnect, so that a log that started over is noticed even when
+	// nothing is posted afterwards.
+	Head func(ctx context.Context, group string) (epoch string, last uint64, err error)
 }
 
 type seqState struct {
-	epoch string
-	last  uint64
+	known bool   // a baseline has been taken (Head, or the first message)
+	epoch string // the numbering's epoch
+	last  uint64 // the last number delivered (or the head when subscribing)
+	floor uint64 // the head when subscribing: live messages up to it are new here
 }
 
 // RedisStats count what crossed Redis. Safe for concurrent use.
@@ -235,12 +243,24 @@ func (r *Redis) deliver(ctx context.Context, g string, m Message) {
 	switch {
 	case st == nil:
 		return // no local members any more
-	case st.last == 0 || st.epoch != epoch:
-		if st.last != 0 {
-			r.Stats.Resets.Add(1)
-			r.cfg.Logger.Warn("layer: the group's log started over (new epoch)", "group", g, "epoch", epoch, "was", st.epoch)
+	case !st.known:
+		st.known, st.epoch, st.last = true, epoch, n // Head could not be read: this message is the baseline
+	case st.epoch != epoch:
+		if st.epoch == "" && st.last == 0 {
+			st.epoch = epoch // the room's first numbering began after this node subscribed
+		} else {
+			r.reset(g, st, epoch)
 		}
-		st.epoch, st.last = epoch, n
+		if n > 1 && !r.fill(ctx, g, st) { // the new numbering's first messages may have been missed too
+			return
+		}
+		if n <= st.last {
+			return
+		}
+		st.last = n
+	case n <= st.floor:
+		// Published after this node subscribed and before it read the
+		// head: new here, and never filled (fills start above the floor).
 	case n <= st.last:
 		r.Stats.Duplicates.Add(1)
 		return
@@ -258,15 +278,41 @@ func (r *Redis) deliver(ctx context.Context, g string, m Message) {
 	_ = r.local.GroupSend(g, m)
 }
 
-// catchUp reads g's log past the last message delivered, after a
-// resubscription.
+// catchUp runs when go-redis confirms a subscription to g: the first
+// time it takes the baseline from the log's head; after a reconnect it
+// reads the log from the last message delivered.
 func (r *Redis) catchUp(ctx context.Context, g string) {
-	if r.cfg.Sequence == nil {
+	sq := r.cfg.Sequence
+	st := r.seqState(g)
+	if sq == nil || st == nil {
 		return
 	}
-	if st := r.seqState(g); st != nil && st.last != 0 {
-		r.fill(ctx, g, st)
+	var epoch string
+	var head uint64
+	if sq.Head != nil {
+		var err error
+		if epoch, head, err = sq.Head(ctx, g); err != nil {
+			r.cfg.Logger.Warn("layer: reading the group's head failed", "group", g, "err", err)
+			return
+		}
 	}
+	if !st.known {
+		if sq.Head != nil {
+			st.known, st.epoch, st.last, st.floor = true, epoch, head, head
+		}
+		return
+	}
+	if sq.Head != nil && epoch != "" && epoch != st.epoch {
+		r.reset(g, st, epoch)
+	}
+	r.fill(ctx, g, st)
+}
+
+// reset starts counting g again under a new epoch (the log started over).
+func (r *Redis) reset(g string, st *seqState, epoch string) {
+	r.Stats.Resets.Add(1)
+	r.cfg.Logger.Warn("layer: the group's log started over (new epoch)", "group", g, "epoch", epoch, "was", st.epoch)
+	st.epoch, st.last, st.floor = epoch, 0, 0
 }
 
 // fill delivers g's logged messages after st.last, in order, page by page.

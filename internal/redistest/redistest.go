@@ -18,6 +18,7 @@ type Server struct {
 	Addr string
 	port int
 	cmd  *exec.Cmd
+	dir  string // with StartDurable: the append-only file's folder
 }
 
 // Start runs redis-server on 127.0.0.1 and stops it when the test ends.
@@ -35,6 +36,23 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
+// StartDurable is Start with an append-only file fsynced on every write,
+// in a folder of the test's: a Restart after Stop (kill -9) finds every
+// acknowledged write again, as a production Redis with AOF would.
+func StartDurable(t testing.TB) *Server {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	s := &Server{t: t, port: port, Addr: fmt.Sprintf("127.0.0.1:%d", port), dir: t.TempDir()}
+	s.Restart()
+	t.Cleanup(s.Stop)
+	return s
+}
+
 // Restart starts the server again (after Stop) on the same port.
 func (s *Server) Restart() {
 	s.t.Helper()
@@ -42,7 +60,13 @@ func (s *Server) Restart() {
 	if err != nil {
 		s.t.Fatal("redis-server is required (Debian package redis-server; .ci/run installs it)")
 	}
-	s.cmd = exec.Command(bin, "--port", fmt.Sprint(s.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	args := []string{"--port", fmt.Sprint(s.port), "--bind", "127.0.0.1", "--save", ""}
+	if s.dir != "" {
+		args = append(args, "--appendonly", "yes", "--appendfsync", "always", "--dir", s.dir)
+	} else {
+		args = append(args, "--appendonly", "no")
+	}
+	s.cmd = exec.Command(bin, args...)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}

@@ -175,6 +175,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	rooms     map[string]*room
+	epochs    map[string]string               // each room's epoch as last delivered here
 	bySession map[string]map[*member]struct{} // this node's connections per session ID
 }
 
@@ -182,6 +183,7 @@ type room struct {
 	name    string
 	members map[*member]struct{}
 	last    uint64 // last sequence number (guarded by the room's executor key)
+	epoch   string // the numbering's epoch (likewise)
 	loaded  bool
 }
 
@@ -206,9 +208,10 @@ const statusTryAgainLater ws.StatusCode = 1013
 // New builds the chat server (not yet listening).
 func New(cfg Config) (*Server, error) {
 	cfg.normalize()
-	s := &Server{cfg: cfg, store: cfg.Store, rooms: map[string]*room{}, bySession: map[string]map[*member]struct{}{}, slow: &slowconsumer.Stats{}}
+	s := &Server{cfg: cfg, store: cfg.Store, rooms: map[string]*room{}, bySession: map[string]map[*member]struct{}{}, epochs: map[string]string{}, slow: &slowconsumer.Stats{}}
 	if cfg.Redis != nil {
-		rl, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: cfg.Redis, Node: cfg.Node, Logger: cfg.Logger, Tap: s.track})
+		rl, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: cfg.Redis, Node: cfg.Node, Logger: cfg.Logger, Tap: s.track,
+			Sequence: &layer.Sequence{Of: seqOf, Read: s.readLog, Head: s.logHead}})
 		if err != nil {
 			return nil, err
 		}
@@ -438,6 +441,9 @@ type historyMsg struct {
 	Room     string `json:"room"`
 	Messages []Msg  `json:"messages"`
 	Last     uint64 `json:"last"`
+	// Epoch of the room's numbering: a client whose epoch differs starts
+	// the room over (its ids are from before the store lost its data).
+	Epoch string `json:"epoch"`
 	// More: after a page asked with since > 0, newer messages follow;
 	// after the newest page (since 0) or one asked with before, older
 	// ones exist.
@@ -449,6 +455,7 @@ type historyMsg struct {
 type historyQuery struct {
 	since, before uint64
 	limit         int
+	epoch         string // the client's; another than the room's means since and before are void
 }
 
 type notice struct {
@@ -467,6 +474,8 @@ type inMsg struct {
 	// history paging
 	Before uint64 `json:"before"`
 	Limit  int    `json:"limit"`
+	// Epoch is the client's idea of the room's epoch (history, join, ack).
+	Epoch string `json:"epoch"`
 }
 
 func (s *Server) send(ch *pipeline.Channel, v any) {
@@ -554,7 +563,7 @@ const maxUserList = 100
 
 // join adds m to room name and tells everyone; it answers the member with
 // an error when a limit refuses it.
-func (s *Server) join(m *member, name string) bool {
+func (s *Server) join(m *member, name string, q historyQuery) bool {
 	if !validRoom(name) {
 		s.send(m.ch, errMsg("bad_room", "room names are 1 to 64 letters, digits, - or _"))
 		return false
@@ -596,7 +605,13 @@ func (s *Server) join(m *member, name string) bool {
 	}
 	// The join's own backlog follows the announcement on the room's queue
 	// (a join costs tokens and rooms per connection are capped).
-	if err := s.exec.Submit(roomKey(name), func() { s.writeHistory(ch, name, historyQuery{limit: s.cfg.HistoryOnJoin}) }); err != nil {
+	// A join with since (a reconnect resuming the room) gets the page after
+	// it; a fresh one the last HistoryOnJoin messages.
+	q.limit = s.cfg.HistoryOnJoin
+	if q.since > 0 {
+		q.limit = HistoryPageMax
+	}
+	if err := s.exec.Submit(roomKey(name), func() { s.writeHistory(ch, name, q) }); err != nil {
 		s.send(ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
 	}
 	return true
@@ -651,9 +666,17 @@ type errorMsg struct {
 // writeHistory reads a page of history and sends it; it blocks on the
 // store: call it on the executor.
 func (s *Server) writeHistory(ch *pipeline.Channel, name string, q historyQuery) {
+	epoch, err := s.store.Epoch(name)
+	if err != nil {
+		s.cfg.Logger.Error("chat: history", "room", name, "err", err)
+		s.send(ch, errMsg("internal", "history unavailable"))
+		return
+	}
+	if q.epoch != "" && epoch != "" && q.epoch != epoch {
+		q.since, q.before = 0, 0 // the client's ids belong to an older numbering: the newest page
+	}
 	// One message more than the page tells whether there are more.
 	var msgs []Msg
-	var err error
 	more := false
 	switch {
 	case q.before > 0:
@@ -681,7 +704,7 @@ func (s *Server) writeHistory(ch *pipeline.Channel, name string, q historyQuery)
 	if msgs == nil {
 		msgs = []Msg{}
 	}
-	s.send(ch, historyMsg{Type: "history", Room: name, Messages: msgs, Last: last, More: more})
+	s.send(ch, historyMsg{Type: "history", Room: name, Messages: msgs, Last: last, Epoch: epoch, More: more})
 }
 
 func errMsg(code, msg string) errorMsg { return errorMsg{Type: "error", Code: code, Msg: msg} }
@@ -720,7 +743,7 @@ func (s *Server) routes() {
 	dispatch.On(s.d, "join", func(c *dispatch.Ctx, in *inMsg) error {
 		m, _ := memberKey.Get(c.Channel())
 		if s.allow(m, "join") {
-			s.join(m, in.Room)
+			s.join(m, in.Room, historyQuery{since: in.Since, epoch: in.Epoch})
 		}
 		return nil
 	})
@@ -740,7 +763,7 @@ func (s *Server) routes() {
 			s.refuse(m, "not_in_room", "join the room first")
 			return nil
 		}
-		q := historyQuery{since: in.Since, before: in.Before, limit: HistoryPageMax}
+		q := historyQuery{since: in.Since, before: in.Before, limit: HistoryPageMax, epoch: in.Epoch}
 		if in.Limit > 0 && in.Limit < HistoryPageMax {
 			q.limit = in.Limit
 		}
@@ -756,8 +779,14 @@ func (s *Server) routes() {
 	dispatch.On(s.d, "ack", func(c *dispatch.Ctx, in *inMsg) error {
 		m, _ := memberKey.Get(c.Channel())
 		m.acks.Store(true)
+		s.mu.Lock()
+		current := s.epochs[in.Room]
+		s.mu.Unlock()
+		if in.Epoch != "" && current != "" && in.Epoch != current {
+			return nil // an ack of an older numbering: its ids are not today's
+		}
 		if t := ack.FromChannel(c.Channel()); t != nil {
-			t.AckUpTo(in.Room, in.ID)
+			t.AckUpTo(ackGroup(in.Room, current), in.ID)
 		}
 		return nil
 	})
@@ -782,10 +811,14 @@ func (s *Server) post(m *member, name, text string) {
 		}
 		if !r.loaded {
 			r.last, _ = s.store.LastID(name)
+			r.epoch, _ = s.store.Epoch(name)
+			if r.epoch == "" {
+				r.epoch = newEpoch()
+			}
 			r.loaded = true
 		}
 		r.last++
-		msg := Msg{ID: r.last, Room: name, From: from.Name, Avatar: from.Avatar, Text: text, Time: time.Now().UTC()}
+		msg := Msg{ID: r.last, Epoch: r.epoch, Room: name, From: from.Name, Avatar: from.Avatar, Text: text, Time: time.Now().UTC()}
 		if err := s.store.Append(msg); err != nil {
 			r.last--
 			s.cfg.Logger.Error("chat: store", "room", name, "err", err)
@@ -823,20 +856,70 @@ func (s *Server) track(group string, m layer.Message) {
 		return // nobody acks: no need to look inside the message
 	}
 	var head struct {
-		Type string `json:"type"`
-		ID   uint64 `json:"id"`
+		Type  string `json:"type"`
+		ID    uint64 `json:"id"`
+		Epoch string `json:"epoch"`
 	}
 	if json.Unmarshal(m.Data, &head) != nil || head.Type != "user" || head.ID == 0 {
 		return
 	}
+	s.mu.Lock()
+	s.epochs[group] = head.Epoch
+	s.mu.Unlock()
 	data := append([]byte(nil), m.Data...)
+	ag := ackGroup(group, head.Epoch)
 	for _, ch := range ackers {
 		ch.Execute(func() {
 			if t := ack.FromChannel(ch); t != nil {
-				t.Track(group, head.ID, data)
+				t.Track(ag, head.ID, data)
 			}
 		})
 	}
+}
+
+// ackGroup is the ack tracker's group of a room's messages in one epoch,
+// so an ack of an old numbering can never acknowledge a new message.
+func ackGroup(room, epoch string) string { return room + "\x00" + epoch }
+
+// seqOf tells the Redis layer a chat message's place in its room's
+// stream (presence and other notices are not numbered).
+func seqOf(group string, m layer.Message) (string, uint64, bool) {
+	if strings.HasPrefix(group, sessionGroupPrefix) || !bytes.HasPrefix(m.Data, []byte(`{"type":"user"`)) {
+		return "", 0, false
+	}
+	var head struct {
+		ID    uint64 `json:"id"`
+		Epoch string `json:"epoch"`
+	}
+	if json.Unmarshal(m.Data, &head) != nil || head.ID == 0 {
+		return "", 0, false
+	}
+	return head.Epoch, head.ID, true
+}
+
+// logHead is a room's current epoch and last id, for the Redis layer.
+func (s *Server) logHead(_ context.Context, room string) (string, uint64, error) {
+	epoch, err := s.rstore.Epoch(room)
+	if err != nil {
+		return "", 0, err
+	}
+	last, err := s.rstore.LastID(room)
+	return epoch, last, err
+}
+
+// readLog reads a room's stream after id, as published messages, for the
+// Redis layer to fill a gap: the stream is the source of truth.
+func (s *Server) readLog(ctx context.Context, room string, after uint64) ([]layer.Message, error) {
+	msgs, err := s.rstore.History(room, after, HistoryPageMax)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]layer.Message, 0, len(msgs))
+	for _, msg := range msgs {
+		b, _ := json.Marshal(chatMsg{Type: "user", Msg: msg})
+		out = append(out, layer.Message{Text: true, Data: b})
+	}
+	return out, nil
 }
 
 // postRedis numbers, stores and publishes a message atomically in Redis;
@@ -881,7 +964,7 @@ func (h *handler) OnOpen(c *websocket.Conn) {
 	_ = s.layer.GroupAdd(sessionGroup(m.sid), m.ch)
 	s.m.conns.Inc()
 	s.send(c.Channel(), notice{Type: "handShake", Msg: "connected", User: &u})
-	if !s.join(m, c.Handshake().Param("room")) {
+	if !s.join(m, c.Handshake().Param("room"), historyQuery{}) {
 		c.Close(1008, "cannot join the room")
 	}
 }

@@ -16,9 +16,9 @@ import (
 // nothing: they only update the connection's own retry state.
 var messageCost = map[string]int{
 	"user":    1,
-	"join":    2, // presence for everyone in the room, and history on join
+	"join":    1, // presence for everyone in the room, and a page of history
 	"leave":   1,
-	"history": 5,
+	"history": 3,
 	"ack":     0,
 }
 

@@ -59,14 +59,16 @@ func (s *RedisStore) Append(m Msg) error {
 	}).Err(); err != nil {
 		return err
 	}
-	// The sequence LastID reads moves up to the stored id (never down).
-	return raiseSeq.Run(ctx, s.c, []string{s.seqKey(m.Room)}, m.ID).Err()
+	// The sequence LastID reads moves up to the stored id (never down),
+	// and the room gets an epoch if it has none.
+	return raiseSeq.Run(ctx, s.c, []string{s.seqKey(m.Room), s.epochKey(m.Room)}, m.ID, m.Epoch).Err()
 }
 
 var raiseSeq = redis.NewScript(`
 if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], ARGV[1])
 end
+if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'NX') end
 return 0`)
 
 func decodeEntries(es []redis.XMessage) ([]Msg, error) {
@@ -122,6 +124,18 @@ func (s *RedisStore) Before(room string, before uint64, limit int) ([]Msg, error
 	return decodeEntries(es)
 }
 
+func (s *RedisStore) epochKey(room string) string { return s.prefix + "epoch:" + room }
+
+// Epoch implements Store: one per room, started by postScript (or
+// Append) when the room's counter starts from 1.
+func (s *RedisStore) Epoch(room string) (string, error) {
+	e, err := s.c.Get(context.Background(), s.epochKey(room)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return e, err
+}
+
 // LastID implements Store.
 func (s *RedisStore) LastID(room string) (uint64, error) {
 	n, err := s.c.Get(context.Background(), s.seqKey(room)).Uint64()
@@ -140,10 +154,21 @@ func (s *RedisStore) Close() error { return nil }
 // message JSON carries the placeholder "id":0 first; ARGV[4] is the Redis
 // layer's envelope header (no origin: every node, this one included,
 // delivers it).
+//
+// The room's epoch (KEYS[4]) starts when its counter does: a Redis that
+// lost its data numbers from 1 again, under the new epoch ARGV[5], and the
+// placeholder "epoch":"" carries it in both copies.
 var postScript = redis.NewScript(`
 local id = redis.call('INCR', KEYS[1])
+local epoch = redis.call('GET', KEYS[4])
+if id == 1 or not epoch then
+  epoch = ARGV[5]
+  redis.call('SET', KEYS[4], epoch)
+end
 local msg = (string.gsub(ARGV[1], '"id":0', '"id":' .. id, 1))
+msg = (string.gsub(msg, '"epoch":""', '"epoch":"' .. epoch .. '"', 1))
 local stored = (string.gsub(ARGV[3], '"id":0', '"id":' .. id, 1))
+stored = (string.gsub(stored, '"epoch":""', '"epoch":"' .. epoch .. '"', 1))
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], id .. '-0', 'm', stored)
 redis.call('PUBLISH', KEYS[3], ARGV[4] .. msg)
 return id
@@ -151,8 +176,8 @@ return id
 
 // post runs postScript.
 func (s *RedisStore) post(ctx context.Context, room, topic string, wire, stored []byte) (uint64, error) {
-	id, err := postScript.Run(ctx, s.c, []string{s.seqKey(room), s.streamKey(room), topic},
-		string(wire), strconv.FormatInt(s.maxLen, 10), string(stored), string(layer.EnvelopeHeader(true))).Uint64()
+	id, err := postScript.Run(ctx, s.c, []string{s.seqKey(room), s.streamKey(room), topic, s.epochKey(room)},
+		string(wire), strconv.FormatInt(s.maxLen, 10), string(stored), string(layer.EnvelopeHeader(true)), newEpoch()).Uint64()
 	return id, err
 }
 

@@ -1,7 +1,9 @@
 package chat
 
 import (
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -23,7 +25,11 @@ type User struct {
 // Msg is one chat message (the PHP seed's chat_msg table); ID is the
 // room's sequence number.
 type Msg struct {
-	ID     uint64    `json:"id"`
+	ID uint64 `json:"id"`
+	// Epoch names the room's numbering: a store that lost its data (a
+	// Redis without persistence, restarted) numbers from 1 again under a
+	// new epoch, so nobody mistakes the new messages for the old ones.
+	Epoch  string    `json:"epoch"`
 	Room   string    `json:"room"`
 	From   string    `json:"from"`
 	Avatar string    `json:"headerimg"`
@@ -45,20 +51,34 @@ type Store interface {
 	Before(room string, before uint64, limit int) ([]Msg, error)
 	// LastID returns the room's last message ID (0: none).
 	LastID(room string) (uint64, error)
+	// Epoch returns the epoch of the room's numbering ("" before its
+	// first message on a store that keeps one per room).
+	Epoch(room string) (string, error)
 	Close() error
 }
 
-// MemoryStore keeps everything in memory (tests, throwaway servers).
+// MemoryStore keeps everything in memory (tests, throwaway servers). Its
+// epoch is new with every store: a restart starts every room over.
 type MemoryStore struct {
 	mu    sync.Mutex
+	epoch string
 	users map[string]User
 	rooms map[string][]Msg
 }
 
 // NewMemoryStore returns an empty store.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{users: map[string]User{}, rooms: map[string][]Msg{}}
+	return &MemoryStore{epoch: newEpoch(), users: map[string]User{}, rooms: map[string][]Msg{}}
 }
+
+// newEpoch returns a random epoch name (64 bits, hex).
+func newEpoch() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (s *MemoryStore) Epoch(string) (string, error) { return s.epoch, nil }
 
 func (s *MemoryStore) SaveUser(u User) error {
 	s.mu.Lock()
@@ -128,9 +148,15 @@ func (s *MemoryStore) Close() error { return nil }
 // are a bucket keyed by big-endian sequence number and history is a range
 // scan. (modernc.org/sqlite would also be pure Go, but SQL buys nothing
 // for an append-only log and costs a much larger dependency.)
-type BoltStore struct{ db *bolt.DB }
+type BoltStore struct {
+	db    *bolt.DB
+	epoch string // kept in the file: a new file is a new epoch
+}
 
-var usersBucket = []byte("users")
+var (
+	usersBucket = []byte("users")
+	metaBucket  = []byte("meta")
+)
 
 // OpenBoltStore opens (or creates) dir/chat.db.
 func OpenBoltStore(dir string) (*BoltStore, error) {
@@ -141,8 +167,26 @@ func OpenBoltStore(dir string) (*BoltStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chat: open store: %w", err)
 	}
-	return &BoltStore{db: db}, nil
+	s := &BoltStore{db: db}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		bk, err := tx.CreateBucketIfNotExists(metaBucket)
+		if err != nil {
+			return err
+		}
+		if e := bk.Get([]byte("epoch")); e != nil {
+			s.epoch = string(e)
+			return nil
+		}
+		s.epoch = newEpoch()
+		return bk.Put([]byte("epoch"), []byte(s.epoch))
+	}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("chat: open store: %w", err)
+	}
+	return s, nil
 }
+
+func (s *BoltStore) Epoch(string) (string, error) { return s.epoch, nil }
 
 func roomBucket(room string) []byte { return []byte("room/" + room) }
 
