@@ -3,7 +3,7 @@
 'use strict';
 const AVATARS = { cat: '🐱', dog: '🐶', fox: '🦊', owl: '🦉', panda: '🐼', frog: '🐸', bear: '🐻', koala: '🐨' };
 const $ = (id) => document.getElementById(id);
-const state = { me: null, room: location.hash.slice(1) || 'lobby', rooms: new Set(), last: {}, ws: null, backoff: 1000, online: {} };
+const state = { me: null, room: location.hash.slice(1) || 'lobby', rooms: new Set(), last: {}, epoch: {}, ws: null, backoff: 1000, online: {} };
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -49,7 +49,19 @@ function showMessage(m) {
   addLine(m.room, li);
 }
 
+// A room's numbering has an epoch; a new one (the server's store lost its
+// data) starts the room over, so its ids are not mistaken for old ones.
+function epochOf(room, epoch) {
+  if (!epoch) return;
+  if (state.epoch[room] && state.epoch[room] !== epoch) {
+    state.last[room] = 0;
+    system(room, 'message history restarted on the server');
+  }
+  state.epoch[room] = epoch;
+}
+
 function accept(m) {
+  epochOf(m.room, m.epoch);
   const last = state.last[m.room] || 0;
   if (m.id <= last) return false; // stale or duplicate
   state.last[m.room] = m.id;
@@ -58,7 +70,7 @@ function accept(m) {
 }
 
 function ack(room) {
-  send({ type: 'ack', room, id: state.last[room] || 0 });
+  send({ type: 'ack', room, id: state.last[room] || 0, epoch: state.epoch[room] || '' });
 }
 
 function renderRooms() {
@@ -94,10 +106,10 @@ function connect() {
     try { m = JSON.parse(e.data); } catch { return; }
     switch (m.type) {
       case 'handShake':
-        // Rejoin the other rooms, and resume every room from the last id
-        // seen, so nothing is missed beyond the backlog sent on join.
-        for (const r of state.rooms) if (r !== state.room) send({ type: 'join', room: r });
-        for (const [r, last] of Object.entries(state.last)) if (last > 0) send({ type: 'history', room: r, since: last });
+        // Rejoin the other rooms from the last id seen in each (one
+        // message a room), and resume this one, so nothing is missed.
+        for (const r of state.rooms) if (r !== state.room) send({ type: 'join', room: r, since: state.last[r] || 0, epoch: state.epoch[r] || '' });
+        if ((state.last[state.room] || 0) > 0) send({ type: 'history', room: state.room, since: state.last[state.room], epoch: state.epoch[state.room] || '' });
         break;
       case 'login':
       case 'logout':
@@ -111,10 +123,14 @@ function connect() {
         if (accept(m)) ack(m.room);
         break;
       case 'history': {
+        epochOf(m.room, m.epoch);
         let got = false;
         for (const h of m.messages || []) got = accept(h) || got;
         if (got) ack(m.room);
-        // Recovery: if the backlog sent on join did not reach our last id, ask for the gap.
+        // A resume longer than a page: ask for the next one until caught up.
+        if (got && state.last[m.room] < (m.last || 0)) {
+          send({ type: 'history', room: m.room, since: state.last[m.room], epoch: state.epoch[m.room] || '' });
+        }
         break;
       }
       case 'system':
