@@ -395,13 +395,13 @@ func (s *Server) closeSession(key string) {
 	}
 }
 
-// Rooms returns the number of rooms with members on this node (a room
-// is forgotten when its last member leaves; its history stays in the
-// store). Safe for concurrent use.
+// Rooms returns the number of rooms this node keeps state for: those
+// with members here (a room is forgotten when its last member leaves; its
+// history stays in the store). Safe for concurrent use.
 func (s *Server) Rooms() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.rooms)
+	return max(len(s.rooms), len(s.epochs))
 }
 
 func roomKey(name string) uint64 {
@@ -628,6 +628,7 @@ func (s *Server) leave(m *member, name string) {
 	delete(m.rooms, name)
 	if len(r.members) == 0 {
 		delete(s.rooms, name) // its sequence is reloaded from the store if the room comes back
+		delete(s.epochs, name)
 	}
 	s.mu.Unlock()
 	_ = s.layer.GroupDiscard(name, m.ch)
@@ -864,7 +865,9 @@ func (s *Server) track(group string, m layer.Message) {
 		return
 	}
 	s.mu.Lock()
-	s.epochs[group] = head.Epoch
+	if s.rooms[group] != nil { // a room everyone just left is forgotten, epoch included
+		s.epochs[group] = head.Epoch
+	}
 	s.mu.Unlock()
 	data := append([]byte(nil), m.Data...)
 	ag := ackGroup(group, head.Epoch)
