@@ -482,8 +482,7 @@ func (ch *Channel) closeGracefully() {
 
 func (ch *Channel) checkHighWater() {
 	if ch.writable.Load() && ch.tr.Pending() > ch.cfg.HighWaterMark {
-		ch.writable.Store(false)
-		ch.loop.Execute(ch.fireWritability)
+		ch.setWritable(false)
 		ch.startPolling()
 	}
 }
@@ -507,15 +506,13 @@ func (ch *Channel) UpdateWritability() {
 	}
 	if ch.writable.Load() {
 		if pending > ch.cfg.HighWaterMark {
-			ch.writable.Store(false)
-			ch.loop.Execute(ch.fireWritability)
+			ch.setWritable(false)
 			ch.startPolling()
 		}
 		return
 	}
 	if pending < ch.cfg.LowWaterMark {
-		ch.writable.Store(true)
-		ch.loop.Execute(ch.fireWritability)
+		ch.setWritable(true)
 		return
 	}
 	ch.startPolling()
@@ -533,12 +530,26 @@ func (ch *Channel) poll() {
 	ch.UpdateWritability()
 }
 
-func (ch *Channel) fireWritability() {
-	if ch.closed {
-		return
+// setWritable records a crossing of a water mark and queues its event.
+// Events run after the current handler returns (a write inside a handler
+// must not re-enter handlers), one task per crossing and in order, so a
+// state that flips back before its event runs still reports both edges:
+// a handler that saw IsWritable false always hears true afterwards, and
+// events alternate (Netty's contract).
+func (ch *Channel) setWritable(w bool) {
+	ch.writable.Store(w)
+	if w {
+		ch.loop.Execute(ch.fireWritable)
+	} else {
+		ch.loop.Execute(ch.fireUnwritable)
 	}
-	w := ch.writable.Load()
-	if w == ch.notified {
+}
+
+func (ch *Channel) fireWritable()   { ch.fireWritability(true) }
+func (ch *Channel) fireUnwritable() { ch.fireWritability(false) }
+
+func (ch *Channel) fireWritability(w bool) {
+	if ch.closed || w == ch.notified {
 		return
 	}
 	ch.notified = w
