@@ -57,26 +57,38 @@ func TestSlowConsumerIsDroppedOthersKeepReceiving(t *testing.T) {
 	<-joined
 	<-joined
 
-	const n, size = 200, 64 << 10
-	got := make(chan int, 1)
+	// The broadcaster stays at most `window` messages ahead of the fast
+	// reader (256 KiB, far under the 1 MiB limit), however slowly a busy
+	// machine runs it; the slow reader reads nothing and passes the limit.
+	const n, size, window = 200, 64 << 10, 4
+	read := make(chan int, n)
 	go func() {
-		_ = fast.SetReadDeadline(time.Now().Add(30 * time.Second))
-		count := 0
-		for count < n {
+		defer close(read)
+		_ = fast.SetReadDeadline(time.Now().Add(60 * time.Second))
+		for i := range n {
 			if _, _, err := fast.ReadMessage(); err != nil {
-				break
+				return
 			}
-			count++
+			read <- i + 1
 		}
-		got <- count
 	}()
 	msg := bytes.Repeat([]byte("m"), size)
-	for range n {
+	count := 0
+	for i := range n {
+		for count < i-window+1 {
+			c, ok := <-read
+			if !ok {
+				t.Fatalf("the fast reader stopped after %d of %d messages", count, n)
+			}
+			count = c
+		}
 		room.Broadcast(gws.Binary, msg)
-		time.Sleep(time.Millisecond) // a steady stream, not one burst
 	}
-	if c := <-got; c != n {
-		t.Fatalf("the fast reader got %d of %d messages", c, n)
+	for c := range read {
+		count = c
+	}
+	if count != n {
+		t.Fatalf("the fast reader got %d of %d messages", count, n)
 	}
 	if stats.Disconnected.Load() != 1 {
 		t.Fatalf("%d slow consumers disconnected", stats.Disconnected.Load())
