@@ -24,16 +24,7 @@ type Server struct {
 // Start runs redis-server on 127.0.0.1 and stops it when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	s := &Server{t: t, port: port, Addr: fmt.Sprintf("127.0.0.1:%d", port)}
-	s.Restart()
-	t.Cleanup(s.Stop)
-	return s
+	return start(t, "")
 }
 
 // StartDurable is Start with an append-only file fsynced on every write,
@@ -41,13 +32,18 @@ func Start(t testing.TB) *Server {
 // acknowledged write again, as a production Redis with AOF would.
 func StartDurable(t testing.TB) *Server {
 	t.Helper()
+	return start(t, t.TempDir())
+}
+
+func start(t testing.TB, dir string) *Server {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	s := &Server{t: t, port: port, Addr: fmt.Sprintf("127.0.0.1:%d", port), dir: t.TempDir()}
+	s := &Server{t: t, port: port, Addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir}
 	s.Restart()
 	t.Cleanup(s.Stop)
 	return s

@@ -58,6 +58,19 @@ func (in *inbox) of(typ string) []faultMsg {
 	return out
 }
 
+// twoNodes starts chat nodes a and b on one Redis, with ann on a and bob
+// on b in room r, both read in the background.
+func twoNodes(t *testing.T, addr string) (ann, bob *client, annIn, bobIn *inbox) {
+	t.Helper()
+	a, b := redisNode(t, addr, "a"), redisNode(t, addr, "b")
+	ann, bob = login(t, a, "ann"), login(t, b, "bob")
+	ann.dial("r")
+	ann.next("history")
+	bob.dial("r")
+	bob.next("history")
+	return ann, bob, ann.inbox(), bob.inbox()
+}
+
 // waitFor polls until cond holds (bounded generously).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -117,13 +130,7 @@ func ids(ms []faultMsg) []uint64 {
 // delivered when it subscribes again.
 func TestNoMessageLostAroundADurableRedisRestart(t *testing.T) {
 	rs := redistest.StartDurable(t)
-	a, b := redisNode(t, rs.Addr, "a"), redisNode(t, rs.Addr, "b")
-	ann, bob := login(t, a, "ann"), login(t, b, "bob")
-	ann.dial("r")
-	ann.next("history")
-	bob.dial("r")
-	bob.next("history")
-	annIn, bobIn := ann.inbox(), bob.inbox()
+	ann, _, annIn, bobIn := twoNodes(t, rs.Addr)
 
 	posts := 0
 	post := func() {
@@ -166,13 +173,7 @@ func TestNoMessageLostAroundADurableRedisRestart(t *testing.T) {
 // member still gets every message once and in order.
 func TestNoMessageLostWhenSubscriptionsBreak(t *testing.T) {
 	rs := redistest.Start(t)
-	a, b := redisNode(t, rs.Addr, "a"), redisNode(t, rs.Addr, "b")
-	ann, bob := login(t, a, "ann"), login(t, b, "bob")
-	ann.dial("r")
-	ann.next("history")
-	bob.dial("r")
-	bob.next("history")
-	annIn, bobIn := ann.inbox(), bob.inbox()
+	ann, _, annIn, bobIn := twoNodes(t, rs.Addr)
 	admin := redis.NewClient(&redis.Options{Addr: rs.Addr})
 	defer admin.Close()
 	done := make(chan struct{})
@@ -206,13 +207,7 @@ func TestNoMessageLostWhenSubscriptionsBreak(t *testing.T) {
 // the new numbering's newest page.
 func TestARedisThatLostItsDataStartsANewEpoch(t *testing.T) {
 	rs := redistest.Start(t) // no persistence
-	a, b := redisNode(t, rs.Addr, "a"), redisNode(t, rs.Addr, "b")
-	ann, bob := login(t, a, "ann"), login(t, b, "bob")
-	ann.dial("r")
-	ann.next("history")
-	bob.dial("r")
-	bob.next("history")
-	annIn, bobIn := ann.inbox(), bob.inbox()
+	ann, bob, annIn, bobIn := twoNodes(t, rs.Addr)
 	ann.send(`{"type":"user","room":"r","msg":"before 1"}`)
 	ann.send(`{"type":"user","room":"r","msg":"before 2"}`)
 	waitFor(t, "two messages", func() bool { return len(bobIn.of("user")) == 2 })
