@@ -67,3 +67,34 @@ func BenchmarkFireRead(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTypedRead compares a read handled through pipeline.Inbound[T]
+// (assert, then an interface call) with a plain ReadHandler doing the
+// same assertion by hand.
+func BenchmarkTypedRead(b *testing.B) {
+	req := &request{"/a"}
+	b.Run("inbound", func(b *testing.B) {
+		h := newPaths()
+		ch := pipelinetest.New(h)
+		b.ReportAllocs()
+		for range b.N {
+			h.seen = h.seen[:0]
+			ch.Pipeline().FireRead(req)
+		}
+	})
+	b.Run("by-hand", func(b *testing.B) {
+		var seen []string
+		ch := pipelinetest.New(pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
+			r, ok := msg.(*request)
+			if !ok {
+				ctx.FireRead(msg)
+				return
+			}
+			seen = append(seen[:0], r.path)
+		}))
+		b.ReportAllocs()
+		for range b.N {
+			ch.Pipeline().FireRead(req)
+		}
+	})
+}
