@@ -245,6 +245,9 @@ func New(cfg Config) (*Server, error) {
 		HTTP:   s.httpRoutes,
 		Upgrade: wsupgrade.Config{
 			Authorize: func(ctx *pipeline.Context, req *http1.Request) (int, string) {
+				if !validRoom(req.Param("room")) {
+					return 400, "bad room name" // refused before the upgrade, not closed after it
+				}
 				switch sess, err := session.FromChannelErr(ctx.Channel()); {
 				case errors.Is(err, session.ErrUnavailable):
 					return 503, "sessions unavailable, try again" // not "log in": the session may be fine

@@ -183,3 +183,21 @@ func TestRedisOutageDoesNotLogUsersOut(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+func TestBadRoomIsRefusedAtTheHandshake(t *testing.T) {
+	s := start(t, chat.NewMemoryStore())
+	c := login(t, s, "ann")
+	u, _ := url.Parse(c.base)
+	h := http.Header{}
+	for _, ck := range c.http.Jar.Cookies(u) {
+		h.Add("Cookie", ck.String())
+	}
+	for _, room := range []string{"bad%20room", "semi%3Bcolon", strings.Repeat("r", 65), "%C3%A9t%C3%A9"} {
+		_, resp, err := gorilla.DefaultDialer.Dial("ws://"+u.Host+"/ws/chat/"+room, h)
+		if err == nil || resp == nil || resp.StatusCode != 400 {
+			t.Fatalf("room %q: %v %v, want 400 before any upgrade", room, err, resp)
+		}
+	}
+	c.dial("good-room_1") // and a good one still opens
+	c.next("history")
+}
