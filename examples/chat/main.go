@@ -11,17 +11,22 @@
 // Every flag can also be set through the environment: CHAT_ADDR,
 // CHAT_DATA, CHAT_MAX_MESSAGE_LEN, CHAT_RATE, CHAT_MAX_ROOMS, CHAT_REDIS,
 // CHAT_NODE, CHAT_PRESENCE_TTL, CHAT_TRUSTED_PROXIES, CHAT_ALLOWED_ORIGINS.
+// A flag on the command line wins over its variable; both take the same
+// units (CHAT_PRESENCE_TTL=15s), and a bad value in either stops the
+// command with exit status 2 and an error that names it.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net/netip"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -31,55 +36,107 @@ import (
 	"github.com/gnetty/gnetty/preset/chat"
 )
 
-func env(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
+// options are the command's settings, from flags or the environment.
+type options struct {
+	addr, data, redisURL, node string
+	maxLen, rate, maxRooms     int
+	presenceTTL                time.Duration
+	trustedProxies             []netip.Prefix
+	allowedOrigins             []string
 }
 
-func envInt(key string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(key)); err == nil {
-		return n
+// envNames maps each flag to the environment variable that sets it when
+// the flag is not given.
+var envNames = map[string]string{
+	"addr": "CHAT_ADDR", "data": "CHAT_DATA", "max-message-len": "CHAT_MAX_MESSAGE_LEN",
+	"rate": "CHAT_RATE", "max-rooms": "CHAT_MAX_ROOMS", "redis": "CHAT_REDIS", "node": "CHAT_NODE",
+	"presence-ttl": "CHAT_PRESENCE_TTL", "trusted-proxies": "CHAT_TRUSTED_PROXIES", "allowed-origins": "CHAT_ALLOWED_ORIGINS",
+}
+
+// errUsage marks command-line errors the flag package has reported.
+var errUsage = errors.New("usage")
+
+// parseOptions reads flags, then the environment for every flag not given
+// on the command line, through the same parser (a duration is "15s" in
+// both), and validates everything. Errors name the flag or variable.
+func parseOptions(args []string, getenv func(string) string, usage io.Writer) (options, error) {
+	var o options
+	var proxies, origins string
+	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	fs.SetOutput(usage) // the flag package reports command-line errors, and -h, there
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&o.data, "data", "chat-data", "directory of the message store (\"\" keeps history in memory)")
+	fs.IntVar(&o.maxLen, "max-message-len", 2000, "longest message in characters")
+	fs.IntVar(&o.rate, "rate", 10, "messages per second per connection")
+	fs.IntVar(&o.maxRooms, "max-rooms", 10, "rooms per connection")
+	fs.StringVar(&o.redisURL, "redis", "", "Redis URL shared by several nodes (redis://host:port/db); empty: single node")
+	fs.StringVar(&o.node, "node", "", "this node's name with -redis (default random)")
+	fs.DurationVar(&o.presenceTTL, "presence-ttl", 15*time.Second, "how long a crashed node's users stay online with -redis (a duration: 15s)")
+	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated CIDRs of TLS-terminating proxies whose X-Forwarded-Proto: https makes the session cookie Secure")
+	fs.StringVar(&origins, "allowed-origins", "", "comma-separated origins besides the chat's own that may POST /login and /logout")
+	if err := fs.Parse(args); err != nil {
+		return o, fmt.Errorf("%w: %w", errUsage, err)
 	}
-	return def
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envNames[f.Name]
+		if v := getenv(name); v != "" && !given[f.Name] {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %v", name, v, err))
+			}
+		}
+	})
+	positive := func(flagName string, v int) {
+		if v <= 0 {
+			errs = append(errs, fmt.Errorf("-%s (%s) must be at least 1, not %d", flagName, envNames[flagName], v))
+		}
+	}
+	positive("max-message-len", o.maxLen)
+	positive("rate", o.rate)
+	positive("max-rooms", o.maxRooms)
+	if o.presenceTTL < time.Second {
+		errs = append(errs, fmt.Errorf("-presence-ttl (CHAT_PRESENCE_TTL) must be at least 1s, not %v", o.presenceTTL))
+	}
+	for _, p := range strings.FieldsFunc(proxies, func(r rune) bool { return r == ',' || r == ' ' }) {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("-trusted-proxies (CHAT_TRUSTED_PROXIES): %q is not a CIDR such as 10.0.0.0/8", p))
+			continue
+		}
+		o.trustedProxies = append(o.trustedProxies, prefix)
+	}
+	o.allowedOrigins = strings.FieldsFunc(origins, func(r rune) bool { return r == ',' || r == ' ' })
+	return o, errors.Join(errs...)
 }
 
 func main() {
-	addr := flag.String("addr", env("CHAT_ADDR", "127.0.0.1:8080"), "listen address")
-	data := flag.String("data", env("CHAT_DATA", "chat-data"), "directory of the message store (\"\" keeps history in memory)")
-	maxLen := flag.Int("max-message-len", envInt("CHAT_MAX_MESSAGE_LEN", 2000), "longest message in characters")
-	ratePerSec := flag.Int("rate", envInt("CHAT_RATE", 10), "messages per second per connection")
-	maxRooms := flag.Int("max-rooms", envInt("CHAT_MAX_ROOMS", 10), "rooms per connection")
-	redisURL := flag.String("redis", env("CHAT_REDIS", ""), "Redis URL shared by several nodes (redis://host:port/db); empty: single node")
-	node := flag.String("node", env("CHAT_NODE", ""), "this node's name with -redis (default random)")
-	ttl := flag.Duration("presence-ttl", time.Duration(envInt("CHAT_PRESENCE_TTL", 15))*time.Second, "how long a crashed node's users stay online with -redis")
-	proxies := flag.String("trusted-proxies", env("CHAT_TRUSTED_PROXIES", ""), "comma-separated CIDRs of TLS-terminating proxies whose X-Forwarded-Proto: https makes the session cookie Secure")
-	origins := flag.String("allowed-origins", env("CHAT_ALLOWED_ORIGINS", ""), "comma-separated origins besides the chat's own that may POST /login and /logout")
-	flag.Parse()
-
+	o, err := parseOptions(os.Args[1:], os.Getenv, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case errors.Is(err, errUsage):
+		os.Exit(2) // already reported, with the usage
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "chat:", strings.ReplaceAll(err.Error(), "\n", "\nchat: "))
+		os.Exit(2)
+	}
 	cfg := chat.Config{
-		Addr: *addr, MaxMessageLen: *maxLen, MessagesPerSecond: float64(*ratePerSec), MaxRoomsPerConn: *maxRooms,
+		Addr: o.addr, MaxMessageLen: o.maxLen, MessagesPerSecond: float64(o.rate), MaxRoomsPerConn: o.maxRooms,
+		TrustedProxies: o.trustedProxies, AllowedOrigins: o.allowedOrigins,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	}
-	for _, p := range strings.FieldsFunc(*proxies, func(r rune) bool { return r == ',' || r == ' ' }) {
-		prefix, err := netip.ParsePrefix(p)
-		if err != nil {
-			log.Fatalf("chat: -trusted-proxies (CHAT_TRUSTED_PROXIES): %q is not a CIDR such as 10.0.0.0/8", p)
-		}
-		cfg.TrustedProxies = append(cfg.TrustedProxies, prefix)
-	}
-	cfg.AllowedOrigins = strings.FieldsFunc(*origins, func(r rune) bool { return r == ',' || r == ' ' })
-	if *redisURL != "" {
-		opts, err := redis.ParseURL(*redisURL)
+	if o.redisURL != "" {
+		opts, err := redis.ParseURL(o.redisURL)
 		if err != nil {
 			log.Fatalf("chat: -redis: %v", err)
 		}
 		cfg.Redis = redis.NewClient(opts)
-		cfg.Node, cfg.PresenceTTL = *node, *ttl
+		cfg.Node, cfg.PresenceTTL = o.node, o.presenceTTL
 		defer cfg.Redis.Close()
-	} else if *data != "" {
-		store, err := chat.OpenBoltStore(*data)
+	} else if o.data != "" {
+		store, err := chat.OpenBoltStore(o.data)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -91,7 +148,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg.Logger.Info("chat: open http://" + *addr + "/ in a browser")
+	cfg.Logger.Info("chat: open http://" + o.addr + "/ in a browser")
 	if err := srv.Serve(ctx); err != nil {
 		log.Fatal(err)
 	}
