@@ -172,6 +172,7 @@ type Server struct {
 
 	finishOnce sync.Once
 	finishErr  error
+	stopping   atomic.Bool // Shutdown began: /healthz says so
 
 	mu        sync.Mutex
 	rooms     map[string]*room
@@ -334,6 +335,15 @@ func (s *Server) heartbeat(ctx context.Context) {
 // (history flushed), the store closes. Safe for concurrent use with
 // Shutdown; after Shutdown it returns bootstrap.ErrServerClosed.
 func (s *Server) Serve(ctx context.Context) error {
+	served := make(chan struct{})
+	defer close(served)
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.stopping.Store(true) // as the shutdown begins: a balancer stops sending
+		case <-served:
+		}
+	}()
 	err := s.Server.Serve(ctx)
 	if errors.Is(err, bootstrap.ErrServerClosed) {
 		return err
@@ -345,6 +355,7 @@ func (s *Server) Serve(ctx context.Context) error {
 // concurrent use with Serve and itself: the executor, sessions, layer
 // and store are closed once, after the connections.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopping.Store(true)
 	return s.finish(s.Server.Shutdown(ctx))
 }
 
@@ -741,7 +752,7 @@ func (s *Server) routes() {
 			s.refuse(m, "not_in_room", "join the room first")
 			return nil
 		}
-		s.post(m, name, text)
+		s.post(m, name, text, time.Now())
 		return nil
 	})
 	dispatch.On(s.d, "join", func(c *dispatch.Ctx, in *inMsg) error {
@@ -797,10 +808,10 @@ func (s *Server) routes() {
 }
 
 // post numbers, stores and broadcasts a message, in order per room.
-func (s *Server) post(m *member, name, text string) {
+func (s *Server) post(m *member, name, text string, received time.Time) {
 	from := m.user
 	if s.rstore != nil {
-		s.postRedis(m, name, text)
+		s.postRedis(m, name, text, received)
 		return
 	}
 	if err := s.exec.Submit(roomKey(name), func() {
@@ -830,6 +841,7 @@ func (s *Server) post(m *member, name, text string) {
 			return
 		}
 		s.broadcast(name, chatMsg{Type: "user", Msg: msg})
+		s.m.delivery.Observe(time.Since(received).Seconds())
 	}); err != nil {
 		s.send(m.ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
 	}
@@ -931,7 +943,7 @@ func (s *Server) readLog(ctx context.Context, room string, after uint64) ([]laye
 // postRedis numbers, stores and publishes a message atomically in Redis;
 // every node, this one included, delivers it from its subscription, so all
 // see a room's messages in sequence order.
-func (s *Server) postRedis(m *member, name, text string) {
+func (s *Server) postRedis(m *member, name, text string, received time.Time) {
 	from, ch := m.user, m.ch
 	if err := s.exec.Submit(roomKey(name), func() {
 		msg := Msg{Room: name, From: from.Name, Avatar: from.Avatar, Text: text, Time: time.Now().UTC()}
@@ -944,6 +956,7 @@ func (s *Server) postRedis(m *member, name, text string) {
 			return
 		}
 		s.m.broadcasts.Inc()
+		s.m.delivery.Observe(time.Since(received).Seconds())
 	}); err != nil {
 		s.send(ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
 	}
@@ -955,7 +968,7 @@ type handler Server
 func (h *handler) OnOpen(c *websocket.Conn) {
 	s := (*Server)(h)
 	sess := c.Handshake().Session
-	u := User{Name: sess.Get("user"), Avatar: sess.Get("avatar"), LoginTime: time.Now().UTC()}
+	u := sessionUser(sess)
 	m := &member{ch: c.Channel(), sid: sessionKeyOf(sess.ID), user: u, rooms: map[string]bool{},
 		limiter: rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), int(2*s.cfg.MessagesPerSecond))}
 	memberKey.Set(c.Channel(), m)

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gnetty/gnetty/codec/http1"
@@ -34,20 +36,35 @@ type metrics struct {
 	abusive           prometheus.Counter
 	lost              prometheus.Counter
 	handshakeFailures *prometheus.CounterVec
+	delivery          prometheus.Histogram
 }
 
 func newMetrics(reg *prometheus.Registry, s *Server) metrics {
 	m := metrics{
-		conns:             prometheus.NewGauge(prometheus.GaugeOpts{Name: "chat_connections", Help: "Open chat WebSocket connections."}),
-		in:                prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_messages_in_total", Help: "Chat messages received."}),
-		out:               prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_messages_out_total", Help: "Messages written to connections."}),
-		broadcasts:        prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_broadcasts_total", Help: "Room broadcasts (each encoded once)."}),
-		limited:           prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_rate_limited_total", Help: "Messages refused by the rate limit."}),
-		abusive:           prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_refused_disconnects_total", Help: "Connections closed for sending too many refused messages."}),
-		lost:              prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_redis_failures_total", Help: "Broadcasts or posts that did not reach Redis (other nodes missed them)."}),
+		conns:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "chat_connections", Help: "Open chat WebSocket connections."}),
+		in:         prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_messages_in_total", Help: "Chat messages received."}),
+		out:        prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_messages_out_total", Help: "Messages written to connections."}),
+		broadcasts: prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_broadcasts_total", Help: "Room broadcasts (each encoded once)."}),
+		limited:    prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_rate_limited_total", Help: "Messages refused by the rate limit."}),
+		abusive:    prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_refused_disconnects_total", Help: "Connections closed for sending too many refused messages."}),
+		lost:       prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_redis_failures_total", Help: "Broadcasts or posts that did not reach Redis (other nodes missed them)."}),
+		delivery: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "chat_delivery_seconds",
+			Help:    "From receiving a chat message to handing it to every member's connection on this node (with Redis: to Redis, for every node).",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}),
 		handshakeFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chat_handshake_failures_total", Help: "Refused WebSocket upgrades by reason."}, []string{"reason"}),
 	}
-	reg.MustRegister(m.conns, m.in, m.out, m.broadcasts, m.limited, m.abusive, m.lost, m.handshakeFailures,
+	// The Go runtime and the process, as every Go service exports them; a
+	// registry the application passes may have them already.
+	for _, c := range []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		if err := reg.Register(c); err != nil {
+			if !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+				panic(err)
+			}
+		}
+	}
+	reg.MustRegister(m.conns, m.in, m.out, m.broadcasts, m.limited, m.abusive, m.lost, m.handshakeFailures, m.delivery,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "chat_slow_consumer_disconnects_total", Help: "Connections closed for not reading."},
 			func() float64 { return float64(s.slow.Disconnected.Load()) }))
 	return m
@@ -82,9 +99,7 @@ func (s *Server) httpRoutes(r *router.Router) error {
 			ctx.WriteAndFlush(resp)
 		}},
 		{"GET", "/static/{path...}", static.New(static.Config{FS: files})},
-		{"GET", "/healthz", func(ctx *pipeline.Context, req *http1.Request) {
-			router.Reply(ctx, req, 200, "text/plain; charset=utf-8", []byte("ok\n"))
-		}},
+		{"GET", "/healthz", s.healthz},
 		{"GET", "/metrics", nethttp.Handler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))},
 		{"GET", "/api/me", func(ctx *pipeline.Context, req *http1.Request) {
 			sess, err := session.FromChannelErr(ctx.Channel())
@@ -96,7 +111,7 @@ func (s *Server) httpRoutes(r *router.Router) error {
 				router.Reply(ctx, req, http.StatusUnauthorized, "application/json", []byte(`{"error":"not logged in"}`))
 				return
 			}
-			b, _ := json.Marshal(User{Name: sess.Get("user"), Avatar: sess.Get("avatar")})
+			b, _ := json.Marshal(sessionUser(sess))
 			router.Reply(ctx, req, 200, "application/json", b)
 		}},
 		{"POST", "/login", s.login},
@@ -105,6 +120,52 @@ func (s *Server) httpRoutes(r *router.Router) error {
 	for _, rt := range routes {
 		if err := r.Handle(rt.method, rt.pattern, rt.h); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// sessionUser is the user a session was logged in as, with its real
+// login time.
+func sessionUser(sess *session.Session) User {
+	t, _ := time.Parse(time.RFC3339Nano, sess.Get("login_time"))
+	return User{Name: sess.Get("user"), Avatar: sess.Get("avatar"), LoginTime: t}
+}
+
+// healthz is readiness: 200 "ok" only while the node can serve, 503 and
+// the reason otherwise (shutting down, the store or Redis unreachable).
+// The checks may block, so they run off the loop, bounded by 2 s.
+func (s *Server) healthz(ctx *pipeline.Context, req *http1.Request) {
+	ch := ctx.Channel()
+	go func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		resp := http1.NewResponse(req)
+		resp.Header.Set("Content-Type", "text/plain; charset=utf-8")
+		if err := s.health(cctx); err != nil {
+			resp.Status = http.StatusServiceUnavailable
+			resp.Body = fmt.Appendf(resp.Body, "unavailable: %v\n", err)
+		} else {
+			resp.Body = append(resp.Body, "ok\n"...)
+		}
+		req.Release()
+		ch.WriteAndFlush(resp)
+	}()
+}
+
+// health reports why the node cannot serve, or nil.
+func (s *Server) health(ctx context.Context) error {
+	if s.stopping.Load() {
+		return errors.New("shutting down")
+	}
+	if s.cfg.Redis != nil {
+		if err := s.cfg.Redis.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+	}
+	if h, ok := s.store.(interface{ Health(context.Context) error }); ok {
+		if err := h.Health(ctx); err != nil {
+			return fmt.Errorf("store: %w", err)
 		}
 	}
 	return nil
@@ -185,7 +246,8 @@ func (s *Server) login(ctx *pipeline.Context, req *http1.Request) {
 			s.cfg.Logger.Error("chat: save user", "err", err)
 		}
 		resp := http1.NewResponse(req)
-		if _, err := s.sessions.Login(context.Background(), ch, req, resp, map[string]string{"user": u.Name, "avatar": u.Avatar}); err != nil {
+		values := map[string]string{"user": u.Name, "avatar": u.Avatar, "login_time": u.LoginTime.Format(time.RFC3339Nano)}
+		if _, err := s.sessions.Login(context.Background(), ch, req, resp, values); err != nil {
 			// The store is down (a Redis outage): nothing is wrong with the
 			// request, so 503 and a retry, not 500.
 			s.cfg.Logger.Warn("chat: login: session store", "err", err)

@@ -1,6 +1,8 @@
 package chat_test
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -200,4 +202,62 @@ func TestBadRoomIsRefusedAtTheHandshake(t *testing.T) {
 	}
 	c.dial("good-room_1") // and a good one still opens
 	c.next("history")
+}
+
+func get(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	_, _ = io.Copy(&b, resp.Body)
+	return resp.StatusCode, b.String()
+}
+
+// TestReadinessMetricsAndLoginTime: /healthz is 503 with the reason while
+// Redis is down and ok again after; /metrics carries the Go runtime, the
+// process and the delivery latency; /api/me has the real login time.
+func TestReadinessMetricsAndLoginTime(t *testing.T) {
+	rs := redistest.Start(t)
+	a := redisNode(t, rs.Addr, "a")
+	base := "http://" + a.addr
+	if code, body := get(t, base+"/healthz"); code != 200 || body != "ok\n" {
+		t.Fatalf("healthz %d %q", code, body)
+	}
+	before := time.Now().Add(-time.Second)
+	ann := login(t, a, "ann")
+	resp, err := ann.http.Get(base + "/api/me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var me struct {
+		Name      string    `json:"username"`
+		LoginTime time.Time `json:"login_time"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&me)
+	resp.Body.Close()
+	if me.Name != "ann" || me.LoginTime.Before(before) || me.LoginTime.After(time.Now()) {
+		t.Fatalf("/api/me %+v", me)
+	}
+	ann.dial("r")
+	ann.next("history")
+	ann.send(`{"type":"user","room":"r","msg":"hi"}`)
+	ann.next("user")
+	_, metrics := get(t, base+"/metrics")
+	for _, want := range []string{"go_goroutines ", "process_resident_memory_bytes ", "chat_delivery_seconds_count 1"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	rs.Stop()
+	if code, body := get(t, base+"/healthz"); code != 503 || !strings.HasPrefix(body, "unavailable: redis") {
+		t.Fatalf("healthz with Redis down: %d %q", code, body)
+	}
+	rs.Restart()
+	waitFor(t, "healthz ok after Redis came back", func() bool {
+		code, _ := get(t, base+"/healthz")
+		return code == 200
+	})
 }

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -187,6 +188,11 @@ func OpenBoltStore(dir string) (*BoltStore, error) {
 }
 
 func (s *BoltStore) Epoch(string) (string, error) { return s.epoch, nil }
+
+// Health reports whether the database can be read (not closed).
+func (s *BoltStore) Health(context.Context) error {
+	return s.db.View(func(*bolt.Tx) error { return nil })
+}
 
 func roomBucket(room string) []byte { return []byte("room/" + room) }
 
