@@ -159,6 +159,7 @@ type Server struct {
 	cfg      Config
 	store    Store
 	sessions *session.Manager
+	names    names
 	exec     *executor.Executor
 	d        *dispatch.Dispatcher
 	slow     *slowconsumer.Stats
@@ -220,6 +221,7 @@ func New(cfg Config) (*Server, error) {
 		s.rstore = NewRedisStore(RedisStoreConfig{Client: cfg.Redis})
 		s.store = s.rstore
 		s.presence = &presenceStore{c: cfg.Redis, node: rl.Node(), ttl: cfg.PresenceTTL}
+		s.names = redisNames{c: cfg.Redis}
 		s.sessions = session.New(session.Config{Store: redisstore.New(redisstore.Config{Client: cfg.Redis}),
 			TrustProxy: len(cfg.TrustedProxies) > 0, TrustedProxies: cfg.TrustedProxies})
 		if err := s.presence.beat(context.Background()); err != nil {
@@ -235,6 +237,7 @@ func New(cfg Config) (*Server, error) {
 		l.Tap = s.track
 		s.layer = l
 		s.sessions = session.New(session.Config{TrustProxy: len(cfg.TrustedProxies) > 0, TrustedProxies: cfg.TrustedProxies})
+		s.names = &memoryNames{m: map[string]string{}}
 	}
 	s.exec = executor.New(executor.Config{Workers: 4})
 	s.m = newMetrics(cfg.Registry, s)

@@ -207,6 +207,7 @@ func (s *Server) logout(ctx *pipeline.Context, req *http1.Request) {
 			s.cfg.Logger.Warn("chat: logout", "err", err)
 		}
 		if sess != nil {
+			_ = s.names.release(context.Background(), nameKey(sess.Get("user")), sess.ID)
 			s.endSession(sess.ID)
 		}
 		resp.Header.Set("Content-Type", "application/json")
@@ -241,13 +242,40 @@ func (s *Server) login(ctx *pipeline.Context, req *http1.Request) {
 	}
 	u := User{Name: name, Avatar: cleanAvatar(f.Avatar), LoginTime: time.Now().UTC()}
 	ch := ctx.Channel()
-	go func() { // the store may block: never on the loop
-		if err := s.store.SaveUser(u); err != nil {
-			s.cfg.Logger.Error("chat: save user", "err", err)
-		}
+	cur := session.FromChannel(ch) // logging in again from a live session keeps its own name
+	go func() {                    // the stores may block: never on the loop
+		bg := context.Background()
 		resp := http1.NewResponse(req)
 		values := map[string]string{"user": u.Name, "avatar": u.Avatar, "login_time": u.LoginTime.Format(time.RFC3339Nano)}
-		if _, err := s.sessions.Login(context.Background(), ch, req, resp, values); err != nil {
+		curSID := ""
+		if cur != nil {
+			curSID = cur.ID
+		}
+		_, err := s.claimName(bg, u.Name, curSID, func() (string, error) {
+			ns, err := s.sessions.Login(bg, ch, req, resp, values)
+			if err != nil {
+				return "", err
+			}
+			return ns.ID, nil
+		})
+		if errors.Is(err, errNameTaken) {
+			resp.Header = resp.Header[:0]
+			resp.Status = http.StatusConflict
+			resp.Header.Set("Content-Type", "application/json")
+			resp.Body = append(resp.Body[:0], `{"code":"name_taken","msg":"that name is in use; pick another"}`...)
+			req.Release()
+			ch.WriteAndFlush(resp)
+			return
+		}
+		if err == nil && cur != nil && nameKey(cur.Get("user")) != nameKey(u.Name) {
+			_ = s.names.release(bg, nameKey(cur.Get("user")), curSID) // renamed: the old name is free
+		}
+		if err == nil {
+			if err := s.store.SaveUser(u); err != nil {
+				s.cfg.Logger.Error("chat: save user", "err", err)
+			}
+		}
+		if err != nil {
 			// The store is down (a Redis outage): nothing is wrong with the
 			// request, so 503 and a retry, not 500.
 			s.cfg.Logger.Warn("chat: login: session store", "err", err)

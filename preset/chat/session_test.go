@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -260,4 +262,71 @@ func TestReadinessMetricsAndLoginTime(t *testing.T) {
 		code, _ := get(t, base+"/healthz")
 		return code == 200
 	})
+}
+
+// loginStatus posts a login for name with c's cookies and returns the
+// status.
+func (c *client) loginStatus(name string) int {
+	c.t.Helper()
+	resp, err := c.http.Post(c.base+"/login", "application/json", strings.NewReader(`{"name":`+strconv.Quote(name)+`}`))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == 409 {
+		var e struct{ Code string }
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		if e.Code != "name_taken" {
+			c.t.Fatalf("409 with code %q", e.Code)
+		}
+	}
+	return resp.StatusCode
+}
+
+func newClient(t *testing.T, s *srv) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, http: &http.Client{Jar: jar, Timeout: 10 * time.Second}, base: "http://" + s.addr}
+}
+
+// TestNamesBelongToOneSession: a name held by a live session is refused
+// (409 name_taken, without case), logging in again from the holder's own
+// session keeps it, renaming frees the old name, and logout frees it; the
+// same holds across nodes.
+func TestNamesBelongToOneSession(t *testing.T) {
+	rs := redistest.Start(t)
+	for _, mode := range []string{"one node", "two nodes"} {
+		t.Run(mode, func(t *testing.T) {
+			var a, b *srv
+			if mode == "one node" {
+				a = start(t, chat.NewMemoryStore())
+				b = a
+			} else {
+				a, b = redisNode(t, rs.Addr, "a"), redisNode(t, rs.Addr, "b")
+			}
+			ann, bob := newClient(t, a), newClient(t, b)
+			if st := ann.loginStatus("alice-" + mode); st != 200 {
+				t.Fatalf("first login %d", st)
+			}
+			for _, name := range []string{"alice-" + mode, "ALICE-" + mode} {
+				if st := bob.loginStatus(name); st != 409 {
+					t.Fatalf("%q while held: %d, want 409", name, st)
+				}
+			}
+			if st := ann.loginStatus("alice-" + mode); st != 200 {
+				t.Fatalf("the holder logging in again: %d", st)
+			}
+			if st := ann.loginStatus("ann-" + mode); st != 200 {
+				t.Fatalf("renaming: %d", st)
+			}
+			if st := bob.loginStatus("alice-" + mode); st != 200 {
+				t.Fatalf("the old name after a rename: %d", st)
+			}
+			if resp := bob.post("/logout", nil); resp.StatusCode != 200 {
+				t.Fatal(resp.Status)
+			}
+			if st := newClient(t, a).loginStatus("alice-" + mode); st != 200 {
+				t.Fatalf("after logout: %d", st)
+			}
+		})
+	}
 }

@@ -175,7 +175,13 @@ async function start() {
 $('login-form').onsubmit = async (e) => {
   e.preventDefault();
   const r = await fetch('/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: $('name').value, avatar: $('avatar').value }) });
-  if (!r.ok) { $('login-error').textContent = (await r.text()).trim(); return; }
+  if (!r.ok) {
+    const text = (await r.text()).trim();
+    let msg = text;
+    try { msg = JSON.parse(text).msg || text; } catch { /* plain text */ }
+    $('login-error').textContent = msg; // "that name is in use; pick another", "sessions unavailable, try again", ...
+    return;
+  }
   state.me = await r.json();
   showChat();
   connect();
