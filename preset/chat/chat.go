@@ -173,7 +173,9 @@ type Server struct {
 
 	finishOnce sync.Once
 	finishErr  error
-	stopping   atomic.Bool // Shutdown began: /healthz says so
+
+	janitorStop, janitorDone chan struct{} // the BoltStore's session janitor
+	stopping                 atomic.Bool   // Shutdown began: /healthz says so
 
 	mu        sync.Mutex
 	rooms     map[string]*room
@@ -236,8 +238,17 @@ func New(cfg Config) (*Server, error) {
 		l := layer.NewLocal()
 		l.Tap = s.track
 		s.layer = l
-		s.sessions = session.New(session.Config{TrustProxy: len(cfg.TrustedProxies) > 0, TrustedProxies: cfg.TrustedProxies})
-		s.names = &memoryNames{m: map[string]string{}}
+		scfg := session.Config{TrustProxy: len(cfg.TrustedProxies) > 0, TrustedProxies: cfg.TrustedProxies}
+		if bs, ok := cfg.Store.(*BoltStore); ok {
+			// Sessions and names live in the same file as the history, so
+			// a restart logs nobody out.
+			scfg.Store, s.names = bs, boltNames{s: bs}
+			s.janitorStop, s.janitorDone = make(chan struct{}), make(chan struct{})
+			go s.collectSessions(bs)
+		} else {
+			s.names = &memoryNames{m: map[string]string{}}
+		}
+		s.sessions = session.New(scfg)
 	}
 	s.exec = executor.New(executor.Config{Workers: 4})
 	s.m = newMetrics(cfg.Registry, s)
@@ -286,7 +297,32 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// collectSessions deletes expired sessions from the BoltStore every
+// minute, until close.
+func (s *Server) collectSessions(bs *BoltStore) {
+	defer close(s.janitorDone)
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := bs.collectSessions(time.Now()); err != nil {
+			s.cfg.Logger.Warn("chat: collecting expired sessions", "err", err)
+		} else if n > 0 {
+			s.cfg.Logger.Debug("chat: expired sessions collected", "n", n)
+		}
+		select {
+		case <-s.janitorStop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
 func (s *Server) close() {
+	if s.janitorStop != nil {
+		close(s.janitorStop)
+		<-s.janitorDone
+		s.janitorStop = nil
+	}
 	s.exec.Close()
 	s.sessions.Close()
 	if s.stopBeat != nil {

@@ -1,6 +1,7 @@
 package chat_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -328,5 +329,45 @@ func TestNamesBelongToOneSession(t *testing.T) {
 				t.Fatalf("after logout: %d", st)
 			}
 		})
+	}
+}
+
+// TestSessionsAndNamesSurviveARestart: with the on-disk store, a restart
+// logs nobody out and frees no name.
+func TestSessionsAndNamesSurviveARestart(t *testing.T) {
+	dir := t.TempDir()
+	store, err := chat.OpenBoltStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, store)
+	ann := newClient(t, s)
+	if st := ann.loginStatus("ann"); st != 200 {
+		t.Fatalf("login %d", st)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	store2, err := chat.OpenBoltStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2 := start(t, store2)
+	ann.base = "http://" + s2.addr // the cookie jar keys by host, not port
+	resp, err := ann.http.Get(ann.base + "/api/me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("/api/me after a restart: %s", resp.Status)
+	}
+	ann.dial("lobby") // the upgrade accepts the old session too
+	ann.next("history")
+	if st := newClient(t, s2).loginStatus("ANN"); st != 409 {
+		t.Fatalf("someone else took ann's name after the restart: %d", st)
 	}
 }

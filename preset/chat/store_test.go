@@ -1,12 +1,15 @@
 package chat
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gnetty/gnetty/handler/session"
 	"github.com/gnetty/gnetty/internal/redistest"
 )
 
@@ -82,5 +85,37 @@ func TestStores(t *testing.T) {
 	defer again.Close()
 	if last, _ := again.LastID("r"); last != 10 {
 		t.Fatalf("after reopening: last %d", last)
+	}
+}
+
+func TestBoltStoreKeepsSessionsAndCollectsExpiredOnes(t *testing.T) {
+	bs, err := OpenBoltStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bs.Close()
+	ctx := context.Background()
+	now := time.Now()
+	d := &session.Data{Values: map[string]string{"user": "ann"}, Created: now, LastSeen: now}
+	if err := bs.Save(ctx, "live", d, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := bs.Save(ctx, "old", d, now.Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := bs.Load(ctx, "live"); err != nil || got.Values["user"] != "ann" {
+		t.Fatalf("live: %v %v", got, err)
+	}
+	if _, err := bs.Load(ctx, "old"); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("an expired session loaded: %v", err)
+	}
+	if n, err := bs.collectSessions(now); err != nil || n != 1 {
+		t.Fatalf("collected %d, %v; want the 1 expired", n, err)
+	}
+	if err := bs.Delete(ctx, "live"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bs.Load(ctx, "live"); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
 	}
 }

@@ -1,0 +1,145 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/gnetty/gnetty/handler/session"
+)
+
+// The BoltStore also keeps the chat's sessions and name owners in its
+// file, so a restart of a single node logs nobody out and frees no name.
+// Its calls block (bbolt fsyncs writes): the session manager calls it off
+// the event loops.
+
+var (
+	sessionsBucket = []byte("sessions")
+	namesBucket    = []byte("names")
+)
+
+type boltSession struct {
+	Data    session.Data `json:"d"`
+	Expires time.Time    `json:"e"`
+}
+
+var _ session.Store = (*BoltStore)(nil)
+
+// Load implements session.Store.
+func (s *BoltStore) Load(_ context.Context, id string) (*session.Data, error) {
+	var rec boltSession
+	found := false
+	err := s.db.View(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(sessionsBucket)
+		if bk == nil {
+			return nil
+		}
+		v := bk.Get([]byte(id))
+		if v == nil {
+			return nil
+		}
+		found = true
+		return json.Unmarshal(v, &rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !found || !time.Now().Before(rec.Expires) {
+		return nil, session.ErrNotFound
+	}
+	return &rec.Data, nil
+}
+
+// Save implements session.Store.
+func (s *BoltStore) Save(_ context.Context, id string, d *session.Data, expires time.Time) error {
+	b, err := json.Marshal(boltSession{Data: *d, Expires: expires})
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		bk, err := tx.CreateBucketIfNotExists(sessionsBucket)
+		if err != nil {
+			return err
+		}
+		return bk.Put([]byte(id), b)
+	})
+}
+
+// Delete implements session.Store.
+func (s *BoltStore) Delete(_ context.Context, id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if bk := tx.Bucket(sessionsBucket); bk != nil {
+			return bk.Delete([]byte(id))
+		}
+		return nil
+	})
+}
+
+// collectSessions deletes expired sessions (the janitor, every minute).
+func (s *BoltStore) collectSessions(now time.Time) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(sessionsBucket)
+		if bk == nil {
+			return nil
+		}
+		var dead [][]byte
+		err := bk.ForEach(func(k, v []byte) error {
+			var rec boltSession
+			if json.Unmarshal(v, &rec) != nil || !now.Before(rec.Expires) {
+				dead = append(dead, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		for _, k := range dead {
+			if err := bk.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(dead)
+		return err
+	})
+	return n, err
+}
+
+// boltNames keeps name owners in the BoltStore (one node, durable).
+type boltNames struct{ s *BoltStore }
+
+func (n boltNames) owner(_ context.Context, key string) (string, error) {
+	var v string
+	err := n.s.db.View(func(tx *bolt.Tx) error {
+		if bk := tx.Bucket(namesBucket); bk != nil {
+			v = string(bk.Get([]byte(key)))
+		}
+		return nil
+	})
+	return v, err
+}
+
+func (n boltNames) swap(_ context.Context, key, from, to string) (bool, error) {
+	ok := false
+	err := n.s.db.Update(func(tx *bolt.Tx) error {
+		bk, err := tx.CreateBucketIfNotExists(namesBucket)
+		if err != nil {
+			return err
+		}
+		if string(bk.Get([]byte(key))) != from {
+			return nil
+		}
+		ok = true
+		return bk.Put([]byte(key), []byte(to))
+	})
+	return ok, err
+}
+
+func (n boltNames) release(_ context.Context, key, sid string) error {
+	return n.s.db.Update(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(namesBucket)
+		if bk != nil && string(bk.Get([]byte(key))) == sid {
+			return bk.Delete([]byte(key))
+		}
+		return nil
+	})
+}
