@@ -110,6 +110,7 @@ function connect() {
         // message a room), and resume this one, so nothing is missed.
         for (const r of state.rooms) if (r !== state.room) send({ type: 'join', room: r, since: state.last[r] || 0, epoch: state.epoch[r] || '' });
         if ((state.last[state.room] || 0) > 0) send({ type: 'history', room: state.room, since: state.last[state.room], epoch: state.epoch[state.room] || '' });
+        flushOutbox();
         break;
       case 'login':
       case 'logout':
@@ -146,23 +147,86 @@ function connect() {
     if (state.ws !== ws) return;
     state.ws = null;
     if (e.code === 1008 && !state.me) return;
-    const wait = state.backoff + Math.floor(Math.random() * 500);
-    state.backoff = Math.min(state.backoff * 2, 30000);
-    setState('reconnecting', `reconnecting in ${Math.round(wait / 1000)}s`);
-    setTimeout(async () => {
-      if (!state.me) return;
-      const r = await fetch('/api/me');
-      if (r.status === 401) { state.me = null; showLogin(); setState('offline'); return; }
-      connect();
-    }, wait);
+    if (e.code === 1000 && e.reason === 'logged out') { state.me = null; showLogin(); setState('offline'); return; }
+    scheduleReconnect();
   };
 }
 
+// scheduleReconnect tries again after a capped exponential backoff with
+// jitter, for as long as the page is open: every failure (the server
+// down, a network error, a 503) schedules the next try; only a 401 (the
+// session is gone) goes back to the login form. The badge counts down.
+function scheduleReconnect() {
+  const wait = Math.min(state.backoff, 30000) * (0.5 + Math.random() / 2);
+  state.backoff = Math.min(state.backoff * 2, 30000);
+  const until = Date.now() + wait;
+  clearInterval(state.countdown);
+  const tick = () => setState('reconnecting', `reconnecting in ${Math.max(0, Math.ceil((until - Date.now()) / 1000))}s`);
+  tick();
+  state.countdown = setInterval(tick, 1000);
+  setTimeout(async () => {
+    clearInterval(state.countdown);
+    if (!state.me) return;
+    try {
+      const r = await fetch('/api/me', { cache: 'no-store' });
+      if (r.status === 401) { state.me = null; showLogin(); setState('offline'); return; }
+      if (!r.ok) throw new Error('status ' + r.status);
+    } catch (err) {
+      scheduleReconnect(); // still down: keep trying
+      return;
+    }
+    connect();
+  }, wait);
+}
+
+// The outbox keeps what was typed while offline (across a reload, in
+// localStorage), shows it as pending, and sends it once connected. Only
+// messages never handed to an open socket go there, so none is sent twice.
+const OUTBOX = 'gnetty-chat-outbox';
+function loadOutbox() {
+  try { return JSON.parse(localStorage.getItem(OUTBOX) || '[]'); } catch { return []; }
+}
+function saveOutbox(list) {
+  try { localStorage.setItem(OUTBOX, JSON.stringify(list)); } catch { /* storage full or disabled */ }
+}
+function renderOutbox() {
+  const ul = $('pending');
+  if (!ul) return;
+  ul.textContent = '';
+  for (const m of loadOutbox()) ul.appendChild(el('li', 'pending', `#${m.room}: ${m.msg} (waiting for the connection)`));
+}
+function post(room, msg) {
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) {
+    state.ws.send(JSON.stringify({ type: 'user', room, msg }));
+    return;
+  }
+  const list = loadOutbox();
+  list.push({ room, msg });
+  saveOutbox(list);
+  renderOutbox();
+}
+function flushOutbox() {
+  const list = loadOutbox();
+  if (!list.length || !state.ws || state.ws.readyState !== WebSocket.OPEN) return;
+  for (const m of list) state.ws.send(JSON.stringify({ type: 'user', room: m.room, msg: m.msg }));
+  saveOutbox([]);
+  renderOutbox();
+}
+
 async function start() {
+  renderOutbox();
   const sel = $('avatar');
   for (const [k, v] of Object.entries(AVATARS)) { const o = el('option', '', v + ' ' + k); o.value = k; sel.appendChild(o); }
   sel.selectedIndex = Math.floor(Math.random() * sel.options.length);
-  const r = await fetch('/api/me');
+  let r;
+  try {
+    r = await fetch('/api/me', { cache: 'no-store' });
+  } catch (err) {
+    // The server is unreachable as the page loads: keep trying.
+    setTimeout(start, 2000);
+    setState('offline', 'server unreachable, retrying');
+    return;
+  }
   if (r.ok) {
     state.me = await r.json();
     showChat();
@@ -174,7 +238,13 @@ async function start() {
 
 $('login-form').onsubmit = async (e) => {
   e.preventDefault();
-  const r = await fetch('/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: $('name').value, avatar: $('avatar').value }) });
+  let r;
+  try {
+    r = await fetch('/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: $('name').value, avatar: $('avatar').value }) });
+  } catch (err) {
+    $('login-error').textContent = 'the server is unreachable; try again in a moment';
+    return;
+  }
   if (!r.ok) {
     const text = (await r.text()).trim();
     let msg = text;
@@ -188,7 +258,7 @@ $('login-form').onsubmit = async (e) => {
 };
 
 $('logout').onclick = async () => {
-  await fetch('/logout', { method: 'POST' });
+  try { await fetch('/logout', { method: 'POST' }); } catch { /* logged out locally anyway */ }
   state.me = null;
   if (state.ws) { const ws = state.ws; state.ws = null; ws.close(1000, 'logout'); }
   $('messages').textContent = '';
@@ -200,7 +270,7 @@ $('input').onkeydown = (e) => {
   if (e.key !== 'Enter') return;
   const text = $('input').value.trim();
   if (!text) return;
-  send({ type: 'user', room: state.room, msg: text });
+  post(state.room, text);
   $('input').value = '';
 };
 
