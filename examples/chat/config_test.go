@@ -4,10 +4,11 @@ import (
 	"errors"
 	"io"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gnetty/gnetty/internal/servertest"
 )
 
 func envOf(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
@@ -50,10 +51,7 @@ func TestBadOptionsNameTheVariable(t *testing.T) {
 // TestBadEnvironmentStopsTheBinary: the command exits with status 2 and
 // says which variable is wrong, instead of running on a silent default.
 func TestBadEnvironmentStopsTheBinary(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "chat")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	bin := servertest.BuildBinary(t, "chat")
 	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", "")
 	cmd.Env = append(cmd.Environ(), "CHAT_RATE=abc")
 	out, err := cmd.CombinedOutput()

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -28,42 +24,8 @@ func TestChatBinaryAndBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs a browser")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "chat")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command(bin, "-addr", addr, "-data", filepath.Join(dir, "data"))
-	var logs strings.Builder
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if string(b) == "ok\n" {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("chat did not come up:\n%s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	bin, addr := servertest.BuildBinary(t, "chat"), servertest.FreeAddr(t)
+	p := runChat(t, bin, addr, "-data", filepath.Join(t.TempDir(), "data"))
 
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -72,26 +34,20 @@ func TestChatBinaryAndBrowser(t *testing.T) {
 	interop, _ := filepath.Abs("../../tests/interop")
 	out, err := exec.Command(node, filepath.Join(interop, "chat_browser.mjs"), "http://"+addr).CombinedOutput()
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	var res struct {
-		OK    bool     `json:"ok"`
-		Msg   string   `json:"msg"`
-		Steps []string `json:"steps"`
-	}
-	_ = json.Unmarshal([]byte(lines[len(lines)-1]), &res)
-	if err != nil || !res.OK {
-		t.Fatalf("browser test: %v\n%s\nserver log:\n%s", err, out, logs.String())
+	if res, perr := parseResult(lines[len(lines)-1]); err != nil || perr != nil || !res.OK {
+		t.Fatalf("browser test: %v\n%s\nserver log:\n%s", err, out, p.logs.String())
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-exited:
+	case <-p.exited:
 	case <-time.After(40 * time.Second):
 		t.Fatal("chat did not stop on SIGTERM")
 	}
-	if !strings.Contains(logs.String(), "gnetty: stopped") {
-		t.Fatalf("no graceful stop:\n%s", logs.String())
+	if !strings.Contains(p.logs.String(), "gnetty: stopped") {
+		t.Fatalf("no graceful stop:\n%s", p.logs.String())
 	}
 }
 
@@ -118,35 +74,13 @@ func TestNodeClient(t *testing.T) {
 // vanishes from the others' presence within the TTL, with a logout.
 func TestCrashedNodeUsersVanish(t *testing.T) {
 	rs := redistest.Start(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "chat")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := servertest.BuildBinary(t, "chat")
 	var addrs []string
-	var procs []*exec.Cmd
+	var procs []*chatProcess
 	for i := range 3 {
-		l, _ := net.Listen("tcp", "127.0.0.1:0")
-		addr := l.Addr().String()
-		l.Close()
-		cmd := exec.Command(bin, "-addr", addr, "-redis", "redis://"+rs.Addr+"/0", "-node", fmt.Sprint("n", i), "-presence-ttl", "2s")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		addrs, procs = append(addrs, addr), append(procs, cmd)
-	}
-	for _, a := range addrs {
-		for deadline := time.Now().Add(10 * time.Second); ; {
-			if resp, err := http.Get("http://" + a + "/healthz"); err == nil {
-				resp.Body.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("node did not start")
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		addr := servertest.FreeAddr(t)
+		p := runChat(t, bin, addr, "-redis", "redis://"+rs.Addr+"/0", "-node", fmt.Sprint("n", i), "-presence-ttl", "2s")
+		addrs, procs = append(addrs, addr), append(procs, p)
 	}
 	dial := func(addr, name string) *gorilla.Conn {
 		resp, err := http.Post("http://"+addr+"/login", "application/json", strings.NewReader(`{"name":"`+name+`"}`))
@@ -180,7 +114,7 @@ func TestCrashedNodeUsersVanish(t *testing.T) {
 			break
 		}
 	}
-	if err := procs[2].Process.Signal(syscall.SIGKILL); err != nil {
+	if err := procs[2].cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()

@@ -2,55 +2,15 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/gnetty/gnetty/internal/servertest"
 )
-
-// chatProcess is the built binary running on addr with its data in dir.
-type chatProcess struct {
-	cmd    *exec.Cmd
-	exited chan struct{}
-}
-
-func runChat(t *testing.T, bin, addr, dir string) *chatProcess {
-	t.Helper()
-	cmd := exec.Command(bin, "-addr", addr, "-data", dir)
-	var logs strings.Builder
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &chatProcess{cmd: cmd, exited: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.exited) }()
-	t.Cleanup(p.kill)
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if string(b) == "ok\n" {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("chat did not come up:\n%s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// kill ends the process as a crash would (SIGKILL) and waits for it.
-func (p *chatProcess) kill() {
-	_ = p.cmd.Process.Kill()
-	<-p.exited
-}
 
 // TestPageSurvivesAnOutage: the server is killed while the page is open,
 // a message is typed while it is down, and the server comes back seconds
@@ -60,21 +20,9 @@ func TestPageSurvivesAnOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs a browser")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "chat")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	data := filepath.Join(dir, "data")
-	server := runChat(t, bin, addr, data)
+	bin, addr := servertest.BuildBinary(t, "chat"), servertest.FreeAddr(t)
+	data := filepath.Join(t.TempDir(), "data")
+	server := runChat(t, bin, addr, "-data", data)
 
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -105,18 +53,12 @@ func TestPageSurvivesAnOutage(t *testing.T) {
 	_, _ = io.WriteString(stdin, "killed\n")
 	expect("typed")
 	time.Sleep(4 * time.Second) // the outage itself: the scenario, not a wait for a condition
-	runChat(t, bin, addr, data)
+	runChat(t, bin, addr, "-data", data)
 	_, _ = io.WriteString(stdin, "restarted\n")
 	if !out.Scan() {
 		t.Fatal("the browser script printed no result")
 	}
-	var res struct {
-		OK    bool     `json:"ok"`
-		Msg   string   `json:"msg"`
-		Steps []string `json:"steps"`
-	}
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil || !res.OK {
+	if res, err := parseResult(out.Text()); err != nil || !res.OK {
 		t.Fatalf("browser: %s (%v)", out.Text(), err)
 	}
-	t.Logf("browser steps: %v", res.Steps)
 }

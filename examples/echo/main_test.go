@@ -5,11 +5,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gnetty/gnetty/internal/servertest"
 )
 
 // TestEchoBinary builds the example, runs it as the README does, talks to
@@ -18,18 +19,7 @@ func TestEchoBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "echo")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	bin, addr := servertest.BuildBinary(t, "echo"), servertest.FreeAddr(t)
 
 	cmd := exec.Command(bin, "-addr", addr)
 	var logs strings.Builder
@@ -46,6 +36,7 @@ func TestEchoBinary(t *testing.T) {
 	})
 
 	var c net.Conn
+	var err error
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		c, err = net.Dial("tcp", addr)
 		if err == nil {

@@ -12,6 +12,8 @@ package servertest
 import (
 	"context"
 	"net"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -46,4 +48,28 @@ func Start(t testing.TB, s Server) string {
 		t.Fatal("servertest: the server started but reports no address")
 	}
 	return addrs[0].String()
+}
+
+// BuildBinary builds the main package in the test's directory (go build)
+// into a temporary folder and returns the program's path, as a test of a
+// command runs it the way the README does.
+func BuildBinary(t testing.TB, name string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), name)
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// FreeAddr returns a loopback address no one listens on right now, for a
+// program started with -addr.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }

@@ -48,6 +48,22 @@ func startWith(t *testing.T, cfg chat.Config) *srv {
 	return &srv{Server: s, addr: servertest.Start(t, s)}
 }
 
+// restart shuts s down and starts a new server on the on-disk store in
+// dir, as a restarted process would.
+func restart(t *testing.T, s *srv, dir string) *srv {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	store, err := chat.OpenBoltStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return start(t, store)
+}
+
 type client struct {
 	t    *testing.T
 	http *http.Client
@@ -281,17 +297,7 @@ func TestHistorySurvivesARestart(t *testing.T) {
 		ann.next("user")
 	}
 	ann.ws.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := s.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-
-	store2, err := chat.OpenBoltStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s2 := start(t, store2)
+	s2 := restart(t, s, dir)
 	bob := login(t, s2, "bob")
 	bob.dial("lobby")
 	h := bob.next("history")

@@ -1,7 +1,6 @@
 package chat_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -345,17 +344,7 @@ func TestSessionsAndNamesSurviveARestart(t *testing.T) {
 	if st := ann.loginStatus("ann"); st != 200 {
 		t.Fatalf("login %d", st)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := s.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-
-	store2, err := chat.OpenBoltStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s2 := start(t, store2)
+	s2 := restart(t, s, dir)
 	ann.base = "http://" + s2.addr // the cookie jar keys by host, not port
 	resp, err := ann.http.Get(ann.base + "/api/me")
 	if err != nil {

@@ -2,14 +2,10 @@
 // the server serves, which opens a WebSocket, echoes messages (Chromium
 // offers permessage-deflate) and reports what happened. Prints one JSON
 // line; exits non-zero on failure.
-import { chromium } from 'playwright-core';
+import { launch } from './launch.mjs';
 
 const url = process.argv[2];
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage();
   await page.goto(url);

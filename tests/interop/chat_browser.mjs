@@ -2,14 +2,10 @@
 // each other online, exchange messages (XSS payloads must show as text),
 // one reloads and gets the history, one leaves and the other sees it.
 // Prints one JSON line; exits non-zero on failure.
-import { chromium } from 'playwright-core';
+import { launch } from './launch.mjs';
 
 const base = process.argv[2];
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 const steps = [];
 const fail = async (msg) => { console.log(JSON.stringify({ ok: false, msg, steps })); await browser.close(); process.exit(1); };
 const T = { timeout: 10000 };

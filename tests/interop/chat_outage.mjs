@@ -5,17 +5,13 @@
 // once, then carry on. Talks to the Go test on stdin/stdout: prints
 // "ready", waits for "killed", prints "typed", waits for "restarted".
 // Prints one JSON line last; exits non-zero on failure.
-import { chromium } from 'playwright-core';
+import { launch } from './launch.mjs';
 import * as readline from 'node:readline';
 
 const base = process.argv[2];
 const lines = readline.createInterface({ input: process.stdin });
 const next = () => new Promise((resolve) => lines.once('line', resolve));
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 const steps = [];
 const fail = async (msg) => { console.log(JSON.stringify({ ok: false, msg, steps })); await browser.close(); process.exit(1); };
 const T = { timeout: 15000 };

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// chatProcess is the built chat binary running as a separate process.
+type chatProcess struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	logs   *lockedLog
+}
+
+// lockedLog collects the process's stderr; safe to read while it writes.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// runChat starts bin on addr with args, waits until /healthz answers ok,
+// and kills the process at the end of the test.
+func runChat(t *testing.T, bin, addr string, args ...string) *chatProcess {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"-addr", addr}, args...)...)
+	p := &chatProcess{cmd: cmd, exited: make(chan struct{}), logs: &lockedLog{}}
+	cmd.Stderr = p.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	t.Cleanup(p.kill)
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) == "ok\n" {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("chat did not come up:\n%s", p.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// kill ends the process as a crash would (SIGKILL) and waits for it.
+func (p *chatProcess) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}
+
+// browserResult is the JSON line a tests/interop script prints last.
+type browserResult struct {
+	OK    bool     `json:"ok"`
+	Msg   string   `json:"msg"`
+	Steps []string `json:"steps"`
+}
+
+func parseResult(line string) (browserResult, error) {
+	var r browserResult
+	err := json.Unmarshal([]byte(line), &r)
+	return r, err
+}
