@@ -664,7 +664,7 @@ func (s *Server) join(m *member, name string, q historyQuery) bool {
 	if q.since > 0 {
 		q.limit = HistoryPageMax
 	}
-	if err := s.exec.Submit(roomKey(name), func() { s.writeHistory(ch, name, q) }); err != nil {
+	if err := s.exec.Submit(roomKey(name), func() { s.send(ch, s.readHistory(name, q)) }); err != nil {
 		s.send(ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
 	}
 	return true
@@ -702,8 +702,9 @@ func (s *Server) leave(m *member, name string) {
 func (s *Server) sendHistory(m *member, name string, q historyQuery) {
 	ch := m.ch
 	if err := s.exec.Submit(ch.ID(), func() {
-		defer m.history.Store(false)
-		s.writeHistory(ch, name, q)
+		reply := s.readHistory(name, q)
+		m.history.Store(false) // before the reply: a client that asks again on receipt is never refused
+		s.send(ch, reply)
 	}); err != nil {
 		m.history.Store(false)
 		s.send(ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
@@ -717,14 +718,14 @@ type errorMsg struct {
 	Msg  string `json:"msg"`
 }
 
-// writeHistory reads a page of history and sends it; it blocks on the
-// store: call it on the executor.
-func (s *Server) writeHistory(ch *pipeline.Channel, name string, q historyQuery) {
+// readHistory reads a page of history and returns the reply (a history
+// page, or an error message); it blocks on the store: call it on the
+// executor.
+func (s *Server) readHistory(name string, q historyQuery) any {
 	epoch, err := s.store.Epoch(name)
 	if err != nil {
 		s.cfg.Logger.Error("chat: history", "room", name, "err", err)
-		s.send(ch, errMsg("internal", "history unavailable"))
-		return
+		return errMsg("internal", "history unavailable")
 	}
 	if q.epoch != "" && epoch != "" && q.epoch != epoch {
 		q.since, q.before = 0, 0 // the client's ids belong to an older numbering: the newest page
@@ -751,14 +752,13 @@ func (s *Server) writeHistory(ch *pipeline.Channel, name string, q historyQuery)
 	}
 	if err != nil {
 		s.cfg.Logger.Error("chat: history", "room", name, "err", err)
-		s.send(ch, errMsg("internal", "history unavailable"))
-		return
+		return errMsg("internal", "history unavailable")
 	}
 	last, _ := s.store.LastID(name)
 	if msgs == nil {
 		msgs = []Msg{}
 	}
-	s.send(ch, historyMsg{Type: "history", Room: name, Messages: msgs, Last: last, Epoch: epoch, More: more})
+	return historyMsg{Type: "history", Room: name, Messages: msgs, Last: last, Epoch: epoch, More: more}
 }
 
 func errMsg(code, msg string) errorMsg { return errorMsg{Type: "error", Code: code, Msg: msg} }

@@ -160,3 +160,23 @@ func TestHistoryPagesBackToTheFirstMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoryAskedAgainOnReceiptIsNeverRefused: a client that sends its
+// next history request the moment a reply arrives (as the page does when
+// paging) must find its history slot free.
+func TestHistoryAskedAgainOnReceiptIsNeverRefused(t *testing.T) {
+	store := chat.NewMemoryStore()
+	for i := 1; i <= 10; i++ {
+		_ = store.Append(chat.Msg{ID: uint64(i), Room: "r", Text: fmt.Sprint(i)})
+	}
+	s := startWith(t, chat.Config{Store: store, Workers: 2, MessagesPerSecond: 100000})
+	ann := login(t, s, "ann")
+	ann.dial("r")
+	ann.next("history")
+	for i := range 2000 {
+		ann.send(`{"type":"history","room":"r","since":0,"limit":1}`)
+		if m := ann.nextOf("history", "error"); m.Type != "history" {
+			t.Fatalf("request %d, sent on receipt of the last reply, was refused: %+v", i, m)
+		}
+	}
+}
