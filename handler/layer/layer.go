@@ -24,10 +24,19 @@ import (
 	"github.com/gnetty/gnetty/pipeline"
 )
 
-// Message is what travels through a layer: an encoded payload.
+// Message is what travels through a layer: an encoded payload, and the
+// application's labels for it, carried beside the payload (through Redis
+// too) so that a Tap or a Sequence reads them without parsing Data.
 type Message struct {
 	Text bool
 	Data []byte
+	// Kind is the application's name for what the message is ("" for
+	// none), at most 255 bytes.
+	Kind string
+	// Epoch and Seq place a numbered message in its group's log (Seq 0:
+	// not numbered); Epoch is at most 255 bytes.
+	Epoch string
+	Seq   uint64
 }
 
 // Layer is the channel-layer contract.
@@ -41,6 +50,9 @@ type Layer interface {
 	GroupDiscard(group string, ch *pipeline.Channel) error
 	// GroupSend delivers msg to every member of group, once each.
 	GroupSend(group string, msg Message) error
+	// GroupSendExcept is GroupSend skipping the channel called except
+	// (as Name returns it): a notice about the sender, for the others.
+	GroupSendExcept(group, except string, msg Message) error
 	// Send delivers msg to the channel called name.
 	Send(name string, msg Message) error
 	// Members returns the number of local members of group.
@@ -123,12 +135,20 @@ func (l *Local) GroupDiscard(group string, ch *pipeline.Channel) error {
 // GroupSend implements Layer: encoded once, written to every open member;
 // closed members are dropped from the group.
 func (l *Local) GroupSend(group string, m Message) error {
+	return l.GroupSendExcept(group, "", m)
+}
+
+// GroupSendExcept implements Layer.
+func (l *Local) GroupSendExcept(group, except string, m Message) error {
 	frame := l.encode(m)
 	var dead []*pipeline.Channel
 	l.mu.RLock()
 	for ch := range l.groups[group] {
 		if !ch.IsActive() {
 			dead = append(dead, ch)
+			continue
+		}
+		if except != "" && l.Name(ch) == except {
 			continue
 		}
 		ch.WriteAndFlush(frame)

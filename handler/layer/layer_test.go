@@ -77,3 +77,19 @@ func TestGroupsEncodeOnceAndSendByName(t *testing.T) {
 		}
 	}
 }
+
+func TestGroupSendExceptSkipsOneChannel(t *testing.T) {
+	l := layer.NewLocal()
+	a, b := pipelinetest.New(), pipelinetest.New()
+	_ = l.GroupAdd("g", a.Channel)
+	_ = l.GroupAdd("g", b.Channel)
+	_ = l.GroupSendExcept("g", l.Name(a.Channel), layer.Message{Text: true, Data: []byte("typing")})
+	a.RunPendingTasks()
+	b.RunPendingTasks()
+	if m := a.ReadOutbound(); m != nil {
+		t.Fatalf("the skipped channel got %v", m)
+	}
+	if m := b.ReadOutbound(); m == nil {
+		t.Fatal("the other member got nothing")
+	}
+}

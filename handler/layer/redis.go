@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,7 +51,8 @@ type RedisConfig struct {
 // data): the node starts counting again from that message.
 type Sequence struct {
 	// Of returns m's epoch and number in group's log, or ok false for a
-	// message that is not numbered (delivered as it comes).
+	// message that is not numbered (delivered as it comes). Nil means the
+	// message's own labels: m.Epoch and m.Seq, numbered when Seq > 0.
 	Of func(group string, m Message) (epoch string, seq uint64, ok bool)
 	// Read returns up to a page of group's logged messages numbered after
 	// after, oldest first, as they would have been published. It runs on
@@ -146,6 +148,7 @@ func (r *Redis) GroupTopic(group string) string { return r.groupTopic(group) }
 // EnvelopeHeader returns the bytes to put in front of a message published
 // to GroupTopic by anything other than a node (a Lua script): the message
 // then has no origin, and every node delivers it, the publisher's too.
+// The message carries no labels.
 func EnvelopeHeader(text bool) []byte {
 	flags := byte(0)
 	if text {
@@ -153,39 +156,97 @@ func EnvelopeHeader(text bool) []byte {
 	}
 	return []byte{flags, 0, 0} // flags, empty origin, empty target
 }
+
+// LabeledEnvelopeHeader is EnvelopeHeader for a message with labels: the
+// publisher appends, after it, Labels(kind, epoch, seq) and then the
+// data. A Lua script that numbers the message builds the labels itself:
+// each of kind, epoch and the decimal seq as one length byte and the bytes.
+func LabeledEnvelopeHeader(text bool) []byte {
+	h := EnvelopeHeader(text)
+	h[0] |= flagLabels
+	return h
+}
+
+// Labels encodes a message's labels for LabeledEnvelopeHeader.
+func Labels(kind, epoch string, seq uint64) []byte {
+	return appendLabels(nil, Message{Kind: kind, Epoch: epoch, Seq: seq})
+}
+
+const flagLabels = 2
+
+func appendLabels(b []byte, m Message) []byte {
+	n := strconv.FormatUint(m.Seq, 10)
+	b = append(b, byte(len(m.Kind)))
+	b = append(b, m.Kind...)
+	b = append(b, byte(len(m.Epoch)))
+	b = append(b, m.Epoch...)
+	b = append(b, byte(len(n)))
+	return append(b, n...)
+}
 func (r *Redis) nodeTopic(n string) string { return r.cfg.Prefix + ":node:" + n }
 
-// envelope: flags(1) | len(origin)(1) origin | len(target)(1) target | data
+// envelope: flags(1) | len(origin)(1) origin | len(target)(1) target |
+// [labels, when flags&2: len(kind) kind len(epoch) epoch len(seq) seq] | data
+//
+// The target of a group message is the channel it skips (GroupSendExcept);
+// of a direct message, the channel it goes to.
 func (r *Redis) pack(target string, m Message) []byte {
-	b := make([]byte, 0, 3+len(r.cfg.Node)+len(target)+len(m.Data))
+	b := make([]byte, 0, 3+len(r.cfg.Node)+len(target)+len(m.Data)+len(m.Kind)+len(m.Epoch)+24)
 	flags := byte(0)
 	if m.Text {
 		flags = 1
+	}
+	labeled := m.Kind != "" || m.Epoch != "" || m.Seq != 0
+	if labeled {
+		flags |= flagLabels
 	}
 	b = append(b, flags, byte(len(r.cfg.Node)))
 	b = append(b, r.cfg.Node...)
 	b = append(b, byte(len(target)))
 	b = append(b, target...)
+	if labeled {
+		b = appendLabels(b, m)
+	}
 	return append(b, m.Data...)
+}
+
+// field reads one length-prefixed field off b.
+func field(b []byte) (string, []byte, bool) {
+	if len(b) < 1 || len(b) < 1+int(b[0]) {
+		return "", nil, false
+	}
+	return string(b[1 : 1+int(b[0])]), b[1+int(b[0]):], true
 }
 
 func unpack(b []byte) (origin, target string, m Message, ok bool) {
 	if len(b) < 3 {
 		return
 	}
-	m.Text = b[0]&1 != 0
-	n := int(b[1])
-	if len(b) < 2+n+1 {
+	flags := b[0]
+	m.Text = flags&1 != 0
+	if origin, b, ok = field(b[1:]); !ok {
 		return
 	}
-	origin = string(b[2 : 2+n])
-	b = b[2+n:]
-	t := int(b[0])
-	if len(b) < 1+t {
+	if target, b, ok = field(b); !ok {
 		return
 	}
-	target = string(b[1 : 1+t])
-	m.Data = b[1+t:]
+	if flags&flagLabels != 0 {
+		var seq string
+		if m.Kind, b, ok = field(b); !ok {
+			return
+		}
+		if m.Epoch, b, ok = field(b); !ok {
+			return
+		}
+		if seq, b, ok = field(b); !ok {
+			return
+		}
+		var err error
+		if m.Seq, err = strconv.ParseUint(seq, 10, 64); err != nil {
+			return "", "", Message{}, false
+		}
+	}
+	m.Data = b
 	return origin, target, m, true
 }
 
@@ -218,7 +279,7 @@ func (r *Redis) loop(ctx context.Context) {
 			}
 			r.Stats.Received.Add(1)
 			if g, isGroup := strings.CutPrefix(msg.Channel, groupPrefix); isGroup {
-				r.deliver(ctx, g, m)
+				r.deliver(ctx, g, target, m)
 			} else {
 				_ = r.local.Send(target, m)
 			}
@@ -228,15 +289,21 @@ func (r *Redis) loop(ctx context.Context) {
 
 // deliver hands a group message to the local members, in log order for
 // numbered ones. It runs on the receiving goroutine only.
-func (r *Redis) deliver(ctx context.Context, g string, m Message) {
+func (r *Redis) deliver(ctx context.Context, g, except string, m Message) {
+	// except is "<node>.<id>": a channel of another node is none of ours.
+	if node, id, ok := strings.Cut(except, "."); ok && node == r.cfg.Node {
+		except = id
+	} else {
+		except = ""
+	}
 	sq := r.cfg.Sequence
 	if sq == nil {
-		_ = r.local.GroupSend(g, m)
+		_ = r.local.GroupSendExcept(g, except, m)
 		return
 	}
-	epoch, n, ok := sq.Of(g, m)
+	epoch, n, ok := r.seqOf(g, m)
 	if !ok {
-		_ = r.local.GroupSend(g, m)
+		_ = r.local.GroupSendExcept(g, except, m)
 		return
 	}
 	st := r.seqState(g)
@@ -325,7 +392,7 @@ func (r *Redis) fill(ctx context.Context, g string, st *seqState) bool {
 		}
 		progressed := false
 		for _, m := range ms {
-			epoch, n, ok := r.cfg.Sequence.Of(g, m)
+			epoch, n, ok := r.seqOf(g, m)
 			if !ok || epoch != st.epoch || n <= st.last {
 				continue
 			}
@@ -338,6 +405,14 @@ func (r *Redis) fill(ctx context.Context, g string, st *seqState) bool {
 		}
 	}
 	return true
+}
+
+// seqOf places m in g's log: by Sequence.Of, or by m's own labels.
+func (r *Redis) seqOf(g string, m Message) (string, uint64, bool) {
+	if of := r.cfg.Sequence.Of; of != nil {
+		return of(g, m)
+	}
+	return m.Epoch, m.Seq, m.Seq > 0
 }
 
 // seqState returns g's delivery state while the node has members in g.
@@ -404,8 +479,18 @@ func (r *Redis) GroupDiscard(group string, ch *pipeline.Channel) error {
 // GroupSend implements Layer: local members at once, other nodes through
 // Redis. The error, if any, says the other nodes missed it.
 func (r *Redis) GroupSend(group string, m Message) error {
-	_ = r.local.GroupSend(group, m)
-	return r.publish(r.groupTopic(group), r.pack("", m))
+	return r.GroupSendExcept(group, "", m)
+}
+
+// GroupSendExcept implements Layer: except is a name from Name, on this
+// node or another.
+func (r *Redis) GroupSendExcept(group, except string, m Message) error {
+	local := ""
+	if node, id, ok := strings.Cut(except, "."); ok && node == r.cfg.Node {
+		local = id
+	}
+	_ = r.local.GroupSendExcept(group, local, m)
+	return r.publish(r.groupTopic(group), r.pack(except, m))
 }
 
 // Send implements Layer.

@@ -146,3 +146,88 @@ func TestRedisUnreachableAtStart(t *testing.T) {
 		t.Fatal("no error for an unreachable Redis")
 	}
 }
+
+// Labels travel with a message to the other nodes' Tap, and
+// GroupSendExcept skips the one channel named, wherever it lives.
+func TestRedisLabelsAndExcept(t *testing.T) {
+	rs := redistest.Start(t)
+	client := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	t.Cleanup(func() { client.Close() })
+	type tapped struct {
+		group string
+		m     layer.Message
+	}
+	taps := make(chan tapped, 16)
+	b, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: client, Node: "b",
+		Tap: func(g string, m layer.Message) { taps <- tapped{g, layer.Message{Kind: m.Kind, Epoch: m.Epoch, Seq: m.Seq, Data: append([]byte(nil), m.Data...)}} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	a := node(t, rs.Addr, "a")
+	a1, a2, b1, b2 := pipelinetest.New(), pipelinetest.New(), pipelinetest.New(), pipelinetest.New()
+	for _, x := range []*pipelinetest.Channel{a1, a2} {
+		_ = a.GroupAdd("room", x.Channel)
+	}
+	for _, x := range []*pipelinetest.Channel{b1, b2} {
+		_ = b.GroupAdd("room", x.Channel)
+	}
+	if err := a.GroupSend("room", layer.Message{Text: true, Data: []byte("numbered"), Kind: "user", Epoch: "e1", Seq: 7}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-taps:
+		if got.group != "room" || got.m.Kind != "user" || got.m.Epoch != "e1" || got.m.Seq != 7 || string(got.m.Data) != "numbered" {
+			t.Fatalf("b tapped %+v", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("b never saw the message")
+	}
+	// From a, skipping a channel of b, then one of a.
+	_ = a.GroupSendExcept("room", b.Name(b2.Channel), layer.Message{Text: true, Data: []byte("not b2")})
+	_ = a.GroupSendExcept("room", a.Name(a1.Channel), layer.Message{Text: true, Data: []byte("not a1")})
+	var got [4][]string
+	eventually(t, "both except-messages cross to b", func() bool {
+		got[2] = append(got[2], received(b1)...)
+		return len(got[2]) == 3
+	})
+	time.Sleep(20 * time.Millisecond) // nothing else is on its way; a wrongly delivered copy would be here by now
+	for i, ch := range []*pipelinetest.Channel{a1, a2, b1, b2} {
+		got[i] = append(got[i], received(ch)...)
+	}
+	want := [4][]string{{"numbered", "not b2"}, {"numbered", "not b2", "not a1"}, {"numbered", "not b2", "not a1"}, {"numbered", "not a1"}}
+	for i := range want {
+		if !slices.Equal(got[i], want[i]) {
+			t.Errorf("channel %d got %q, want %q", i, got[i], want[i])
+		}
+	}
+}
+
+// A Lua script's labeled envelope reads back as the labels it wrote.
+func TestLabeledEnvelopeFromAScript(t *testing.T) {
+	rs := redistest.Start(t)
+	client := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	t.Cleanup(func() { client.Close() })
+	taps := make(chan layer.Message, 4)
+	l, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: client, Node: "n",
+		Tap: func(g string, m layer.Message) { taps <- layer.Message{Kind: m.Kind, Epoch: m.Epoch, Seq: m.Seq, Data: append([]byte(nil), m.Data...)} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	ch := pipelinetest.New()
+	_ = l.GroupAdd("g", ch.Channel)
+	payload := append(layer.LabeledEnvelopeHeader(true), layer.Labels("dm", "ep", 12345)...)
+	payload = append(payload, "body"...)
+	if err := client.Publish(context.Background(), l.GroupTopic("g"), payload).Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-taps:
+		if m.Kind != "dm" || m.Epoch != "ep" || m.Seq != 12345 || string(m.Data) != "body" {
+			t.Fatalf("tapped %+v", m)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the script's message never arrived")
+	}
+}
