@@ -143,3 +143,23 @@ func (n boltNames) release(_ context.Context, key, sid string) error {
 		return nil
 	})
 }
+
+// collectSessions deletes expired sessions from the BoltStore every
+// minute, until close.
+func (s *Server) collectSessions(bs *BoltStore) {
+	defer close(s.janitorDone)
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := bs.collectSessions(time.Now()); err != nil {
+			s.cfg.Logger.Warn("chat: collecting expired sessions", "err", err)
+		} else if n > 0 {
+			s.cfg.Logger.Debug("chat: expired sessions collected", "n", n)
+		}
+		select {
+		case <-s.janitorStop:
+			return
+		case <-t.C:
+		}
+	}
+}

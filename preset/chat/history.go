@@ -1,0 +1,72 @@
+package chat
+
+import (
+	"github.com/gnetty/gnetty/handler/dispatch"
+)
+
+// historyQuery is one page of history: after since (oldest first; since
+// 0 with no before: the newest page), or before an id.
+type historyQuery struct {
+	since, before uint64
+	limit         int
+	epoch         string // the client's; another than the room's means since and before are void
+}
+
+// sendHistory reads and sends a page of history off the loop, on the
+// executor queue of m's connection (not of the room), so one connection's
+// requests never wait behind another's, nor hold up a room's posts. The
+// caller has claimed m's history slot (startHistory); it is freed here.
+func (s *Server) sendHistory(m *member, name string, q historyQuery) {
+	ch := m.ch
+	if err := s.exec.Submit(ch.ID(), func() {
+		reply := s.readHistory(name, q)
+		m.history.Store(false) // before the reply: a client that asks again on receipt is never refused
+		s.send(ch, reply)
+	}); err != nil {
+		m.history.Store(false)
+		s.send(ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
+	}
+}
+
+// readHistory reads a page of history and returns the reply (a history
+// page, or an error message); it blocks on the store: call it on the
+// executor.
+func (s *Server) readHistory(name string, q historyQuery) any {
+	epoch, err := s.store.Epoch(name)
+	if err != nil {
+		s.cfg.Logger.Error("chat: history", "room", name, "err", err)
+		return errMsg("internal", "history unavailable")
+	}
+	if q.epoch != "" && epoch != "" && q.epoch != epoch {
+		q.since, q.before = 0, 0 // the client's ids belong to an older numbering: the newest page
+	}
+	// One message more than the page tells whether there are more.
+	var msgs []Msg
+	more := false
+	switch {
+	case q.before > 0:
+		msgs, err = s.store.Before(name, q.before, q.limit+1)
+		if len(msgs) > q.limit {
+			msgs, more = msgs[1:], true
+		}
+	case q.since == 0:
+		msgs, err = s.store.History(name, 0, q.limit+1)
+		if len(msgs) > q.limit {
+			msgs, more = msgs[1:], true // older ones exist: page back with before
+		}
+	default:
+		msgs, err = s.store.History(name, q.since, q.limit+1)
+		if len(msgs) > q.limit {
+			msgs, more = msgs[:q.limit], true
+		}
+	}
+	if err != nil {
+		s.cfg.Logger.Error("chat: history", "room", name, "err", err)
+		return errMsg("internal", "history unavailable")
+	}
+	last, _ := s.store.LastID(name)
+	if msgs == nil {
+		msgs = []Msg{}
+	}
+	return historyMsg{Type: "history", Room: name, Messages: msgs, Last: last, Epoch: epoch, More: more}
+}

@@ -1,0 +1,42 @@
+package chat
+
+import (
+	"context"
+	"time"
+)
+
+// heartbeat keeps this node's presence alive and reaps crashed nodes'
+// users from the rooms this node has members in, announcing their logout.
+func (s *Server) heartbeat(ctx context.Context) {
+	defer close(s.beatDone)
+	t := time.NewTicker(s.cfg.PresenceTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.presence.beat(ctx); err != nil {
+			s.cfg.Logger.Warn("chat: redis heartbeat failed", "err", err)
+			continue
+		}
+		s.mu.Lock()
+		var rooms []string
+		for name, r := range s.rooms {
+			if len(r.members) > 0 {
+				rooms = append(rooms, name)
+			}
+		}
+		s.mu.Unlock()
+		for _, name := range rooms {
+			_, dead, err := s.presence.list(ctx, name)
+			if err != nil || len(dead) == 0 {
+				continue
+			}
+			for _, u := range s.presence.reap(ctx, name, dead) {
+				s.announce(name, "logout", u.Name)
+			}
+		}
+	}
+}

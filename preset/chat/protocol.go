@@ -1,0 +1,80 @@
+package chat
+
+import (
+	"github.com/gobwas/ws"
+
+	"github.com/gnetty/gnetty/codec/wsframe"
+)
+
+func validRoom(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, r := range name {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// out messages
+type presence struct {
+	Type     string `json:"type"`
+	Msg      string `json:"msg"`
+	Room     string `json:"room"`
+	UserList []User `json:"user_list"`
+	Count    int    `json:"count"`
+}
+
+type chatMsg struct {
+	Type string `json:"type"`
+	Msg
+}
+
+type historyMsg struct {
+	Type     string `json:"type"`
+	Room     string `json:"room"`
+	Messages []Msg  `json:"messages"`
+	Last     uint64 `json:"last"`
+	// Epoch of the room's numbering: a client whose epoch differs starts
+	// the room over (its ids are from before the store lost its data).
+	Epoch string `json:"epoch"`
+	// More: after a page asked with since > 0, newer messages follow;
+	// after the newest page (since 0) or one asked with before, older
+	// ones exist.
+	More bool `json:"more"`
+}
+
+type notice struct {
+	Type string `json:"type"`
+	Msg  string `json:"msg"`
+	User *User  `json:"user,omitempty"`
+}
+
+// in messages
+type inMsg struct {
+	Type  string `json:"type"`
+	Msg   string `json:"msg"`
+	Room  string `json:"room"`
+	Since uint64 `json:"since"`
+	ID    uint64 `json:"id"`
+	// history paging
+	Before uint64 `json:"before"`
+	Limit  int    `json:"limit"`
+	// Epoch is the client's idea of the room's epoch (history, join, ack).
+	Epoch string `json:"epoch"`
+}
+
+// errorMsg is an error reply; its fields keep their order on the wire.
+type errorMsg struct {
+	Type string `json:"type"`
+	Code string `json:"code"`
+	Msg  string `json:"msg"`
+}
+
+func errMsg(code, msg string) errorMsg { return errorMsg{Type: "error", Code: code, Msg: msg} }
+
+func closeFrame(code ws.StatusCode, reason string) wsframe.Close {
+	return wsframe.Close{Code: code, Reason: reason}
+}

@@ -1,0 +1,194 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strconv"
+
+	"github.com/gnetty/gnetty/handler/dispatch"
+	"github.com/gnetty/gnetty/handler/layer"
+)
+
+type room struct {
+	name    string
+	members map[*member]struct{}
+	last    uint64 // last sequence number (guarded by the room's executor key)
+	epoch   string // the numbering's epoch (likewise)
+	loaded  bool
+}
+
+// Rooms returns the number of rooms this node keeps state for: those
+// with members here (a room is forgotten when its last member leaves; its
+// history stays in the store). Safe for concurrent use.
+func (s *Server) Rooms() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return max(len(s.rooms), len(s.epochs))
+}
+
+func roomKey(name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return h.Sum64()
+}
+
+// broadcast sends v to every member of room, on every node, encoded once
+// per node.
+func (s *Server) broadcast(room string, v any) []byte {
+	b, _ := json.Marshal(v)
+	if err := s.layer.GroupSend(room, layer.Message{Text: true, Data: b}); err != nil {
+		s.m.lost.Inc()
+	}
+	s.m.broadcasts.Inc()
+	return b
+}
+
+// announce tells room who came or went, with the online list (the union
+// over nodes with Redis). It may block on Redis: call it off the loop.
+func (s *Server) announce(room, typ, name string) {
+	var list []User
+	count := 0
+	if s.presence != nil {
+		users, _, err := s.presence.list(context.Background(), room)
+		if err != nil {
+			s.cfg.Logger.Warn("chat: presence", "room", room, "err", err)
+		}
+		seen := map[string]bool{}
+		for _, u := range users {
+			if !seen[u.Name] {
+				seen[u.Name] = true
+				list = append(list, u)
+			}
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+		count = len(list)
+		if len(list) > maxUserList {
+			list = list[:maxUserList]
+		}
+	} else {
+		s.mu.Lock()
+		if r := s.rooms[room]; r != nil {
+			list, count = s.userList(r), s.online(r)
+		}
+		s.mu.Unlock()
+	}
+	if list == nil || count > maxUserList {
+		list = []User{}
+	}
+	s.broadcast(room, presence{Type: typ, Msg: name, Room: room, UserList: list, Count: count})
+}
+
+// online counts the distinct users in r.
+func (s *Server) online(r *room) int {
+	seen := map[string]bool{}
+	for m := range r.members {
+		seen[m.user.Name] = true
+	}
+	return len(seen)
+}
+
+func (s *Server) userList(r *room) []User {
+	seen := map[string]bool{}
+	var out []User
+	for m := range r.members {
+		if !seen[m.user.Name] {
+			seen[m.user.Name] = true
+			out = append(out, m.user)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	if len(out) > maxUserList {
+		out = out[:maxUserList]
+	}
+	return out
+}
+
+// maxUserList caps the user_list of presence events (count stays exact).
+// In rooms bigger than that, presence broadcasts carry the count only and
+// the newcomer alone gets the list: a full list on every join would make a
+// big room's presence traffic quadratic in bytes.
+const maxUserList = 100
+
+// join adds m to room name and tells everyone; it answers the member with
+// an error when a limit refuses it.
+func (s *Server) join(m *member, name string, q historyQuery) bool {
+	if !validRoom(name) {
+		s.send(m.ch, errMsg("bad_room", "room names are 1 to 64 letters, digits, - or _"))
+		return false
+	}
+	if m.rooms[name] {
+		return true
+	}
+	if len(m.rooms) >= s.cfg.MaxRoomsPerConn {
+		s.send(m.ch, errMsg("too_many_rooms", fmt.Sprintf("at most %d rooms per connection", s.cfg.MaxRoomsPerConn)))
+		return false
+	}
+	s.mu.Lock()
+	r := s.rooms[name]
+	if r == nil {
+		r = &room{name: name, members: map[*member]struct{}{}}
+		s.rooms[name] = r
+	}
+	if len(r.members) >= s.cfg.MaxMembersPerRoom {
+		s.mu.Unlock()
+		s.send(m.ch, errMsg("room_full", fmt.Sprintf("room %s is full", name)))
+		return false
+	}
+	r.members[m] = struct{}{}
+	m.rooms[name] = true
+	s.mu.Unlock()
+	_ = s.layer.GroupAdd(name, m.ch)
+	conn := strconv.FormatUint(m.ch.ID(), 10)
+	u := m.user
+	ch := m.ch
+	if err := s.exec.Submit(roomKey(name), func() {
+		if s.presence != nil {
+			if err := s.presence.add(context.Background(), name, conn, u); err != nil {
+				s.cfg.Logger.Warn("chat: presence", "room", name, "err", err)
+			}
+		}
+		s.announce(name, "login", u.Name)
+	}); err != nil {
+		s.send(ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
+	}
+	// The join's own backlog follows the announcement on the room's queue
+	// (a join costs tokens and rooms per connection are capped).
+	// A join with since (a reconnect resuming the room) gets the page after
+	// it; a fresh one the last HistoryOnJoin messages.
+	q.limit = s.cfg.HistoryOnJoin
+	if q.since > 0 {
+		q.limit = HistoryPageMax
+	}
+	if err := s.exec.Submit(roomKey(name), func() { s.send(ch, s.readHistory(name, q)) }); err != nil {
+		s.send(ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
+	}
+	return true
+}
+
+func (s *Server) leave(m *member, name string) {
+	s.mu.Lock()
+	r := s.rooms[name]
+	if r == nil || !m.rooms[name] {
+		s.mu.Unlock()
+		return
+	}
+	delete(r.members, m)
+	delete(m.rooms, name)
+	if len(r.members) == 0 {
+		delete(s.rooms, name) // its sequence is reloaded from the store if the room comes back
+		delete(s.epochs, name)
+	}
+	s.mu.Unlock()
+	_ = s.layer.GroupDiscard(name, m.ch)
+	conn := strconv.FormatUint(m.ch.ID(), 10)
+	who := m.user.Name
+	_ = s.exec.Submit(roomKey(name), func() {
+		if s.presence != nil {
+			_ = s.presence.remove(context.Background(), name, conn)
+		}
+		s.announce(name, "logout", who)
+	})
+}

@@ -1,0 +1,90 @@
+package chat
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gnetty/gnetty/handler/ack"
+	"github.com/gnetty/gnetty/handler/dispatch"
+)
+
+func (s *Server) routes() {
+	dispatch.On(s.d, "user", func(c *dispatch.Ctx, in *inMsg) error {
+		m, _ := memberKey.Get(c.Channel())
+		s.m.in.Inc()
+		if !s.allow(m, "user") {
+			return nil
+		}
+		text := strings.TrimSpace(in.Msg)
+		if text == "" || utf8.RuneCountInString(text) > s.cfg.MaxMessageLen {
+			s.refuse(m, "too_long", fmt.Sprintf("messages are 1 to %d characters", s.cfg.MaxMessageLen))
+			return nil
+		}
+		name := in.Room
+		if name == "" {
+			for r := range m.rooms {
+				if name == "" || r < name {
+					name = r
+				}
+			}
+		}
+		if !m.rooms[name] {
+			s.refuse(m, "not_in_room", "join the room first")
+			return nil
+		}
+		s.post(m, name, text, time.Now())
+		return nil
+	})
+	dispatch.On(s.d, "join", func(c *dispatch.Ctx, in *inMsg) error {
+		m, _ := memberKey.Get(c.Channel())
+		if s.allow(m, "join") {
+			s.join(m, in.Room, historyQuery{since: in.Since, epoch: in.Epoch})
+		}
+		return nil
+	})
+	dispatch.On(s.d, "leave", func(c *dispatch.Ctx, in *inMsg) error {
+		m, _ := memberKey.Get(c.Channel())
+		if s.allow(m, "leave") {
+			s.leave(m, in.Room)
+		}
+		return nil
+	})
+	dispatch.On(s.d, "history", func(c *dispatch.Ctx, in *inMsg) error {
+		m, _ := memberKey.Get(c.Channel())
+		if !s.allow(m, "history") {
+			return nil
+		}
+		if !m.rooms[in.Room] {
+			s.refuse(m, "not_in_room", "join the room first")
+			return nil
+		}
+		q := historyQuery{since: in.Since, before: in.Before, limit: HistoryPageMax, epoch: in.Epoch}
+		if in.Limit > 0 && in.Limit < HistoryPageMax {
+			q.limit = in.Limit
+		}
+		if in.Before > 0 && in.Since > 0 {
+			s.refuse(m, "bad_request", "give since or before, not both")
+			return nil
+		}
+		if s.startHistory(m) {
+			s.sendHistory(m, in.Room, q)
+		}
+		return nil
+	})
+	dispatch.On(s.d, "ack", func(c *dispatch.Ctx, in *inMsg) error {
+		m, _ := memberKey.Get(c.Channel())
+		m.acks.Store(true)
+		s.mu.Lock()
+		current := s.epochs[in.Room]
+		s.mu.Unlock()
+		if in.Epoch != "" && current != "" && in.Epoch != current {
+			return nil // an ack of an older numbering: its ids are not today's
+		}
+		if t := ack.FromChannel(c.Channel()); t != nil {
+			t.AckUpTo(ackGroup(in.Room, current), in.ID)
+		}
+		return nil
+	})
+}

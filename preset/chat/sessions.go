@@ -1,0 +1,87 @@
+package chat
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+
+	"github.com/gnetty/gnetty/handler/layer"
+	"github.com/gnetty/gnetty/pipeline"
+)
+
+// A session's connections form a layer group, so that a logout on any
+// node reaches them on every node.
+const sessionGroupPrefix = "session:"
+
+// sessionKeyOf names a session without revealing its ID (group names
+// travel through Redis): the first 128 bits of its SHA-256, in hex.
+func sessionKeyOf(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:16])
+}
+
+func sessionGroup(key string) string { return sessionGroupPrefix + key }
+
+// endSession tells every node that session id has ended: its members get
+// a system notice, then each node closes its connections of that session
+// (in track, which sees the group message on every node).
+func (s *Server) endSession(id string) {
+	b, _ := json.Marshal(notice{Type: "system", Msg: "logged out"})
+	if err := s.layer.GroupSend(sessionGroup(sessionKeyOf(id)), layer.Message{Text: true, Data: b}); err != nil {
+		s.m.lost.Inc()
+	}
+}
+
+// closeSession closes this node's connections of the session named key
+// (1000, "logged out").
+func (s *Server) closeSession(key string) {
+	s.mu.Lock()
+	var chs []*pipeline.Channel
+	for m := range s.bySession[key] {
+		chs = append(chs, m.ch)
+	}
+	s.mu.Unlock()
+	for _, ch := range chs {
+		ch.WriteAndFlush(closeFrame(ws.StatusNormalClosure, "logged out"))
+	}
+}
+
+// randomName returns "user" + 8 random characters, as the PHP chat did.
+func randomName() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "user" + hex.EncodeToString(b[:])
+}
+
+var errBadName = errors.New("chat: bad name")
+
+func (s *Server) cleanName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return randomName(), nil
+	}
+	if utf8.RuneCountInString(name) > s.cfg.MaxNameLen || !utf8.ValidString(name) {
+		return "", errBadName
+	}
+	for _, r := range name {
+		if r < ' ' || r == 0x7f {
+			return "", errBadName
+		}
+	}
+	return name, nil
+}
+
+func cleanAvatar(a string) string {
+	for _, ok := range Avatars {
+		if a == ok {
+			return a
+		}
+	}
+	return Avatars[0]
+}
