@@ -6,21 +6,19 @@
 // single (Ack) or cumulative (AckUpTo: everything up to an ID), per group
 // (a chat room), and pending state is freed on ack and on close.
 //
-// Sequencer hands out per-group sequence numbers (the Netty IM's room
-// version), so every message to a group carries the group's next number and
-// clients can drop stale or duplicate ones.
+// The IDs are the application's: a chat numbers each room's messages in
+// its store (preset/chat), so the numbering survives restarts and is
+// shared by every node, which no in-memory counter here could do.
 //
 // # Concurrency
 //
 // A Tracker is a pipeline handler, one per channel; Send, Ack, AckUpTo and
 // Pending run on the channel's loop (from another goroutine, wrap them in
-// Channel.Execute). Retry timers run on the loop. A Sequencer is safe for
-// concurrent use.
+// Channel.Execute). Retry timers run on the loop.
 package ack
 
 import (
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -229,37 +227,4 @@ func (t *Tracker) Pending(group string) []uint64 {
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	return ids
-}
-
-// Sequencer numbers the messages of each group: 1, 2, 3, ...
-type Sequencer struct {
-	mu   sync.Mutex
-	last map[string]uint64
-}
-
-// NewSequencer returns a sequencer starting every group at 1.
-func NewSequencer() *Sequencer { return &Sequencer{last: map[string]uint64{}} }
-
-// Next returns group's next sequence number.
-func (s *Sequencer) Next(group string) uint64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.last[group]++
-	return s.last[group]
-}
-
-// Last returns the last number handed out for group (0: none).
-func (s *Sequencer) Last(group string) uint64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.last[group]
-}
-
-// Restore sets group's last number (after loading persisted history).
-func (s *Sequencer) Restore(group string, last uint64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if last > s.last[group] {
-		s.last[group] = last
-	}
 }

@@ -3,7 +3,6 @@ package ack_test
 import (
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -123,36 +122,5 @@ func TestMaxPendingGivesUpOldest(t *testing.T) {
 	}
 	if err := ch.Finish(); err != nil {
 		t.Error(err)
-	}
-}
-
-func TestSequencer(t *testing.T) {
-	s := ack.NewSequencer()
-	var wg sync.WaitGroup
-	seen := make(chan uint64, 1000)
-	for range 10 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 100 {
-				seen <- s.Next("room")
-			}
-		}()
-	}
-	wg.Wait()
-	close(seen)
-	got := map[uint64]bool{}
-	for n := range seen {
-		if got[n] {
-			t.Fatalf("%d handed out twice", n)
-		}
-		got[n] = true
-	}
-	if len(got) != 1000 || s.Last("room") != 1000 || s.Next("other") != 1 {
-		t.Fatal("sequence wrong")
-	}
-	s.Restore("room", 5000)
-	if s.Next("room") != 5001 {
-		t.Fatal("restore ignored")
 	}
 }

@@ -159,7 +159,9 @@ func TestRedisLabelsAndExcept(t *testing.T) {
 	}
 	taps := make(chan tapped, 16)
 	b, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: client, Node: "b",
-		Tap: func(g string, m layer.Message) { taps <- tapped{g, layer.Message{Kind: m.Kind, Epoch: m.Epoch, Seq: m.Seq, Data: append([]byte(nil), m.Data...)}} }})
+		Tap: func(g string, m layer.Message) {
+			taps <- tapped{g, layer.Message{Kind: m.Kind, Epoch: m.Epoch, Seq: m.Seq, Data: append([]byte(nil), m.Data...)}}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +212,9 @@ func TestLabeledEnvelopeFromAScript(t *testing.T) {
 	t.Cleanup(func() { client.Close() })
 	taps := make(chan layer.Message, 4)
 	l, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: client, Node: "n",
-		Tap: func(g string, m layer.Message) { taps <- layer.Message{Kind: m.Kind, Epoch: m.Epoch, Seq: m.Seq, Data: append([]byte(nil), m.Data...)} }})
+		Tap: func(g string, m layer.Message) {
+			taps <- layer.Message{Kind: m.Kind, Epoch: m.Epoch, Seq: m.Seq, Data: append([]byte(nil), m.Data...)}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}

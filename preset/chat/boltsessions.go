@@ -2,11 +2,11 @@ package chat
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/gnetty/gnetty/codec/jsonmsg"
 	"github.com/gnetty/gnetty/handler/session"
 )
 
@@ -41,7 +41,7 @@ func (s *BoltStore) Load(_ context.Context, id string) (*session.Data, error) {
 			return nil
 		}
 		found = true
-		return json.Unmarshal(v, &rec)
+		return jsonmsg.API.Unmarshal(v, &rec)
 	})
 	if err != nil {
 		return nil, err
@@ -54,7 +54,7 @@ func (s *BoltStore) Load(_ context.Context, id string) (*session.Data, error) {
 
 // Save implements session.Store.
 func (s *BoltStore) Save(_ context.Context, id string, d *session.Data, expires time.Time) error {
-	b, err := json.Marshal(boltSession{Data: *d, Expires: expires})
+	b, err := jsonmsg.API.Marshal(boltSession{Data: *d, Expires: expires})
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func (s *BoltStore) collectSessions(now time.Time) (int, error) {
 		var dead [][]byte
 		err := bk.ForEach(func(k, v []byte) error {
 			var rec boltSession
-			if json.Unmarshal(v, &rec) != nil || !now.Before(rec.Expires) {
+			if jsonmsg.API.Unmarshal(v, &rec) != nil || !now.Before(rec.Expires) {
 				dead = append(dead, append([]byte(nil), k...))
 			}
 			return nil
@@ -155,6 +155,9 @@ func (s *Server) collectSessions(bs *BoltStore) {
 			s.cfg.Logger.Warn("chat: collecting expired sessions", "err", err)
 		} else if n > 0 {
 			s.cfg.Logger.Debug("chat: expired sessions collected", "n", n)
+		}
+		if _, err := bs.collectCIDs(time.Now()); err != nil {
+			s.cfg.Logger.Warn("chat: collecting old message ids", "err", err)
 		}
 		select {
 		case <-s.janitorStop:

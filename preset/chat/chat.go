@@ -83,6 +83,14 @@ type Config struct {
 	// chat's own that may POST /login and /logout from a browser; every
 	// other cross-site POST is refused with 403 (login CSRF).
 	AllowedOrigins []string
+	// JWTSecret, when set, lets a WebSocket connect without a session:
+	// GET /ws/chat/{room}?token=JWT, signed HS256 with it, with the claims
+	// sub (the name), exp (required) and optionally avatar (see token.go).
+	JWTSecret []byte
+	// APIKey, when set, serves POST /api/publish to backends that send
+	// "Authorization: Bearer <APIKey>" (see publish.go); without it the
+	// route does not exist.
+	APIKey string
 }
 
 func (c *Config) normalize() {
@@ -154,11 +162,7 @@ type Server struct {
 	slow     *slowconsumer.Stats
 	m        metrics
 	layer    layer.Layer
-	rlayer   *layer.Redis   // nil on a single node
-	rstore   *RedisStore    // nil on a single node
-	presence *presenceStore // nil on a single node
-	stopBeat context.CancelFunc
-	beatDone chan struct{}
+	backend  backend // local, or Redis with several nodes
 
 	finishOnce sync.Once
 	finishErr  error
@@ -180,30 +184,31 @@ func New(cfg Config) (*Server, error) {
 	cfg.normalize()
 	s := &Server{cfg: cfg, store: cfg.Store, rooms: map[string]*room{}, bySession: map[string]map[*member]struct{}{}, epochs: map[string]string{}, slow: &slowconsumer.Stats{}}
 	if cfg.Redis != nil {
+		b := &redisBackend{s: s, store: NewRedisStore(RedisStoreConfig{Client: cfg.Redis})}
 		rl, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: cfg.Redis, Node: cfg.Node, Logger: cfg.Logger, Tap: s.track,
-			Sequence: &layer.Sequence{Of: seqOf, Read: s.readLog, Head: s.logHead}})
+			Sequence: &layer.Sequence{Of: seqOf, Read: b.readLog, Head: b.logHead}})
 		if err != nil {
 			return nil, err
 		}
-		s.layer, s.rlayer = rl, rl
-		s.rstore = NewRedisStore(RedisStoreConfig{Client: cfg.Redis})
-		s.store = s.rstore
-		s.presence = &presenceStore{c: cfg.Redis, node: rl.Node(), ttl: cfg.PresenceTTL}
+		b.layer, s.layer, s.store = rl, rl, b.store
+		b.presence = &presenceStore{c: cfg.Redis, node: rl.Node(), ttl: cfg.PresenceTTL}
 		s.names = redisNames{c: cfg.Redis}
 		s.sessions = session.New(session.Config{Store: redisstore.New(redisstore.Config{Client: cfg.Redis}),
 			TrustProxy: len(cfg.TrustedProxies) > 0, TrustedProxies: cfg.TrustedProxies})
-		if err := s.presence.beat(context.Background()); err != nil {
+		if err := b.presence.beat(context.Background()); err != nil {
 			_ = rl.Close()
 			return nil, fmt.Errorf("chat: redis: %w", err)
 		}
 		var bctx context.Context
-		bctx, s.stopBeat = context.WithCancel(context.Background())
-		s.beatDone = make(chan struct{})
-		go s.heartbeat(bctx)
+		bctx, b.stop = context.WithCancel(context.Background())
+		b.done = make(chan struct{})
+		go b.heartbeat(bctx)
+		s.backend = b
 	} else {
 		l := layer.NewLocal()
 		l.Tap = s.track
 		s.layer = l
+		s.backend = &localBackend{s: s, nums: map[string]*numbering{}}
 		scfg := session.Config{TrustProxy: len(cfg.TrustedProxies) > 0, TrustedProxies: cfg.TrustedProxies}
 		if bs, ok := cfg.Store.(*BoltStore); ok {
 			// Sessions and names live in the same file as the history, so
@@ -229,13 +234,7 @@ func New(cfg Config) (*Server, error) {
 				if !validRoom(req.Param("room")) {
 					return 400, "bad room name" // refused before the upgrade, not closed after it
 				}
-				switch sess, err := session.FromChannelErr(ctx.Channel()); {
-				case errors.Is(err, session.ErrUnavailable):
-					return 503, "sessions unavailable, try again" // not "log in": the session may be fine
-				case sess == nil:
-					return 401, "log in first"
-				}
-				return 0, ""
+				return s.authorize(ctx.Channel(), req)
 			},
 			OnRefused: func(status int, reason string) {
 				s.m.handshakeFailures.WithLabelValues(reason).Inc()
@@ -271,11 +270,7 @@ func (s *Server) close() {
 	}
 	s.exec.Close()
 	s.sessions.Close()
-	if s.stopBeat != nil {
-		s.stopBeat()
-		<-s.beatDone
-		s.stopBeat = nil
-	}
+	s.backend.close()
 	_ = s.layer.Close()
 }
 

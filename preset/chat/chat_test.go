@@ -111,8 +111,17 @@ type in struct {
 		ID   uint64 `json:"id"`
 		Text string `json:"msg"`
 	} `json:"messages"`
-	Last uint64 `json:"last"`
-	More bool   `json:"more"`
+	Last  uint64 `json:"last"`
+	More  bool   `json:"more"`
+	To    string `json:"to"`
+	CID   string `json:"cid"`
+	Name  string `json:"name"`
+	DM    string `json:"dm"`
+	Epoch string `json:"epoch"`
+	User  struct {
+		Name   string `json:"username"`
+		Avatar string `json:"headerimg"`
+	} `json:"user"`
 }
 
 // next reads until a message of type typ (others are skipped).

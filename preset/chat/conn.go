@@ -1,21 +1,21 @@
 package chat
 
 import (
-	"encoding/json"
 	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
 	"golang.org/x/time/rate"
 
-	"github.com/gnetty/gnetty/codec/wsframe"
+	"github.com/gnetty/gnetty/codec/jsonmsg"
 	"github.com/gnetty/gnetty/pipeline"
 	"github.com/gnetty/gnetty/preset/websocket"
 )
 
 type member struct {
-	ch      *pipeline.Channel
-	sid     string // sessionKey of the session the connection was opened with
+	conn    *websocket.Conn
+	ch      *pipeline.Channel // conn's channel
+	sid     string            // sessionKey of the session the connection was opened with
 	user    User
 	rooms   map[string]bool
 	limiter *rate.Limiter
@@ -24,14 +24,21 @@ type member struct {
 
 	refused      int // refusals since refusedSince (on the loop)
 	refusedSince time.Time
+	typedAt      map[string]time.Time // last typing notice relayed per room (on the loop)
 }
 
 var memberKey = pipeline.NewAttrKey[*member]("chat.member")
 
-func (s *Server) send(ch *pipeline.Channel, v any) {
-	b, _ := json.Marshal(v)
+// send writes v as JSON to m's connection (from any goroutine).
+func (s *Server) send(m *member, v any) {
+	b, _ := jsonmsg.API.Marshal(v)
+	s.sendRaw(m, b)
+}
+
+// sendRaw writes an encoded message to m's connection.
+func (s *Server) sendRaw(m *member, b []byte) {
 	s.m.out.Inc()
-	ch.WriteAndFlush(wsframe.AcquireMessage(ws.OpText, b))
+	_ = m.conn.WriteMessage(websocket.Text, b) // closed: nothing to tell
 }
 
 // handler receives connection events from the WebSocket preset.
@@ -39,9 +46,9 @@ type handler Server
 
 func (h *handler) OnOpen(c *websocket.Conn) {
 	s := (*Server)(h)
-	sess := c.Handshake().Session
-	u := sessionUser(sess)
-	m := &member{ch: c.Channel(), sid: sessionKeyOf(sess.ID), user: u, rooms: map[string]bool{},
+	id, _ := identityKey.Get(c.Channel()) // set by the handshake's Authorize
+	u := id.user
+	m := &member{conn: c, ch: c.Channel(), sid: id.key, user: u, rooms: map[string]bool{}, typedAt: map[string]time.Time{},
 		limiter: rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), int(2*s.cfg.MessagesPerSecond))}
 	memberKey.Set(c.Channel(), m)
 	s.mu.Lock()
@@ -53,8 +60,9 @@ func (h *handler) OnOpen(c *websocket.Conn) {
 	set[m] = struct{}{}
 	s.mu.Unlock()
 	_ = s.layer.GroupAdd(sessionGroup(m.sid), m.ch)
+	_ = s.layer.GroupAdd(userGroup(u.Name), m.ch) // direct messages
 	s.m.conns.Inc()
-	s.send(c.Channel(), notice{Type: "handShake", Msg: "connected", User: &u})
+	s.send(m, notice{Type: "handShake", Msg: "connected", User: &u})
 	if !s.join(m, c.Handshake().Param("room"), historyQuery{}) {
 		c.Close(1008, "cannot join the room")
 	}
@@ -62,7 +70,9 @@ func (h *handler) OnOpen(c *websocket.Conn) {
 
 func (h *handler) OnMessage(c *websocket.Conn, typ websocket.MessageType, data []byte) {
 	s := (*Server)(h)
-	s.send(c.Channel(), errMsg("bad_request", "binary messages are not part of the protocol"))
+	if m, ok := memberKey.Get(c.Channel()); ok {
+		s.send(m, errMsg("bad_request", "binary messages are not part of the protocol"))
+	}
 }
 
 func (h *handler) OnClose(c *websocket.Conn, code ws.StatusCode, reason string) {
@@ -87,5 +97,15 @@ func (h *handler) OnClose(c *websocket.Conn, code ws.StatusCode, reason string) 
 	}
 	s.mu.Unlock()
 	_ = s.layer.GroupDiscard(sessionGroup(m.sid), m.ch)
+	_ = s.layer.GroupDiscard(userGroup(m.user.Name), m.ch)
 	s.m.conns.Dec()
 }
+
+// identity is who a connection is, decided at the handshake: a session's
+// user, or a connection token's subject.
+type identity struct {
+	user User
+	key  string // the session's sessionKeyOf, or the token's: closes on logout go by it
+}
+
+var identityKey = pipeline.NewAttrKey[identity]("chat.identity")

@@ -16,15 +16,14 @@ type historyQuery struct {
 // executor queue of m's connection (not of the room), so one connection's
 // requests never wait behind another's, nor hold up a room's posts. The
 // caller has claimed m's history slot (startHistory); it is freed here.
-func (s *Server) sendHistory(m *member, name string, q historyQuery) {
-	ch := m.ch
-	if err := s.exec.Submit(ch.ID(), func() {
-		reply := s.readHistory(name, q)
+func (s *Server) sendHistory(m *member, read func() any) {
+	if err := s.exec.Submit(m.ch.ID(), func() {
+		reply := read()
 		m.history.Store(false) // before the reply: a client that asks again on receipt is never refused
-		s.send(ch, reply)
+		s.send(m, reply)
 	}); err != nil {
 		m.history.Store(false)
-		s.send(ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
+		s.send(m, errMsg(dispatch.CodeBusy, "server busy, try again"))
 	}
 }
 
@@ -69,4 +68,19 @@ func (s *Server) readHistory(name string, q historyQuery) any {
 		msgs = []Msg{}
 	}
 	return historyMsg{Type: "history", Room: name, Messages: msgs, Last: last, Epoch: epoch, More: more}
+}
+
+// readDMHistory is readHistory for the conversation between me and
+// partner: the reply names the partner (dm), not the conversation's key.
+func (s *Server) readDMHistory(me, partner string, q historyQuery) any {
+	reply := s.readHistory(dmRoom(me, partner), q)
+	h, ok := reply.(historyMsg)
+	if !ok {
+		return reply
+	}
+	h.Room, h.DM = "", partner
+	for i := range h.Messages {
+		h.Messages[i].Room = ""
+	}
+	return h
 }

@@ -3,7 +3,6 @@ package chat
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gnetty/gnetty/codec/http1"
+	"github.com/gnetty/gnetty/codec/jsonmsg"
 	"github.com/gnetty/gnetty/handler/nethttp"
 	"github.com/gnetty/gnetty/handler/router"
 	"github.com/gnetty/gnetty/handler/session"
@@ -111,11 +111,17 @@ func (s *Server) httpRoutes(r *router.Router) error {
 				router.Reply(ctx, req, http.StatusUnauthorized, "application/json", []byte(`{"error":"not logged in"}`))
 				return
 			}
-			b, _ := json.Marshal(sessionUser(sess))
+			b, _ := jsonmsg.API.Marshal(sessionUser(sess))
 			router.Reply(ctx, req, 200, "application/json", b)
 		}},
 		{"POST", "/login", s.login},
 		{"POST", "/logout", s.logout},
+	}
+	if s.cfg.APIKey != "" {
+		routes = append(routes, struct {
+			method, pattern string
+			h               router.HandlerFunc
+		}{"POST", "/api/publish", s.publish})
 	}
 	for _, rt := range routes {
 		if err := r.Handle(rt.method, rt.pattern, rt.h); err != nil {
@@ -223,7 +229,7 @@ func (s *Server) login(ctx *pipeline.Context, req *http1.Request) {
 	}
 	var f loginForm
 	if strings.HasPrefix(string(req.Header("Content-Type")), "application/json") {
-		if len(req.Body) > 0 && json.Unmarshal(req.Body, &f) != nil {
+		if len(req.Body) > 0 && jsonmsg.API.Unmarshal(req.Body, &f) != nil {
 			router.Error(ctx, req, http.StatusBadRequest, "bad JSON")
 			return
 		}
@@ -288,7 +294,7 @@ func (s *Server) login(ctx *pipeline.Context, req *http1.Request) {
 			ch.WriteAndFlush(resp)
 			return
 		}
-		b, _ := json.Marshal(u)
+		b, _ := jsonmsg.API.Marshal(u)
 		resp.Header.Set("Content-Type", "application/json")
 		resp.Body = append(resp.Body, b...)
 		req.Release()

@@ -16,10 +16,12 @@ import (
 // nothing: they only update the connection's own retry state.
 var messageCost = map[string]int{
 	"user":    1,
+	"dm":      1,
 	"join":    1, // presence for everyone in the room, and a page of history
 	"leave":   1,
 	"history": 3,
 	"ack":     0,
+	"typing":  0, // throttled on its own (typingInterval) and never refused
 }
 
 // Refusals: a connection whose messages are refused more than
@@ -62,7 +64,7 @@ func (s *Server) refuse(m *member, code, msg string) {
 		}
 		return
 	}
-	s.send(m.ch, errMsg(code, msg))
+	s.send(m, errMsg(code, msg))
 }
 
 // startHistory claims m's one history slot: a connection has at most one

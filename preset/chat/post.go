@@ -1,115 +1,298 @@
 package chat
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"strings"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gnetty/gnetty/codec/jsonmsg"
 	"github.com/gnetty/gnetty/handler/dispatch"
 	"github.com/gnetty/gnetty/handler/layer"
 )
 
-// post numbers, stores and broadcasts a message, in order per room.
-func (s *Server) post(m *member, name, text string, received time.Time) {
-	from := m.user
-	if s.rstore != nil {
-		s.postRedis(m, name, text, received)
-		return
-	}
-	if err := s.exec.Submit(roomKey(name), func() {
-		s.mu.Lock()
-		r := s.rooms[name]
-		s.mu.Unlock()
-		if r == nil {
-			// Everyone left since the post was queued: number it from the
-			// store, which holds every earlier post of the room (they ran
-			// before this job on the room's queue).
-			r = &room{name: name}
-		}
-		if !r.loaded {
-			r.last, _ = s.store.LastID(name)
-			r.epoch, _ = s.store.Epoch(name)
-			if r.epoch == "" {
-				r.epoch = newEpoch()
-			}
-			r.loaded = true
-		}
-		r.last++
-		msg := Msg{ID: r.last, Epoch: r.epoch, Room: name, From: from.Name, Avatar: from.Avatar, Text: text, Time: time.Now().UTC()}
-		if err := s.store.Append(msg); err != nil {
-			r.last--
-			s.cfg.Logger.Error("chat: store", "room", name, "err", err)
-			s.send(m.ch, errMsg("internal", "message not stored"))
-			return
-		}
-		s.broadcast(name, chatMsg{Type: "user", Msg: msg})
-		s.m.delivery.Observe(time.Since(received).Seconds())
-	}); err != nil {
-		s.send(m.ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
+// Kinds of numbered messages, as the layer labels them.
+const (
+	kindUser = "user" // a room's message
+	kindDM   = "dm"   // a direct message
+)
+
+// A post is one message on its way to the store and its readers.
+type post struct {
+	kind     string   // kindUser or kindDM
+	key      string   // where it is numbered and stored: the room, or dmRoom(from, to)
+	groups   []string // the layer groups it goes to: the room, or both users
+	msg      Msg      // ID and Epoch are the backend's to set
+	received time.Time
+	sender   *member // nil for the publish API
+	// done, when set, is told the outcome (the publish API answers with it).
+	done func(Msg, error)
+}
+
+// backend numbers, stores and fans out posts, and keeps the online
+// lists: one node's (localBackend) or several nodes' through Redis
+// (redisBackend). Its methods block: call them on the executor.
+type backend interface {
+	// publish numbers and stores p.msg and delivers it to p.groups, on
+	// every node. A cid the sender used within CIDWindow stores nothing:
+	// publish returns the message stored then, and dup true.
+	publish(p *post) (m Msg, dup bool, err error)
+	// enter and exit record that conn (this node's connection) is in room
+	// as u, or no longer.
+	enter(room, conn string, u User) error
+	exit(room, conn string) error
+	// online returns room's distinct users by name (the first
+	// maxUserList) and how many there are.
+	online(room string) ([]User, int, error)
+	// close stops what the backend runs (heartbeats).
+	close()
+}
+
+// submitPost runs p on its key's executor queue (so a room's or a
+// conversation's messages are numbered in the order they came) and
+// answers the sender when it is refused, duplicated or fails.
+func (s *Server) submitPost(p *post) {
+	if err := s.exec.Submit(roomKey(p.key), func() { s.runPost(p) }); err != nil && p.sender != nil {
+		s.send(p.sender, errMsg(dispatch.CodeBusy, "server busy, try again"))
 	}
 }
 
-// seqOf tells the Redis layer a chat message's place in its room's
-// stream (presence and other notices are not numbered).
-func seqOf(group string, m layer.Message) (string, uint64, bool) {
-	if strings.HasPrefix(group, sessionGroupPrefix) || !bytes.HasPrefix(m.Data, []byte(`{"type":"user"`)) {
-		return "", 0, false
+func (s *Server) runPost(p *post) {
+	m, dup, err := s.backend.publish(p)
+	switch {
+	case errors.Is(err, errUnavailable):
+		s.m.lost.Inc()
+		s.cfg.Logger.Warn("chat: post failed", "key", p.key, "err", err)
+		if p.sender != nil {
+			s.send(p.sender, errMsg("unavailable", "message not sent: storage unavailable, try again"))
+		}
+	case err != nil:
+		s.cfg.Logger.Error("chat: store", "key", p.key, "err", err)
+		if p.sender != nil {
+			s.send(p.sender, errMsg("internal", "message not stored"))
+		}
+	case dup:
+		// A resend (after a reconnect, say) of what is stored already: the
+		// sender gets the stored message again, with its id; nobody else
+		// sees it twice.
+		if p.sender != nil {
+			s.sendRaw(p.sender, wire(p.kind, m))
+		}
+	default:
+		s.m.broadcasts.Inc()
+		s.m.delivery.Observe(time.Since(p.received).Seconds())
 	}
-	var head struct {
-		ID    uint64 `json:"id"`
-		Epoch string `json:"epoch"`
+	if p.done != nil {
+		p.done(m, err)
 	}
-	if json.Unmarshal(m.Data, &head) != nil || head.ID == 0 {
-		return "", 0, false
+}
+
+// wire is a numbered message as its readers get it.
+func wire(kind string, m Msg) []byte {
+	if kind == kindDM {
+		m.Room = "" // the conversation's key is the server's business
 	}
-	return head.Epoch, head.ID, true
+	b, _ := jsonmsg.API.Marshal(chatMsg{Type: kind, Msg: m})
+	return b
+}
+
+// labeled is a numbered message for the layer: its labels let the acks
+// and Redis's gap filling place it without parsing it.
+func labeled(kind string, m Msg) layer.Message {
+	return layer.Message{Text: true, Data: wire(kind, m), Kind: kind, Epoch: m.Epoch, Seq: m.ID}
+}
+
+// errUnavailable wraps a failure to reach Redis (a post is refused
+// "unavailable", to be tried again).
+var errUnavailable = errors.New("storage unavailable")
+
+// localBackend is one node's: numbering from the Store, fan-out through
+// the local layer, presence from the rooms' members.
+type localBackend struct {
+	s *Server
+
+	mu   sync.Mutex
+	nums map[string]*numbering // per key; reloaded from the store when forgotten
+}
+
+// numbering is a key's last id and epoch, guarded by the key's executor
+// queue (only that queue's jobs use it).
+type numbering struct {
+	last  uint64
+	epoch string
+}
+
+// maxNumberings bounds localBackend.nums: past it the map starts over,
+// and each key's numbering is read again from the store, which holds every
+// earlier post of the key (they ran before, on the key's queue).
+const maxNumberings = 4096
+
+func (b *localBackend) numbering(key string) (*numbering, error) {
+	b.mu.Lock()
+	n := b.nums[key]
+	b.mu.Unlock()
+	if n != nil {
+		return n, nil
+	}
+	store := b.s.store
+	last, err := store.LastID(key)
+	if err != nil {
+		return nil, err
+	}
+	epoch, err := store.Epoch(key)
+	if err != nil {
+		return nil, err
+	}
+	if epoch == "" {
+		epoch = newEpoch()
+	}
+	n = &numbering{last: last, epoch: epoch}
+	b.mu.Lock()
+	if len(b.nums) >= maxNumberings {
+		b.nums = map[string]*numbering{}
+	}
+	b.nums[key] = n
+	b.mu.Unlock()
+	return n, nil
+}
+
+func (b *localBackend) publish(p *post) (Msg, bool, error) {
+	store := b.s.store
+	if p.msg.CID != "" {
+		if m, ok, err := store.Seen(p.msg.From, p.msg.CID); err != nil || ok {
+			return m, ok, err
+		}
+	}
+	n, err := b.numbering(p.key)
+	if err != nil {
+		return Msg{}, false, err
+	}
+	m := p.msg
+	m.ID, m.Epoch = n.last+1, n.epoch
+	if err := store.Append(m); err != nil {
+		return Msg{}, false, err
+	}
+	n.last = m.ID
+	lm := labeled(p.kind, m)
+	for _, g := range p.groups {
+		_ = b.s.layer.GroupSend(g, lm)
+	}
+	return m, false, nil
+}
+
+func (b *localBackend) enter(string, string, User) error { return nil } // the rooms' members are the record
+func (b *localBackend) exit(string, string) error        { return nil }
+
+func (b *localBackend) online(room string) ([]User, int, error) {
+	s := b.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rooms[room]
+	if r == nil {
+		return nil, 0, nil
+	}
+	seen := map[string]bool{}
+	var list []User
+	for m := range r.members {
+		if !seen[m.user.Name] {
+			seen[m.user.Name] = true
+			list = append(list, m.user)
+		}
+	}
+	return capList(list), len(list), nil
+}
+
+func (b *localBackend) close() {}
+
+// redisBackend shares rooms between nodes: Redis numbers, stores and
+// publishes every post in one script, and keeps the online lists with
+// per-node heartbeats.
+type redisBackend struct {
+	s        *Server
+	store    *RedisStore
+	layer    *layer.Redis
+	presence *presenceStore
+	stop     context.CancelFunc
+	done     chan struct{}
+}
+
+func (b *redisBackend) publish(p *post) (Msg, bool, error) {
+	m := p.msg
+	topics := make([]string, len(p.groups))
+	for i, g := range p.groups {
+		topics[i] = b.layer.GroupTopic(g)
+	}
+	stored, dup, err := b.store.post(context.Background(), p.kind, topics, m)
+	if err != nil {
+		var rerr redis.Error
+		if !errors.As(err, &rerr) {
+			err = fmt.Errorf("%w: %w", errUnavailable, err)
+		}
+		return Msg{}, false, err
+	}
+	return stored, dup, nil
+}
+
+func (b *redisBackend) enter(room, conn string, u User) error {
+	return b.presence.add(context.Background(), room, conn, u)
+}
+
+func (b *redisBackend) exit(room, conn string) error {
+	return b.presence.remove(context.Background(), room, conn)
+}
+
+func (b *redisBackend) online(room string) ([]User, int, error) {
+	users, _, err := b.presence.list(context.Background(), room)
+	seen := map[string]bool{}
+	var list []User
+	for _, u := range users {
+		if !seen[u.Name] {
+			seen[u.Name] = true
+			list = append(list, u)
+		}
+	}
+	return capList(list), len(list), err
+}
+
+func (b *redisBackend) close() {
+	b.stop()
+	<-b.done
+}
+
+// seqOf tells the Redis layer a room message's place in its room's log,
+// from its labels; direct messages go to users' groups, which are not
+// logs, and presence and notices are not numbered.
+func seqOf(_ string, m layer.Message) (string, uint64, bool) {
+	return m.Epoch, m.Seq, m.Kind == kindUser && m.Seq > 0
 }
 
 // logHead is a room's current epoch and last id, for the Redis layer.
-func (s *Server) logHead(_ context.Context, room string) (string, uint64, error) {
-	epoch, err := s.rstore.Epoch(room)
+func (b *redisBackend) logHead(_ context.Context, room string) (string, uint64, error) {
+	epoch, err := b.store.Epoch(room)
 	if err != nil {
 		return "", 0, err
 	}
-	last, err := s.rstore.LastID(room)
+	last, err := b.store.LastID(room)
 	return epoch, last, err
 }
 
 // readLog reads a room's stream after id, as published messages, for the
 // Redis layer to fill a gap: the stream is the source of truth.
-func (s *Server) readLog(ctx context.Context, room string, after uint64) ([]layer.Message, error) {
-	msgs, err := s.rstore.History(room, after, HistoryPageMax)
+func (b *redisBackend) readLog(_ context.Context, room string, after uint64) ([]layer.Message, error) {
+	msgs, err := b.store.History(room, after, HistoryPageMax)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]layer.Message, 0, len(msgs))
-	for _, msg := range msgs {
-		b, _ := json.Marshal(chatMsg{Type: "user", Msg: msg})
-		out = append(out, layer.Message{Text: true, Data: b})
+	for _, m := range msgs {
+		out = append(out, labeled(kindUser, m))
 	}
 	return out, nil
 }
 
-// postRedis numbers, stores and publishes a message atomically in Redis;
-// every node, this one included, delivers it from its subscription, so all
-// see a room's messages in sequence order.
-func (s *Server) postRedis(m *member, name, text string, received time.Time) {
-	from, ch := m.user, m.ch
-	if err := s.exec.Submit(roomKey(name), func() {
-		msg := Msg{Room: name, From: from.Name, Avatar: from.Avatar, Text: text, Time: time.Now().UTC()}
-		wire, _ := json.Marshal(chatMsg{Type: "user", Msg: msg})
-		stored, _ := json.Marshal(msg)
-		if _, err := s.rstore.post(context.Background(), name, s.rlayer.GroupTopic(name), wire, stored); err != nil {
-			s.m.lost.Inc()
-			s.cfg.Logger.Warn("chat: redis post failed", "room", name, "err", err)
-			s.send(ch, errMsg("unavailable", "message not sent: storage unavailable, try again"))
-			return
-		}
-		s.m.broadcasts.Inc()
-		s.m.delivery.Observe(time.Since(received).Seconds())
-	}); err != nil {
-		s.send(ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
-	}
-}
+// connName is how presence names a connection of this node.
+func connName(id uint64) string { return strconv.FormatUint(id, 10) }

@@ -7,8 +7,9 @@ import (
 
 // heartbeat keeps this node's presence alive and reaps crashed nodes'
 // users from the rooms this node has members in, announcing their logout.
-func (s *Server) heartbeat(ctx context.Context) {
-	defer close(s.beatDone)
+func (b *redisBackend) heartbeat(ctx context.Context) {
+	defer close(b.done)
+	s := b.s
 	t := time.NewTicker(s.cfg.PresenceTTL / 3)
 	defer t.Stop()
 	for {
@@ -17,7 +18,7 @@ func (s *Server) heartbeat(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if err := s.presence.beat(ctx); err != nil {
+		if err := b.presence.beat(ctx); err != nil {
 			s.cfg.Logger.Warn("chat: redis heartbeat failed", "err", err)
 			continue
 		}
@@ -30,11 +31,11 @@ func (s *Server) heartbeat(ctx context.Context) {
 		}
 		s.mu.Unlock()
 		for _, name := range rooms {
-			_, dead, err := s.presence.list(ctx, name)
+			_, dead, err := b.presence.list(ctx, name)
 			if err != nil || len(dead) == 0 {
 				continue
 			}
-			for _, u := range s.presence.reap(ctx, name, dead) {
+			for _, u := range b.presence.reap(ctx, name, dead) {
 				s.announce(name, "logout", u.Name)
 			}
 		}

@@ -33,8 +33,10 @@ type chatMsg struct {
 }
 
 type historyMsg struct {
-	Type     string `json:"type"`
-	Room     string `json:"room"`
+	Type string `json:"type"`
+	Room string `json:"room,omitempty"`
+	// DM names the other user of a direct conversation's history.
+	DM       string `json:"dm,omitempty"`
 	Messages []Msg  `json:"messages"`
 	Last     uint64 `json:"last"`
 	// Epoch of the room's numbering: a client whose epoch differs starts
@@ -64,7 +66,23 @@ type inMsg struct {
 	Limit  int    `json:"limit"`
 	// Epoch is the client's idea of the room's epoch (history, join, ack).
 	Epoch string `json:"epoch"`
+	// CID is the client's own ID for a user or dm message.
+	CID string `json:"cid"`
+	// To is a dm's recipient; DM names the other user of the direct
+	// conversation whose history is asked.
+	To string `json:"to"`
+	DM string `json:"dm"`
 }
+
+// typingMsg says name is typing in room.
+type typingMsg struct {
+	Type string `json:"type"`
+	Room string `json:"room"`
+	Name string `json:"name"`
+}
+
+// maxCIDLen bounds a client's message ID.
+const maxCIDLen = 64
 
 // errorMsg is an error reply; its fields keep their order on the wire.
 type errorMsg struct {

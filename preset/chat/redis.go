@@ -2,13 +2,15 @@ package chat
 
 import (
 	"context"
-	"encoding/json"
+
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gnetty/gnetty/codec/jsonmsg"
 
 	"github.com/redis/go-redis/v9"
 
@@ -46,18 +48,70 @@ func (s *RedisStore) streamKey(room string) string { return s.prefix + "hist:" +
 
 // SaveUser implements Store.
 func (s *RedisStore) SaveUser(u User) error {
-	b, _ := json.Marshal(u)
-	return s.c.HSet(context.Background(), s.prefix+"users", u.Name, b).Err()
+	b, _ := jsonmsg.API.Marshal(u)
+	return s.c.HSet(context.Background(), s.prefix+"users", nameKey(u.Name), b).Err()
+}
+
+// FindUser implements Store.
+func (s *RedisStore) FindUser(name string) (User, bool, error) {
+	v, err := s.c.HGet(context.Background(), s.prefix+"users", nameKey(name)).Result()
+	if errors.Is(err, redis.Nil) {
+		return User{}, false, nil
+	}
+	if err != nil {
+		return User{}, false, err
+	}
+	var u User
+	return u, true, jsonmsg.API.Unmarshal([]byte(v), &u)
+}
+
+// cidKey is the Redis key remembering a sender's cid for CIDWindow: its
+// value is the message's id, a space, and its room.
+func (s *RedisStore) cidKey(from, cid string) string { return s.prefix + "cid:" + cidKey(from, cid) }
+
+// Seen implements Store.
+func (s *RedisStore) Seen(from, cid string) (Msg, bool, error) {
+	ctx := context.Background()
+	v, err := s.c.Get(ctx, s.cidKey(from, cid)).Result()
+	if errors.Is(err, redis.Nil) {
+		return Msg{}, false, nil
+	}
+	if err != nil {
+		return Msg{}, false, err
+	}
+	return s.byRef(ctx, v)
+}
+
+// byRef reads the message a cid key's value ("<id> <room>") names.
+func (s *RedisStore) byRef(ctx context.Context, ref string) (Msg, bool, error) {
+	idText, room, ok := strings.Cut(ref, " ")
+	if !ok {
+		return Msg{}, false, nil
+	}
+	es, err := s.c.XRange(ctx, s.streamKey(room), idText+"-0", idText+"-0").Result()
+	if err != nil || len(es) == 0 {
+		return Msg{}, false, err
+	}
+	ms, err := decodeEntries(es)
+	if err != nil {
+		return Msg{}, false, err
+	}
+	return ms[0], true, nil
 }
 
 // Append implements Store (for a message numbered elsewhere).
 func (s *RedisStore) Append(m Msg) error {
-	b, _ := json.Marshal(m)
+	b, _ := jsonmsg.API.Marshal(m)
 	ctx := context.Background()
 	if err := s.c.XAdd(ctx, &redis.XAddArgs{
 		Stream: s.streamKey(m.Room), ID: fmt.Sprintf("%d-0", m.ID), MaxLen: s.maxLen, Approx: true, Values: []any{"m", b},
 	}).Err(); err != nil {
 		return err
+	}
+	if m.CID != "" {
+		if err := s.c.Set(ctx, s.cidKey(m.From, m.CID), fmt.Sprintf("%d %s", m.ID, m.Room), CIDWindow).Err(); err != nil {
+			return err
+		}
 	}
 	// The sequence LastID reads moves up to the stored id (never down),
 	// and the room gets an epoch if it has none.
@@ -76,7 +130,7 @@ func decodeEntries(es []redis.XMessage) ([]Msg, error) {
 	for _, e := range es {
 		var m Msg
 		v, _ := e.Values["m"].(string)
-		if err := json.Unmarshal([]byte(v), &m); err != nil {
+		if err := jsonmsg.API.Unmarshal([]byte(v), &m); err != nil {
 			return nil, err
 		}
 		out = append(out, m)
@@ -148,37 +202,83 @@ func (s *RedisStore) LastID(room string) (uint64, error) {
 // Close implements Store (the client belongs to the caller).
 func (s *RedisStore) Close() error { return nil }
 
-// postScript numbers a message with the room's counter, appends it to the
-// room's stream and publishes it to the room's layer channel in one atomic
-// step, so every node sees a room's messages in sequence order. The
-// message JSON carries the placeholder "id":0 first; ARGV[4] is the Redis
-// layer's envelope header (no origin: every node, this one included,
-// delivers it).
+// postScript numbers a message with its key's counter (a room's, or a
+// conversation's), appends it to the key's stream and publishes it to each
+// topic in one atomic step, so every node sees a key's messages in
+// sequence order. The message JSON carries the placeholders "id":0 and
+// "epoch":"" (ARGV[1] as published, ARGV[3] as stored); ARGV[4] is the
+// Redis layer's labeled envelope header (no origin: every node, this one
+// included, delivers it), and the script appends the labels: the kind
+// ARGV[6], the epoch and the id.
 //
-// The room's epoch (KEYS[4]) starts when its counter does: a Redis that
-// lost its data numbers from 1 again, under the new epoch ARGV[5], and the
-// placeholder "epoch":"" carries it in both copies.
+// The key's epoch (KEYS[3]) starts when its counter does: a Redis that
+// lost its data numbers from 1 again, under the new epoch ARGV[5].
+//
+// With a cid (ARGV[7] "1"), KEYS[4] remembers it for ARGV[8] seconds as
+// "<id> <key>"; a cid already remembered stores and publishes nothing and
+// returns that value, for the sender to get the stored message again.
 var postScript = redis.NewScript(`
+if ARGV[7] == '1' then
+  local prev = redis.call('GET', KEYS[4])
+  if prev then return {0, '', prev} end
+end
 local id = redis.call('INCR', KEYS[1])
-local epoch = redis.call('GET', KEYS[4])
+local epoch = redis.call('GET', KEYS[3])
 if id == 1 or not epoch then
   epoch = ARGV[5]
-  redis.call('SET', KEYS[4], epoch)
+  redis.call('SET', KEYS[3], epoch)
 end
 local msg = (string.gsub(ARGV[1], '"id":0', '"id":' .. id, 1))
 msg = (string.gsub(msg, '"epoch":""', '"epoch":"' .. epoch .. '"', 1))
 local stored = (string.gsub(ARGV[3], '"id":0', '"id":' .. id, 1))
 stored = (string.gsub(stored, '"epoch":""', '"epoch":"' .. epoch .. '"', 1))
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], id .. '-0', 'm', stored)
-redis.call('PUBLISH', KEYS[3], ARGV[4] .. msg)
-return id
+if ARGV[7] == '1' then
+  redis.call('SET', KEYS[4], id .. ' ' .. ARGV[9], 'EX', ARGV[8])
+end
+local sid = tostring(id)
+local labels = string.char(#ARGV[6]) .. ARGV[6] .. string.char(#epoch) .. epoch .. string.char(#sid) .. sid
+for i = 5, #KEYS do
+  redis.call('PUBLISH', KEYS[i], ARGV[4] .. labels .. msg)
+end
+return {id, epoch, ''}
 `)
 
-// post runs postScript.
-func (s *RedisStore) post(ctx context.Context, room, topic string, wire, stored []byte) (uint64, error) {
-	id, err := postScript.Run(ctx, s.c, []string{s.seqKey(room), s.streamKey(room), topic, s.epochKey(room)},
-		string(wire), strconv.FormatInt(s.maxLen, 10), string(stored), string(layer.EnvelopeHeader(true)), newEpoch()).Uint64()
-	return id, err
+// post runs postScript for m (numbered in m.Room) to topics; dup: m's cid
+// was seen, and the message stored with it is returned.
+func (s *RedisStore) post(ctx context.Context, kind string, topics []string, m Msg) (Msg, bool, error) {
+	m.ID, m.Epoch = 0, ""
+	stored, _ := jsonmsg.API.Marshal(m)
+	keys := append([]string{s.seqKey(m.Room), s.streamKey(m.Room), s.epochKey(m.Room), s.cidKey(m.From, m.CID)}, topics...)
+	hasCID := "0"
+	if m.CID != "" {
+		hasCID = "1"
+	}
+	res, err := postScript.Run(ctx, s.c, keys,
+		string(wire(kind, m)), strconv.FormatInt(s.maxLen, 10), string(stored), string(layer.LabeledEnvelopeHeader(true)),
+		newEpoch(), kind, hasCID, strconv.Itoa(int(CIDWindow/time.Second)), m.Room).Slice()
+	if err != nil {
+		return Msg{}, false, err
+	}
+	if len(res) != 3 {
+		return Msg{}, false, fmt.Errorf("chat: post script answered %v", res)
+	}
+	if prev, _ := res[2].(string); prev != "" {
+		old, ok, err := s.byRef(ctx, prev)
+		if err != nil {
+			return Msg{}, false, err
+		}
+		if !ok { // trimmed from the stream since: what the sender needs is its id
+			id, _ := strconv.ParseUint(strings.SplitN(prev, " ", 2)[0], 10, 64)
+			old = m
+			old.ID = id
+		}
+		return old, true, nil
+	}
+	id, _ := res[0].(int64)
+	m.ID = uint64(id)
+	m.Epoch, _ = res[1].(string)
+	return m, false, nil
 }
 
 // presence across nodes: one hash per room, field "<node>/<conn>" → user
@@ -200,7 +300,7 @@ func (p *presenceStore) beat(ctx context.Context) error {
 }
 
 func (p *presenceStore) add(ctx context.Context, room, conn string, u User) error {
-	b, _ := json.Marshal(u)
+	b, _ := jsonmsg.API.Marshal(u)
 	return p.c.HSet(ctx, p.roomKey(room), p.node+"/"+conn, b).Err()
 }
 
@@ -228,7 +328,7 @@ func (p *presenceStore) list(ctx context.Context, room string) (users []User, de
 			continue
 		}
 		var u User
-		if json.Unmarshal([]byte(v), &u) == nil {
+		if jsonmsg.API.Unmarshal([]byte(v), &u) == nil {
 			users = append(users, u)
 		}
 	}
@@ -246,7 +346,7 @@ func (p *presenceStore) reap(ctx context.Context, room string, dead []string) []
 		}
 		if n, _ := p.c.HDel(ctx, p.roomKey(room), f).Result(); n == 1 {
 			var u User
-			if json.Unmarshal([]byte(v), &u) == nil {
+			if jsonmsg.API.Unmarshal([]byte(v), &u) == nil {
 				gone = append(gone, u)
 			}
 		}

@@ -1,13 +1,11 @@
 package chat
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"sort"
-	"strconv"
 
+	"github.com/gnetty/gnetty/codec/jsonmsg"
 	"github.com/gnetty/gnetty/handler/dispatch"
 	"github.com/gnetty/gnetty/handler/layer"
 )
@@ -38,7 +36,7 @@ func roomKey(name string) uint64 {
 // broadcast sends v to every member of room, on every node, encoded once
 // per node.
 func (s *Server) broadcast(room string, v any) []byte {
-	b, _ := json.Marshal(v)
+	b, _ := jsonmsg.API.Marshal(v)
 	if err := s.layer.GroupSend(room, layer.Message{Text: true, Data: b}); err != nil {
 		s.m.lost.Inc()
 	}
@@ -49,31 +47,9 @@ func (s *Server) broadcast(room string, v any) []byte {
 // announce tells room who came or went, with the online list (the union
 // over nodes with Redis). It may block on Redis: call it off the loop.
 func (s *Server) announce(room, typ, name string) {
-	var list []User
-	count := 0
-	if s.presence != nil {
-		users, _, err := s.presence.list(context.Background(), room)
-		if err != nil {
-			s.cfg.Logger.Warn("chat: presence", "room", room, "err", err)
-		}
-		seen := map[string]bool{}
-		for _, u := range users {
-			if !seen[u.Name] {
-				seen[u.Name] = true
-				list = append(list, u)
-			}
-		}
-		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
-		count = len(list)
-		if len(list) > maxUserList {
-			list = list[:maxUserList]
-		}
-	} else {
-		s.mu.Lock()
-		if r := s.rooms[room]; r != nil {
-			list, count = s.userList(r), s.online(r)
-		}
-		s.mu.Unlock()
+	list, count, err := s.backend.online(room)
+	if err != nil {
+		s.cfg.Logger.Warn("chat: presence", "room", room, "err", err)
 	}
 	if list == nil || count > maxUserList {
 		list = []User{}
@@ -81,29 +57,13 @@ func (s *Server) announce(room, typ, name string) {
 	s.broadcast(room, presence{Type: typ, Msg: name, Room: room, UserList: list, Count: count})
 }
 
-// online counts the distinct users in r.
-func (s *Server) online(r *room) int {
-	seen := map[string]bool{}
-	for m := range r.members {
-		seen[m.user.Name] = true
+// capList sorts an online list by name and keeps the first maxUserList.
+func capList(list []User) []User {
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	if len(list) > maxUserList {
+		list = list[:maxUserList]
 	}
-	return len(seen)
-}
-
-func (s *Server) userList(r *room) []User {
-	seen := map[string]bool{}
-	var out []User
-	for m := range r.members {
-		if !seen[m.user.Name] {
-			seen[m.user.Name] = true
-			out = append(out, m.user)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	if len(out) > maxUserList {
-		out = out[:maxUserList]
-	}
-	return out
+	return list
 }
 
 // maxUserList caps the user_list of presence events (count stays exact).
@@ -116,14 +76,14 @@ const maxUserList = 100
 // an error when a limit refuses it.
 func (s *Server) join(m *member, name string, q historyQuery) bool {
 	if !validRoom(name) {
-		s.send(m.ch, errMsg("bad_room", "room names are 1 to 64 letters, digits, - or _"))
+		s.send(m, errMsg("bad_room", "room names are 1 to 64 letters, digits, - or _"))
 		return false
 	}
 	if m.rooms[name] {
 		return true
 	}
 	if len(m.rooms) >= s.cfg.MaxRoomsPerConn {
-		s.send(m.ch, errMsg("too_many_rooms", fmt.Sprintf("at most %d rooms per connection", s.cfg.MaxRoomsPerConn)))
+		s.send(m, errMsg("too_many_rooms", fmt.Sprintf("at most %d rooms per connection", s.cfg.MaxRoomsPerConn)))
 		return false
 	}
 	s.mu.Lock()
@@ -134,25 +94,22 @@ func (s *Server) join(m *member, name string, q historyQuery) bool {
 	}
 	if len(r.members) >= s.cfg.MaxMembersPerRoom {
 		s.mu.Unlock()
-		s.send(m.ch, errMsg("room_full", fmt.Sprintf("room %s is full", name)))
+		s.send(m, errMsg("room_full", fmt.Sprintf("room %s is full", name)))
 		return false
 	}
 	r.members[m] = struct{}{}
 	m.rooms[name] = true
 	s.mu.Unlock()
 	_ = s.layer.GroupAdd(name, m.ch)
-	conn := strconv.FormatUint(m.ch.ID(), 10)
+	conn := connName(m.ch.ID())
 	u := m.user
-	ch := m.ch
 	if err := s.exec.Submit(roomKey(name), func() {
-		if s.presence != nil {
-			if err := s.presence.add(context.Background(), name, conn, u); err != nil {
-				s.cfg.Logger.Warn("chat: presence", "room", name, "err", err)
-			}
+		if err := s.backend.enter(name, conn, u); err != nil {
+			s.cfg.Logger.Warn("chat: presence", "room", name, "err", err)
 		}
 		s.announce(name, "login", u.Name)
 	}); err != nil {
-		s.send(ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
+		s.send(m, errMsg(dispatch.CodeBusy, "server busy, try again"))
 	}
 	// The join's own backlog follows the announcement on the room's queue
 	// (a join costs tokens and rooms per connection are capped).
@@ -162,8 +119,8 @@ func (s *Server) join(m *member, name string, q historyQuery) bool {
 	if q.since > 0 {
 		q.limit = HistoryPageMax
 	}
-	if err := s.exec.Submit(roomKey(name), func() { s.send(ch, s.readHistory(name, q)) }); err != nil {
-		s.send(ch, errMsg(dispatch.CodeBusy, "server busy, try again"))
+	if err := s.exec.Submit(roomKey(name), func() { s.send(m, s.readHistory(name, q)) }); err != nil {
+		s.send(m, errMsg(dispatch.CodeBusy, "server busy, try again"))
 	}
 	return true
 }
@@ -183,12 +140,10 @@ func (s *Server) leave(m *member, name string) {
 	}
 	s.mu.Unlock()
 	_ = s.layer.GroupDiscard(name, m.ch)
-	conn := strconv.FormatUint(m.ch.ID(), 10)
+	conn := connName(m.ch.ID())
 	who := m.user.Name
 	_ = s.exec.Submit(roomKey(name), func() {
-		if s.presence != nil {
-			_ = s.presence.remove(context.Background(), name, conn)
-		}
+		_ = s.backend.exit(name, conn)
 		s.announce(name, "logout", who)
 	})
 }

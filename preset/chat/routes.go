@@ -34,7 +34,44 @@ func (s *Server) routes() {
 			s.refuse(m, "not_in_room", "join the room first")
 			return nil
 		}
-		s.post(m, name, text, time.Now())
+		if !validCID(in.CID) {
+			s.refuse(m, "bad_request", fmt.Sprintf("cid is at most %d characters, without control characters", maxCIDLen))
+			return nil
+		}
+		s.submitPost(&post{kind: kindUser, key: name, groups: []string{name}, received: time.Now(), sender: m,
+			msg: Msg{Room: name, From: m.user.Name, Avatar: m.user.Avatar, Text: text, Time: time.Now().UTC(), CID: in.CID}})
+		return nil
+	})
+	dispatch.On(s.d, "dm", func(c *dispatch.Ctx, in *inMsg) error {
+		m, _ := memberKey.Get(c.Channel())
+		s.m.in.Inc()
+		if !s.allow(m, "dm") {
+			return nil
+		}
+		text := strings.TrimSpace(in.Msg)
+		if text == "" || utf8.RuneCountInString(text) > s.cfg.MaxMessageLen {
+			s.refuse(m, "too_long", fmt.Sprintf("messages are 1 to %d characters", s.cfg.MaxMessageLen))
+			return nil
+		}
+		to := strings.TrimSpace(in.To)
+		if to == "" || utf8.RuneCountInString(to) > s.cfg.MaxNameLen {
+			s.refuse(m, "bad_request", "to names the user the message is for")
+			return nil
+		}
+		if !validCID(in.CID) {
+			s.refuse(m, "bad_request", fmt.Sprintf("cid is at most %d characters, without control characters", maxCIDLen))
+			return nil
+		}
+		s.sendDM(m, to, text, in.CID, time.Now())
+		return nil
+	})
+	dispatch.On(s.d, "typing", func(c *dispatch.Ctx, in *inMsg) error {
+		m, _ := memberKey.Get(c.Channel())
+		if !m.rooms[in.Room] {
+			s.refuse(m, "not_in_room", "join the room first")
+			return nil
+		}
+		s.relayTyping(m, in.Room, time.Now())
 		return nil
 	})
 	dispatch.On(s.d, "join", func(c *dispatch.Ctx, in *inMsg) error {
@@ -56,7 +93,7 @@ func (s *Server) routes() {
 		if !s.allow(m, "history") {
 			return nil
 		}
-		if !m.rooms[in.Room] {
+		if in.DM == "" && !m.rooms[in.Room] {
 			s.refuse(m, "not_in_room", "join the room first")
 			return nil
 		}
@@ -68,8 +105,15 @@ func (s *Server) routes() {
 			s.refuse(m, "bad_request", "give since or before, not both")
 			return nil
 		}
-		if s.startHistory(m) {
-			s.sendHistory(m, in.Room, q)
+		if !s.startHistory(m) {
+			return nil
+		}
+		if in.DM != "" {
+			me, partner := m.user.Name, in.DM
+			s.sendHistory(m, func() any { return s.readDMHistory(me, partner, q) })
+		} else {
+			room := in.Room
+			s.sendHistory(m, func() any { return s.readHistory(room, q) })
 		}
 		return nil
 	})

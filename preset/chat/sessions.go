@@ -4,15 +4,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 
+	"github.com/gnetty/gnetty/codec/jsonmsg"
 	"github.com/gnetty/gnetty/handler/layer"
-	"github.com/gnetty/gnetty/pipeline"
 )
 
 // A session's connections form a layer group, so that a logout on any
@@ -32,7 +31,7 @@ func sessionGroup(key string) string { return sessionGroupPrefix + key }
 // a system notice, then each node closes its connections of that session
 // (in track, which sees the group message on every node).
 func (s *Server) endSession(id string) {
-	b, _ := json.Marshal(notice{Type: "system", Msg: "logged out"})
+	b, _ := jsonmsg.API.Marshal(notice{Type: "system", Msg: "logged out"})
 	if err := s.layer.GroupSend(sessionGroup(sessionKeyOf(id)), layer.Message{Text: true, Data: b}); err != nil {
 		s.m.lost.Inc()
 	}
@@ -42,13 +41,13 @@ func (s *Server) endSession(id string) {
 // (1000, "logged out").
 func (s *Server) closeSession(key string) {
 	s.mu.Lock()
-	var chs []*pipeline.Channel
+	var ms []*member
 	for m := range s.bySession[key] {
-		chs = append(chs, m.ch)
+		ms = append(ms, m)
 	}
 	s.mu.Unlock()
-	for _, ch := range chs {
-		ch.WriteAndFlush(closeFrame(ws.StatusNormalClosure, "logged out"))
+	for _, m := range ms {
+		m.conn.Close(ws.StatusNormalClosure, "logged out")
 	}
 }
 

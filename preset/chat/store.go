@@ -1,11 +1,11 @@
 package chat
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gnetty/gnetty/codec/jsonmsg"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -30,20 +31,42 @@ type Msg struct {
 	// Epoch names the room's numbering: a store that lost its data (a
 	// Redis without persistence, restarted) numbers from 1 again under a
 	// new epoch, so nobody mistakes the new messages for the old ones.
-	Epoch  string    `json:"epoch"`
-	Room   string    `json:"room"`
+	Epoch string `json:"epoch"`
+	// Room is the room's name; a direct message's is its conversation's
+	// key (dmRoom), never shown: it has To instead.
+	Room   string    `json:"room,omitempty"`
+	To     string    `json:"to,omitempty"`
 	From   string    `json:"from"`
 	Avatar string    `json:"headerimg"`
 	Text   string    `json:"msg"`
 	Time   time.Time `json:"time"`
+	// CID is the sender's own ID for the message (see Store.Seen).
+	CID string `json:"cid,omitempty"`
 }
+
+// CIDWindow is how long a store remembers a sender's cid: a resend within
+// it is answered with the stored message, never stored again.
+const CIDWindow = time.Hour
+
+// maxMemoryCIDs bounds the MemoryStore's cid index (oldest dropped first).
+const maxMemoryCIDs = 100_000
+
+func cidKey(from, cid string) string { return nameKey(from) + "\x00" + cid }
 
 // Store persists users and messages. Implementations are safe for
 // concurrent use and may block: the chat calls them off the event loops.
 type Store interface {
+	// SaveUser records u under its name (compared without case).
 	SaveUser(u User) error
-	// Append stores m; m.ID must be the room's next sequence number.
+	// FindUser returns the user last saved under name, compared without
+	// case; ok false for a name never seen.
+	FindUser(name string) (u User, ok bool, err error)
+	// Append stores m; m.ID must be the room's next sequence number. A
+	// message with a CID is remembered for Seen for CIDWindow.
 	Append(m Msg) error
+	// Seen returns the message from stored with cid within the last
+	// CIDWindow, if there is one (and the room still holds it).
+	Seen(from, cid string) (m Msg, ok bool, err error)
 	// History returns up to limit messages of room with ID > since, oldest
 	// first; since 0 and a limit give the last limit messages.
 	History(room string, since uint64, limit int) ([]Msg, error)
@@ -65,11 +88,25 @@ type MemoryStore struct {
 	epoch string
 	users map[string]User
 	rooms map[string][]Msg
+	cids  map[string]cidRef
+	order []cidEntry // cids oldest first, for pruning
+	now   func() time.Time
+}
+
+type cidRef struct {
+	room string
+	id   uint64
+	at   time.Time
+}
+
+type cidEntry struct {
+	key string
+	at  time.Time
 }
 
 // NewMemoryStore returns an empty store.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{epoch: newEpoch(), users: map[string]User{}, rooms: map[string][]Msg{}}
+	return &MemoryStore{epoch: newEpoch(), users: map[string]User{}, rooms: map[string][]Msg{}, cids: map[string]cidRef{}, now: time.Now}
 }
 
 // newEpoch returns a random epoch name (64 bits, hex).
@@ -84,15 +121,54 @@ func (s *MemoryStore) Epoch(string) (string, error) { return s.epoch, nil }
 func (s *MemoryStore) SaveUser(u User) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.users[u.Name] = u
+	s.users[nameKey(u.Name)] = u
 	return nil
+}
+
+func (s *MemoryStore) FindUser(name string) (User, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[nameKey(name)]
+	return u, ok, nil
 }
 
 func (s *MemoryStore) Append(m Msg) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rooms[m.Room] = append(s.rooms[m.Room], m)
+	if m.CID != "" {
+		now := s.now()
+		k := cidKey(m.From, m.CID)
+		s.cids[k] = cidRef{room: m.Room, id: m.ID, at: now}
+		s.order = append(s.order, cidEntry{key: k, at: now})
+		// Forget what is past the window, and the oldest beyond the cap.
+		drop := 0
+		for drop < len(s.order) && (now.Sub(s.order[drop].at) > CIDWindow || len(s.order)-drop > maxMemoryCIDs) {
+			if e := s.order[drop]; s.cids[e.key].at.Equal(e.at) {
+				delete(s.cids, e.key)
+			}
+			drop++
+		}
+		if drop > 0 {
+			s.order = append(s.order[:0], s.order[drop:]...)
+		}
+	}
 	return nil
+}
+
+func (s *MemoryStore) Seen(from, cid string) (Msg, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ref, ok := s.cids[cidKey(from, cid)]
+	if !ok || s.now().Sub(ref.at) > CIDWindow {
+		return Msg{}, false, nil
+	}
+	msgs := s.rooms[ref.room]
+	i, found := slices.BinarySearchFunc(msgs, ref.id, func(m Msg, id uint64) int { return cmp.Compare(m.ID, id) })
+	if !found {
+		return Msg{}, false, nil
+	}
+	return msgs[i], true, nil
 }
 
 func (s *MemoryStore) History(room string, since uint64, limit int) ([]Msg, error) {
@@ -157,6 +233,7 @@ type BoltStore struct {
 var (
 	usersBucket = []byte("users")
 	metaBucket  = []byte("meta")
+	cidsBucket  = []byte("cids") // cidKey -> when (8) | id (8) | room
 )
 
 // OpenBoltStore opens (or creates) dir/chat.db.
@@ -197,25 +274,111 @@ func (s *BoltStore) Health(context.Context) error {
 func roomBucket(room string) []byte { return []byte("room/" + room) }
 
 func (s *BoltStore) SaveUser(u User) error {
-	b, _ := json.Marshal(u)
+	b, _ := jsonmsg.API.Marshal(u)
 	return s.db.Update(func(tx *bolt.Tx) error {
 		bk, err := tx.CreateBucketIfNotExists(usersBucket)
 		if err != nil {
 			return err
 		}
-		return bk.Put([]byte(u.Name), b)
+		return bk.Put([]byte(nameKey(u.Name)), b)
 	})
 }
 
+func (s *BoltStore) FindUser(name string) (User, bool, error) {
+	var u User
+	var ok bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(usersBucket)
+		if bk == nil {
+			return nil
+		}
+		v := bk.Get([]byte(nameKey(name)))
+		if v == nil {
+			v = bk.Get([]byte(name)) // saved before names were keyed without case
+		}
+		if v == nil {
+			return nil
+		}
+		ok = true
+		return jsonmsg.API.Unmarshal(v, &u)
+	})
+	return u, ok, err
+}
+
 func (s *BoltStore) Append(m Msg) error {
-	b, _ := json.Marshal(m)
+	b, _ := jsonmsg.API.Marshal(m)
 	return s.db.Update(func(tx *bolt.Tx) error {
 		bk, err := tx.CreateBucketIfNotExists(roomBucket(m.Room))
 		if err != nil {
 			return err
 		}
-		return bk.Put(binary.BigEndian.AppendUint64(nil, m.ID), b)
+		if err := bk.Put(binary.BigEndian.AppendUint64(nil, m.ID), b); err != nil {
+			return err
+		}
+		if m.CID == "" {
+			return nil
+		}
+		cids, err := tx.CreateBucketIfNotExists(cidsBucket)
+		if err != nil {
+			return err
+		}
+		v := binary.BigEndian.AppendUint64(nil, uint64(time.Now().UnixNano()))
+		v = binary.BigEndian.AppendUint64(v, m.ID)
+		return cids.Put([]byte(cidKey(m.From, m.CID)), append(v, m.Room...))
 	})
+}
+
+func (s *BoltStore) Seen(from, cid string) (Msg, bool, error) {
+	var m Msg
+	var ok bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		cids := tx.Bucket(cidsBucket)
+		if cids == nil {
+			return nil
+		}
+		v := cids.Get([]byte(cidKey(from, cid)))
+		if len(v) < 16 || time.Since(time.Unix(0, int64(binary.BigEndian.Uint64(v)))) > CIDWindow {
+			return nil
+		}
+		bk := tx.Bucket(roomBucket(string(v[16:])))
+		if bk == nil {
+			return nil
+		}
+		b := bk.Get(v[8:16])
+		if b == nil {
+			return nil
+		}
+		ok = true
+		return jsonmsg.API.Unmarshal(b, &m)
+	})
+	return m, ok, err
+}
+
+// collectCIDs forgets cids older than CIDWindow (the janitor, every
+// minute), so the index holds at most an hour of messages.
+func (s *BoltStore) collectCIDs(now time.Time) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(cidsBucket)
+		if bk == nil {
+			return nil
+		}
+		var dead [][]byte
+		_ = bk.ForEach(func(k, v []byte) error {
+			if len(v) < 16 || now.Sub(time.Unix(0, int64(binary.BigEndian.Uint64(v)))) > CIDWindow {
+				dead = append(dead, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		for _, k := range dead {
+			if err := bk.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(dead)
+		return nil
+	})
+	return n, err
 }
 
 func (s *BoltStore) History(room string, since uint64, limit int) ([]Msg, error) {
@@ -231,7 +394,7 @@ func (s *BoltStore) History(room string, since uint64, limit int) ([]Msg, error)
 			var rev []Msg
 			for k, v := c.Last(); k != nil && len(rev) < limit; k, v = c.Prev() {
 				var m Msg
-				if err := json.Unmarshal(v, &m); err != nil {
+				if err := jsonmsg.API.Unmarshal(v, &m); err != nil {
 					return err
 				}
 				rev = append(rev, m)
@@ -243,7 +406,7 @@ func (s *BoltStore) History(room string, since uint64, limit int) ([]Msg, error)
 		}
 		for k, v := c.Seek(binary.BigEndian.AppendUint64(nil, since+1)); k != nil; k, v = c.Next() {
 			var m Msg
-			if err := json.Unmarshal(v, &m); err != nil {
+			if err := jsonmsg.API.Unmarshal(v, &m); err != nil {
 				return err
 			}
 			out = append(out, m)
@@ -272,7 +435,7 @@ func (s *BoltStore) Before(room string, before uint64, limit int) ([]Msg, error)
 		}
 		for ; k != nil && len(rev) < limit; k, v = c.Prev() {
 			var m Msg
-			if err := json.Unmarshal(v, &m); err != nil {
+			if err := jsonmsg.API.Unmarshal(v, &m); err != nil {
 				return err
 			}
 			rev = append(rev, m)

@@ -72,8 +72,27 @@ func TestStores(t *testing.T) {
 					t.Fatalf("before %d limit %d: %v, want %d..%d", tc.before, tc.limit, h, tc.from, tc.to)
 				}
 			}
-			if err := s.SaveUser(User{Name: "ann"}); err != nil {
+			if err := s.SaveUser(User{Name: "Ann", Avatar: "fox"}); err != nil {
 				t.Fatal(err)
+			}
+			if u, ok, err := s.FindUser("aNN"); err != nil || !ok || u.Name != "Ann" || u.Avatar != "fox" {
+				t.Fatalf("find user without case: %+v %v %v", u, ok, err)
+			}
+			if _, ok, err := s.FindUser("nobody"); err != nil || ok {
+				t.Fatalf("a name never saved was found: %v %v", ok, err)
+			}
+			// A message's cid is remembered for its sender (without case)
+			// and points at the stored message; another sender's is not.
+			if err := s.Append(Msg{ID: 11, Room: "r", From: "Ann", Text: "with cid", CID: "c-1"}); err != nil {
+				t.Fatal(err)
+			}
+			if m, ok, err := s.Seen("ann", "c-1"); err != nil || !ok || m.ID != 11 || m.Text != "with cid" || m.CID != "c-1" {
+				t.Fatalf("seen: %+v %v %v", m, ok, err)
+			}
+			for _, who := range [][2]string{{"bob", "c-1"}, {"ann", "c-2"}} {
+				if _, ok, _ := s.Seen(who[0], who[1]); ok {
+					t.Fatalf("%v seen", who)
+				}
 			}
 		})
 	}
@@ -83,8 +102,43 @@ func TestStores(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer again.Close()
-	if last, _ := again.LastID("r"); last != 10 {
+	if last, _ := again.LastID("r"); last != 11 {
 		t.Fatalf("after reopening: last %d", last)
+	}
+	if m, ok, _ := again.Seen("ann", "c-1"); !ok || m.ID != 11 {
+		t.Fatal("a cid is forgotten on reopening")
+	}
+	// Past the window it is forgotten, and the janitor collects it.
+	if n, err := again.collectCIDs(time.Now().Add(CIDWindow + time.Minute)); err != nil || n != 1 {
+		t.Fatalf("collected %d %v", n, err)
+	}
+	if _, ok, _ := again.Seen("ann", "c-1"); ok {
+		t.Fatal("a collected cid is still seen")
+	}
+}
+
+func TestMemoryStoreForgetsOldCIDs(t *testing.T) {
+	s := NewMemoryStore()
+	now := time.Unix(1000, 0)
+	s.now = func() time.Time { return now }
+	_ = s.Append(Msg{ID: 1, Room: "r", From: "ann", CID: "old"})
+	now = now.Add(CIDWindow + time.Second)
+	if _, ok, _ := s.Seen("ann", "old"); ok {
+		t.Fatal("a cid past the window is seen")
+	}
+	_ = s.Append(Msg{ID: 2, Room: "r", From: "ann", CID: "new"})
+	if _, ok := s.cids[cidKey("ann", "old")]; ok || len(s.order) != 1 {
+		t.Fatalf("the old cid is still held: %d entries", len(s.order))
+	}
+	// The cap: the oldest go first.
+	for i := range maxMemoryCIDs + 10 {
+		_ = s.Append(Msg{ID: uint64(3 + i), Room: "r", From: "bob", CID: fmt.Sprint(i)})
+	}
+	if len(s.cids) != maxMemoryCIDs || len(s.order) != maxMemoryCIDs {
+		t.Fatalf("cid index holds %d/%d, cap %d", len(s.cids), len(s.order), maxMemoryCIDs)
+	}
+	if _, ok, _ := s.Seen("bob", "0"); ok {
+		t.Fatal("the oldest cid survived the cap")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,10 +40,10 @@ type chatOut struct {
 func TestDispatchAndAcksOverWebSocket(t *testing.T) {
 	exec := executor.New(executor.Config{Workers: 2})
 	defer exec.Close()
-	seq := ack.NewSequencer()
+	var seq atomic.Uint64 // the room's numbering (a chat keeps it in its store)
 	d := dispatch.New(dispatch.Config{Key: "type", Logger: slog.New(slog.DiscardHandler)})
 	dispatch.On(d, "user", func(c *dispatch.Ctx, m *chatIn) error {
-		id := seq.Next("lobby")
+		id := seq.Add(1)
 		data, _ := json.Marshal(chatOut{Type: "user", Msg: m.Msg, ID: id})
 		ack.FromChannel(c.Channel()).Send("lobby", id, data)
 		return nil
