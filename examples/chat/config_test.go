@@ -16,9 +16,13 @@ func envOf(kv map[string]string) func(string) string { return func(k string) str
 func TestOptionsFromFlagsAndEnvironment(t *testing.T) {
 	o, err := parseOptions([]string{"-rate", "30"}, envOf(map[string]string{
 		"CHAT_RATE": "5", "CHAT_MAX_ROOMS": "4", "CHAT_PRESENCE_TTL": "1m30s", "CHAT_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1/32",
+		"CHAT_API_KEY": "0123456789abcdef",
 	}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.apiKey != "0123456789abcdef" {
+		t.Fatalf("api key %q", o.apiKey)
 	}
 	if o.rate != 30 || o.maxRooms != 4 || o.presenceTTL != 90*time.Second || len(o.trustedProxies) != 2 {
 		t.Fatalf("%+v (a flag wins over its variable; the variables fill the rest)", o)
@@ -37,6 +41,8 @@ func TestBadOptionsNameTheVariable(t *testing.T) {
 		{args: []string{"-rate", "-3"}, want: "-rate (CHAT_RATE) must be at least 1"},
 		{env: map[string]string{"CHAT_TRUSTED_PROXIES": "10.0.0.1"}, want: "CHAT_TRUSTED_PROXIES"},
 		{args: []string{"-presence-ttl", "1ms"}, want: "-presence-ttl (CHAT_PRESENCE_TTL) must be at least 1s"},
+		{env: map[string]string{"CHAT_JWT_SECRET": "short"}, want: "-jwt-secret (CHAT_JWT_SECRET) must be at least 32 bytes"},
+		{env: map[string]string{"CHAT_API_KEY": "short"}, want: "-api-key (CHAT_API_KEY) must be at least 16 characters"},
 	} {
 		_, err := parseOptions(tc.args, envOf(tc.env), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

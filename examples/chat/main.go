@@ -10,7 +10,9 @@
 //
 // Every flag can also be set through the environment: CHAT_ADDR,
 // CHAT_DATA, CHAT_MAX_MESSAGE_LEN, CHAT_RATE, CHAT_MAX_ROOMS, CHAT_REDIS,
-// CHAT_NODE, CHAT_PRESENCE_TTL, CHAT_TRUSTED_PROXIES, CHAT_ALLOWED_ORIGINS.
+// CHAT_NODE, CHAT_PRESENCE_TTL, CHAT_TRUSTED_PROXIES, CHAT_ALLOWED_ORIGINS,
+// CHAT_JWT_SECRET, CHAT_API_KEY (secrets are better given in the
+// environment than as flags, which other users of the machine can see).
 // A flag on the command line wins over its variable; both take the same
 // units (CHAT_PRESENCE_TTL=15s), and a bad value in either stops the
 // command with exit status 2 and an error that names it.
@@ -43,6 +45,7 @@ type options struct {
 	presenceTTL                time.Duration
 	trustedProxies             []netip.Prefix
 	allowedOrigins             []string
+	jwtSecret, apiKey          string
 }
 
 // envNames maps each flag to the environment variable that sets it when
@@ -51,6 +54,7 @@ var envNames = map[string]string{
 	"addr": "CHAT_ADDR", "data": "CHAT_DATA", "max-message-len": "CHAT_MAX_MESSAGE_LEN",
 	"rate": "CHAT_RATE", "max-rooms": "CHAT_MAX_ROOMS", "redis": "CHAT_REDIS", "node": "CHAT_NODE",
 	"presence-ttl": "CHAT_PRESENCE_TTL", "trusted-proxies": "CHAT_TRUSTED_PROXIES", "allowed-origins": "CHAT_ALLOWED_ORIGINS",
+	"jwt-secret": "CHAT_JWT_SECRET", "api-key": "CHAT_API_KEY",
 }
 
 // errUsage marks command-line errors the flag package has reported.
@@ -74,6 +78,8 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 	fs.DurationVar(&o.presenceTTL, "presence-ttl", 15*time.Second, "how long a crashed node's users stay online with -redis (a duration: 15s)")
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated CIDRs of TLS-terminating proxies whose X-Forwarded-Proto: https makes the session cookie Secure")
 	fs.StringVar(&origins, "allowed-origins", "", "comma-separated origins besides the chat's own that may POST /login and /logout")
+	fs.StringVar(&o.jwtSecret, "jwt-secret", "", "HS256 secret (32 bytes or more) of connection tokens: /ws/chat/{room}?token=JWT needs no login")
+	fs.StringVar(&o.apiKey, "api-key", "", "key (16 characters or more) of POST /api/publish (Authorization: Bearer KEY); empty: no publish API")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -107,6 +113,12 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 		}
 		o.trustedProxies = append(o.trustedProxies, prefix)
 	}
+	if o.jwtSecret != "" && len(o.jwtSecret) < 32 {
+		errs = append(errs, fmt.Errorf("-jwt-secret (CHAT_JWT_SECRET) must be at least 32 bytes (HS256 needs 256 bits), not %d", len(o.jwtSecret)))
+	}
+	if o.apiKey != "" && len(o.apiKey) < 16 {
+		errs = append(errs, fmt.Errorf("-api-key (CHAT_API_KEY) must be at least 16 characters, not %d", len(o.apiKey)))
+	}
 	o.allowedOrigins = strings.FieldsFunc(origins, func(r rune) bool { return r == ',' || r == ' ' })
 	return o, errors.Join(errs...)
 }
@@ -125,6 +137,7 @@ func main() {
 	cfg := chat.Config{
 		Addr: o.addr, MaxMessageLen: o.maxLen, MessagesPerSecond: float64(o.rate), MaxRoomsPerConn: o.maxRooms,
 		TrustedProxies: o.trustedProxies, AllowedOrigins: o.allowedOrigins,
+		JWTSecret: []byte(o.jwtSecret), APIKey: o.apiKey,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	}
 	if o.redisURL != "" {
