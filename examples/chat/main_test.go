@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -131,6 +132,37 @@ func TestCrashedNodeUsersVanish(t *testing.T) {
 				t.Fatalf("took %v", el)
 			}
 			break
+		}
+	}
+}
+
+// TestPageFeatures drives the page through direct messages, typing,
+// unread counts, leaving a room and a 375 px phone layout in headless
+// Chromium (tests/interop/chat_features.mjs). Screenshots go to
+// $CHAT_SCREENSHOTS when set (to look at), else to a temporary directory.
+func TestPageFeatures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs a browser")
+	}
+	bin, addr := servertest.BuildBinary(t, "chat"), servertest.FreeAddr(t)
+	p := runChat(t, bin, addr, "-data", filepath.Join(t.TempDir(), "data"))
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node is required")
+	}
+	shots := os.Getenv("CHAT_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	interop, _ := filepath.Abs("../../tests/interop")
+	out, err := exec.Command(node, filepath.Join(interop, "chat_features.mjs"), "http://"+addr, shots).CombinedOutput()
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if res, perr := parseResult(lines[len(lines)-1]); err != nil || perr != nil || !res.OK {
+		t.Fatalf("browser test: %v\n%s\nserver log:\n%s", err, out, p.logs.String())
+	}
+	for _, name := range []string{"desktop.png", "phone-login.png", "phone-chat.png", "phone-menu.png"} {
+		if st, err := os.Stat(filepath.Join(shots, name)); err != nil || st.Size() < 1000 {
+			t.Errorf("screenshot %s: %v", name, err)
 		}
 	}
 }

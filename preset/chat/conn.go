@@ -24,7 +24,7 @@ type member struct {
 
 	refused      int // refusals since refusedSince (on the loop)
 	refusedSince time.Time
-	typedAt      map[string]time.Time // last typing notice relayed per room (on the loop)
+	typing       *rate.Limiter // typing notices' own budget
 }
 
 var memberKey = pipeline.NewAttrKey[*member]("chat.member")
@@ -48,7 +48,7 @@ func (h *handler) OnOpen(c *websocket.Conn) {
 	s := (*Server)(h)
 	id, _ := identityKey.Get(c.Channel()) // set by the handshake's Authorize
 	u := id.user
-	m := &member{conn: c, ch: c.Channel(), sid: id.key, user: u, rooms: map[string]bool{}, typedAt: map[string]time.Time{},
+	m := &member{conn: c, ch: c.Channel(), sid: id.key, user: u, rooms: map[string]bool{}, typing: rate.NewLimiter(typingRate, typingBurst),
 		limiter: rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), int(2*s.cfg.MessagesPerSecond))}
 	memberKey.Set(c.Channel(), m)
 	s.mu.Lock()

@@ -57,19 +57,21 @@ func (s *Server) sendDM(m *member, to, text, cid string, received time.Time) {
 	}
 }
 
-// typingInterval is the least time between two typing notices a
-// connection has relayed for one room; more often, they are dropped (a
-// page sends one every few seconds while keys are pressed).
-const typingInterval = time.Second
+// Typing notices have their own budget per connection, apart from the
+// message tokens: a burst of typingBurst, then one a second; past it they
+// are dropped, never refused (a page sends one every few seconds while
+// keys are pressed, and again after each message it sends).
+const (
+	typingRate  = 1
+	typingBurst = 3
+)
 
 // relayTyping tells the room's other connections that m is typing. It is
-// never stored, costs no tokens, and is dropped (not refused) when it
-// comes too often. Call it on m's loop.
+// never stored and costs no message tokens. Call it on m's loop.
 func (s *Server) relayTyping(m *member, room string, now time.Time) {
-	if now.Sub(m.typedAt[room]) < typingInterval {
+	if !m.typing.AllowN(now, 1) {
 		return
 	}
-	m.typedAt[room] = now
 	b, _ := jsonmsg.API.Marshal(typingMsg{Type: "typing", Room: room, Name: m.user.Name})
 	_ = s.layer.GroupSendExcept(room, s.layer.Name(m.ch), layer.Message{Text: true, Data: b, Kind: "typing"})
 }

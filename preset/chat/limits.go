@@ -21,7 +21,7 @@ var messageCost = map[string]int{
 	"leave":   1,
 	"history": 3,
 	"ack":     0,
-	"typing":  0, // throttled on its own (typingInterval) and never refused
+	"typing":  0, // a budget of its own (typingRate), dropped past it, never refused
 }
 
 // Refusals: a connection whose messages are refused more than

@@ -1,9 +1,46 @@
 // gnetty chat page. Every user-supplied string is rendered with
-// textContent, never as HTML; avatars come from an allow-listed set.
+// textContent, never as HTML; avatars are emoji from an allow-listed set.
+//
+// Conversations are rooms ("#lobby") and direct messages ("@bob"); each
+// keeps its messages (by id, within its epoch), its unread count and its
+// last id, so a reconnect resumes each one where it stopped. Everything
+// sent carries a cid and stays in the outbox until the server's copy
+// comes back: a resend after a reconnect is answered with the stored
+// message, so nothing typed is lost and nothing shows twice.
 'use strict';
-const AVATARS = { cat: '🐱', dog: '🐶', fox: '🦊', owl: '🦉', panda: '🐼', frog: '🐸', bear: '🐻', koala: '🐨' };
+// Avatars are a colour per allow-listed key and the name's first letter:
+// drawn with CSS, so they need no image and no emoji font.
+const AVATARS = { cat: '#e67e22', dog: '#8e5b3a', fox: '#d35400', owl: '#8e44ad', panda: '#2c3e50', frog: '#27ae60', bear: '#a0522d', koala: '#7f8c8d' };
+function avatar(key, name, cls) {
+  const a = el('span', cls || 'avatar', [...String(name || '?')][0].toUpperCase());
+  a.style.background = AVATARS[key] || '#95a5a6';
+  a.setAttribute('aria-hidden', 'true');
+  return a;
+}
+const KEEP = 500; // messages kept per conversation
 const $ = (id) => document.getElementById(id);
-const state = { me: null, room: location.hash.slice(1) || 'lobby', rooms: new Set(), last: {}, epoch: {}, ws: null, backoff: 1000, online: {} };
+const lower = (s) => String(s).toLowerCase();
+const state = {
+  me: null, ws: null, backoff: 1000,
+  convs: new Map(), // key -> conversation
+  current: null, // the key shown
+  lastTyping: 0,
+};
+
+// conv returns the conversation called key ("#room" or "@name"), made on
+// first use.
+function conv(key, title) {
+  let c = state.convs.get(key);
+  if (!c) {
+    const room = key[0] === '#';
+    c = { key, room, name: key.slice(1), title: title || key.slice(1), msgs: [], last: 0, epoch: '', unread: 0, online: [], count: 0, typing: new Map(), joined: false };
+    state.convs.set(key, c);
+  }
+  if (title && !c.room) c.title = title; // a dm partner's name as the server spells it
+  return c;
+}
+const roomKey = (r) => '#' + r;
+const dmKey = (name) => '@' + lower(name);
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -21,135 +58,349 @@ function showLogin() {
   $('login').hidden = false;
   $('chat').hidden = true;
   $('logout').hidden = true;
+  $('menu').hidden = true;
+  $('me').textContent = '';
 }
 
 function showChat() {
   $('login').hidden = true;
   $('chat').hidden = false;
   $('logout').hidden = false;
-  $('me').textContent = (AVATARS[state.me.headerimg] || '') + ' ' + state.me.username;
+  $('menu').hidden = false;
+  $('me').textContent = '';
+  $('me').appendChild(avatar(state.me.headerimg, state.me.username, 'avatar small'));
+  $('me').appendChild(el('span', 'name', state.me.username));
 }
 
-function addLine(room, node) {
-  if (room !== state.room) return;
-  const list = $('messages');
-  list.appendChild(node);
-  list.scrollTop = list.scrollHeight;
+// --- persisted state: the dm partners and the outbox survive a reload ---
+const OUTBOX = 'gnetty-chat-outbox';
+const PARTNERS = 'gnetty-chat-dms';
+function load(key, dflt) {
+  try { return JSON.parse(localStorage.getItem(key) || '') ?? dflt; } catch { return dflt; }
+}
+function save(key, v) {
+  try { localStorage.setItem(key, JSON.stringify(v)); } catch { /* storage full or disabled */ }
+}
+function rememberPartner(name) {
+  const list = load(PARTNERS, []);
+  if (!list.some((n) => lower(n) === lower(name))) { list.push(name); save(PARTNERS, list); }
 }
 
-function system(room, text) { addLine(room, el('li', 'system', text)); }
+// --- rendering ---
+function dayOf(t) { const d = new Date(t); return d.getFullYear() + '-' + d.getMonth() + '-' + d.getDate(); }
+function dayLabel(t) {
+  const d = new Date(t);
+  const today = new Date();
+  const yesterday = new Date(Date.now() - 86400000);
+  if (dayOf(d) === dayOf(today)) return 'Today';
+  if (dayOf(d) === dayOf(yesterday)) return 'Yesterday';
+  return d.toLocaleDateString(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+}
 
-function showMessage(m) {
-  const li = el('li', 'msg');
+function messageNode(m) {
+  const mine = state.me && lower(m.from) === lower(state.me.username);
+  const li = el('li', mine ? 'msg mine' : 'msg');
   li.dataset.id = m.id;
-  li.appendChild(el('span', 'avatar', AVATARS[m.headerimg] || ''));
-  li.appendChild(el('span', 'time', new Date(m.time).toLocaleTimeString()));
-  li.appendChild(el('span', 'from', m.from));
-  li.appendChild(el('span', 'text', m.msg));
-  addLine(m.room, li);
+  li.appendChild(avatar(m.headerimg, m.from));
+  const body = el('div', 'bubble');
+  const head = el('div', 'head');
+  head.appendChild(el('span', 'from', mine ? 'you' : m.from));
+  const time = el('time', 'time', new Date(m.time).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }));
+  time.dateTime = m.time;
+  head.appendChild(time);
+  body.appendChild(head);
+  body.appendChild(el('p', 'text', m.msg));
+  li.appendChild(body);
+  return li;
 }
 
-// A room's numbering has an epoch; a new one (the server's store lost its
-// data) starts the room over, so its ids are not mistaken for old ones.
-function epochOf(room, epoch) {
-  if (!epoch) return;
-  if (state.epoch[room] && state.epoch[room] !== epoch) {
-    state.last[room] = 0;
-    system(room, 'message history restarted on the server');
+// render draws the current conversation from scratch (on a switch).
+function render() {
+  const c = state.convs.get(state.current);
+  const list = $('messages');
+  list.textContent = '';
+  $('title').textContent = c ? (c.room ? '#' + c.name : '@ ' + c.title) : '';
+  $('leave').hidden = !c || !c.room;
+  if (!c) return;
+  let day = '';
+  for (const item of c.msgs) {
+    if (item.system) { list.appendChild(el('li', 'system', item.text)); continue; }
+    if (dayOf(item.time) !== day) { day = dayOf(item.time); list.appendChild(el('li', 'day', dayLabel(item.time))); }
+    list.appendChild(messageNode(item));
   }
-  state.epoch[room] = epoch;
+  list.scrollTop = list.scrollHeight;
+  renderOnline();
+  renderTyping();
+  renderOutbox();
 }
 
-function accept(m) {
-  epochOf(m.room, m.epoch);
-  const last = state.last[m.room] || 0;
-  if (m.id <= last) return false; // stale or duplicate
-  state.last[m.room] = m.id;
-  showMessage(m);
-  return true;
+// append adds one item to the current view, with a day separator when
+// the day changes.
+function append(c, item) {
+  if (c.key !== state.current) return;
+  const list = $('messages');
+  const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  if (!item.system) {
+    const prev = [...c.msgs].reverse().find((x) => !x.system && x !== item);
+    if (!prev || dayOf(prev.time) !== dayOf(item.time)) list.appendChild(el('li', 'day', dayLabel(item.time)));
+  }
+  list.appendChild(item.system ? el('li', 'system', item.text) : messageNode(item));
+  if (atEnd || (!item.system && lower(item.from) === lower(state.me.username))) list.scrollTop = list.scrollHeight;
 }
 
-function ack(room) {
-  send({ type: 'ack', room, id: state.last[room] || 0, epoch: state.epoch[room] || '' });
+function system(c, text) {
+  const item = { system: true, text };
+  c.msgs.push(item);
+  append(c, item);
 }
 
-function renderRooms() {
-  const ul = $('rooms');
+function renderConvs() {
+  const rooms = $('rooms');
+  const dms = $('dms');
+  rooms.textContent = '';
+  dms.textContent = '';
+  for (const c of state.convs.values()) {
+    if (c.room && !c.joined) continue;
+    const li = el('li', c.key === state.current ? 'current' : '');
+    const b = el('button', 'conv', c.room ? '#' + c.name : c.title);
+    b.type = 'button';
+    if (c.key === state.current) b.setAttribute('aria-current', 'true');
+    b.onclick = () => switchTo(c.key);
+    li.appendChild(b);
+    if (c.unread > 0) {
+      const u = el('span', 'unread', c.unread > 99 ? '99+' : c.unread);
+      u.setAttribute('aria-label', `${c.unread} unread`);
+      b.appendChild(u);
+    }
+    (c.room ? rooms : dms).appendChild(li);
+  }
+  const total = [...state.convs.values()].reduce((n, c) => n + c.unread, 0);
+  document.title = total > 0 ? `(${total}) gnetty chat` : 'gnetty chat';
+}
+
+function renderOnline() {
+  const c = state.convs.get(state.current);
+  const list = c && c.room ? c.online : [];
+  $('count').textContent = String(c && c.room ? c.count || list.length : 0);
+  $('online-box').hidden = !(c && c.room);
+  const ul = $('online');
   ul.textContent = '';
-  for (const r of state.rooms) {
-    const li = el('li', r === state.room ? 'current' : '', '#' + r);
-    li.onclick = () => { state.room = r; location.hash = r; $('messages').textContent = ''; state.last[r] = 0; send({ type: 'history', room: r, since: 0 }); renderRooms(); renderOnline(); };
+  for (const u of list) {
+    const li = el('li', 'user');
+    const me = state.me && lower(u.username) === lower(state.me.username);
+    const b = el('button', 'person');
+    b.appendChild(avatar(u.headerimg, u.username, 'avatar small'));
+    b.appendChild(el('span', 'name', u.username + (me ? ' (you)' : '')));
+    b.type = 'button';
+    b.disabled = me;
+    b.title = me ? '' : 'Send ' + u.username + ' a direct message';
+    b.setAttribute('aria-label', me ? u.username + ' (you)' : 'Direct message ' + u.username);
+    b.onclick = () => openDM(u.username);
+    li.appendChild(b);
     ul.appendChild(li);
   }
 }
 
-function renderOnline() {
-  const list = state.online[state.room] || [];
-  $('count').textContent = String(list.length);
-  const ul = $('online');
+function renderTyping() {
+  const c = state.convs.get(state.current);
+  const now = Date.now();
+  const names = c ? [...c.typing].filter(([, until]) => until > now).map(([n]) => n) : [];
+  $('typing').textContent = names.length === 0 ? '' : names.length === 1 ? `${names[0]} is typing…` : `${names.join(', ')} are typing…`;
+}
+setInterval(renderTyping, 1000);
+
+function renderOutbox() {
+  const ul = $('pending');
   ul.textContent = '';
-  for (const u of list) ul.appendChild(el('li', 'user', (AVATARS[u.headerimg] || '') + ' ' + u.username));
+  for (const m of load(OUTBOX, [])) {
+    const where = m.type === 'dm' ? '@' + m.to : '#' + m.room;
+    ul.appendChild(el('li', 'pending', `${where}: ${m.msg} (${state.ws && state.ws.readyState === WebSocket.OPEN ? 'sending' : 'waiting for the connection'})`));
+  }
 }
 
+function switchTo(key) {
+  const c = state.convs.get(key);
+  if (!c) return;
+  state.current = key;
+  c.unread = 0;
+  if (c.room) location.hash = c.name; else location.hash = '@' + c.title;
+  document.body.classList.remove('show-side');
+  renderConvs();
+  render();
+  $('input').focus();
+}
+
+function openDM(name) {
+  const c = conv(dmKey(name), name);
+  rememberPartner(name);
+  if (!c.loaded) { c.loaded = true; send({ type: 'history', dm: c.title, since: 0 }); }
+  switchTo(c.key);
+}
+
+// --- messages in ---
+// A conversation's numbering has an epoch; a new one (the server's store
+// lost its data) starts it over, so its ids are not mistaken for old ones.
+function epochOf(c, epoch) {
+  if (!epoch) return;
+  if (c.epoch && c.epoch !== epoch) {
+    c.last = 0;
+    c.msgs = [];
+    system(c, 'message history restarted on the server');
+  }
+  c.epoch = epoch;
+}
+
+// accept adds a message unless it is one already shown; live says it
+// just came (it counts as unread elsewhere).
+function accept(c, m, live) {
+  epochOf(c, m.epoch);
+  if (m.cid) clearOutbox(m.cid);
+  if (c.msgs.some((x) => x.id === m.id && !x.system)) return false;
+  if (m.id <= c.last) {
+    // older than the newest shown: a page of history from before; keep order
+    const at = c.msgs.findIndex((x) => !x.system && x.id > m.id);
+    if (at < 0) c.msgs.push(m); else c.msgs.splice(at, 0, m);
+    if (c.key === state.current) render();
+    return true;
+  }
+  c.last = m.id;
+  c.msgs.push(m);
+  if (c.msgs.length > KEEP) c.msgs.splice(0, c.msgs.length - KEEP);
+  if (m.from) c.typing.delete(m.from);
+  append(c, m);
+  const mine = lower(m.from) === lower(state.me.username);
+  if (live && !mine && c.key !== state.current) { c.unread++; renderConvs(); }
+  if (c.key === state.current) renderTyping();
+  return true;
+}
+
+function ack(c) {
+  if (c.room) send({ type: 'ack', room: c.name, id: c.last, epoch: c.epoch });
+}
+
+function onMessage(m) {
+  switch (m.type) {
+    case 'handShake':
+      onHandshake();
+      break;
+    case 'login':
+    case 'logout': {
+      const c = conv(roomKey(m.room));
+      c.joined = true;
+      c.online = m.user_list || [];
+      c.count = m.count;
+      if (lower(m.msg) !== lower(state.me.username) || m.type === 'logout') {
+        system(c, `${m.msg} ${m.type === 'login' ? 'joined' : 'left'} #${m.room} (${m.count} online)`);
+      }
+      if (!state.current) state.current = c.key;
+      renderConvs();
+      if (c.key === state.current) renderOnline();
+      break;
+    }
+    case 'user': {
+      const c = conv(roomKey(m.room));
+      c.joined = true;
+      if (accept(c, m, true)) ack(c);
+      break;
+    }
+    case 'dm': {
+      const other = lower(m.from) === lower(state.me.username) ? m.to : m.from;
+      const c = conv(dmKey(other), other);
+      rememberPartner(other);
+      accept(c, m, true);
+      renderConvs();
+      break;
+    }
+    case 'typing': {
+      const c = conv(roomKey(m.room));
+      c.typing.set(m.name, Date.now() + 4000);
+      if (c.key === state.current) renderTyping();
+      break;
+    }
+    case 'history': {
+      const c = m.dm ? conv(dmKey(m.dm), m.dm) : conv(roomKey(m.room));
+      if (!m.dm) c.joined = true;
+      epochOf(c, m.epoch);
+      let got = false;
+      for (const h of m.messages || []) {
+        if (m.dm) h.to = h.to || m.dm;
+        else h.room = m.room;
+        got = accept(c, h, false) || got;
+      }
+      if (got) ack(c);
+      // A resume longer than a page: ask for the next one until caught up.
+      if (got && m.more && c.last < (m.last || 0)) {
+        send(m.dm ? { type: 'history', dm: m.dm, since: c.last, epoch: c.epoch } : { type: 'history', room: m.room, since: c.last, epoch: c.epoch });
+      }
+      renderConvs();
+      break;
+    }
+    case 'system':
+      if (state.current) system(state.convs.get(state.current), m.msg);
+      break;
+    case 'error':
+      notice(m.msg);
+      if (m.code === 'no_such_user') dropFailedDMs();
+      break;
+  }
+}
+
+function notice(text) {
+  $('notice').textContent = text;
+  clearTimeout(state.noticeTimer);
+  state.noticeTimer = setTimeout(() => { $('notice').textContent = ''; }, 5000);
+}
+
+// --- the connection ---
 function send(obj) {
-  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(obj));
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) { state.ws.send(JSON.stringify(obj)); return true; }
+  return false;
+}
+
+function homeRoom() {
+  const c = state.convs.get(state.current);
+  if (c && c.room) return c.name;
+  for (const x of state.convs.values()) if (x.room && x.joined) return x.name;
+  return 'lobby';
 }
 
 function connect() {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
   setState('connecting');
-  const ws = new WebSocket(`${proto}//${location.host}/ws/chat/${encodeURIComponent(state.room)}`);
+  const home = homeRoom();
+  const ws = new WebSocket(`${proto}//${location.host}/ws/chat/${encodeURIComponent(home)}`);
   state.ws = ws;
   ws.onopen = () => { state.backoff = 1000; setState('connected'); };
   ws.onmessage = (e) => {
     let m;
     try { m = JSON.parse(e.data); } catch { return; }
-    switch (m.type) {
-      case 'handShake':
-        // Rejoin the other rooms from the last id seen in each (one
-        // message a room), and resume this one, so nothing is missed.
-        for (const r of state.rooms) if (r !== state.room) send({ type: 'join', room: r, since: state.last[r] || 0, epoch: state.epoch[r] || '' });
-        if ((state.last[state.room] || 0) > 0) send({ type: 'history', room: state.room, since: state.last[state.room], epoch: state.epoch[state.room] || '' });
-        flushOutbox();
-        break;
-      case 'login':
-      case 'logout':
-        state.rooms.add(m.room);
-        state.online[m.room] = m.user_list || [];
-        system(m.room, `${m.msg} ${m.type === 'login' ? 'joined' : 'left'} #${m.room} (${m.count} online)`);
-        renderRooms();
-        renderOnline();
-        break;
-      case 'user':
-        if (accept(m)) ack(m.room);
-        break;
-      case 'history': {
-        epochOf(m.room, m.epoch);
-        let got = false;
-        for (const h of m.messages || []) got = accept(h) || got;
-        if (got) ack(m.room);
-        // A resume longer than a page: ask for the next one until caught up.
-        if (got && state.last[m.room] < (m.last || 0)) {
-          send({ type: 'history', room: m.room, since: state.last[m.room], epoch: state.epoch[m.room] || '' });
-        }
-        break;
-      }
-      case 'system':
-        system(state.room, m.msg);
-        break;
-      case 'error':
-        $('notice').textContent = m.msg;
-        setTimeout(() => { $('notice').textContent = ''; }, 4000);
-        break;
-    }
+    onMessage(m);
   };
   ws.onclose = (e) => {
     if (state.ws !== ws) return;
     state.ws = null;
+    renderOutbox();
     if (e.code === 1008 && !state.me) return;
     if (e.code === 1000 && e.reason === 'logged out') { state.me = null; showLogin(); setState('offline'); return; }
     scheduleReconnect();
   };
+}
+
+// onHandshake resumes every conversation from the last id it has (one
+// message each), then sends the outbox, so nothing is missed or doubled.
+function onHandshake() {
+  const home = homeRoom();
+  const h = state.convs.get(roomKey(home));
+  if (h && h.last > 0) send({ type: 'history', room: home, since: h.last, epoch: h.epoch });
+  for (const c of state.convs.values()) {
+    if (c.room && c.joined && c.name !== home) send({ type: 'join', room: c.name, since: c.last, epoch: c.epoch });
+  }
+  for (const name of load(PARTNERS, [])) {
+    const c = conv(dmKey(name), name);
+    c.loaded = true;
+    send({ type: 'history', dm: c.title, since: c.last, epoch: c.epoch });
+  }
+  flushOutbox();
 }
 
 // scheduleReconnect tries again after a capped exponential backoff with
@@ -179,45 +430,58 @@ function scheduleReconnect() {
   }, wait);
 }
 
-// The outbox keeps what was typed while offline (across a reload, in
-// localStorage), shows it as pending, and sends it once connected. Only
-// messages never handed to an open socket go there, so none is sent twice.
-const OUTBOX = 'gnetty-chat-outbox';
-function loadOutbox() {
-  try { return JSON.parse(localStorage.getItem(OUTBOX) || '[]'); } catch { return []; }
+// --- the outbox: every message until the server's copy comes back ---
+function newCID() {
+  const b = new Uint8Array(12);
+  crypto.getRandomValues(b);
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
 }
-function saveOutbox(list) {
-  try { localStorage.setItem(OUTBOX, JSON.stringify(list)); } catch { /* storage full or disabled */ }
+function clearOutbox(cid) {
+  const list = load(OUTBOX, []);
+  const left = list.filter((m) => m.cid !== cid);
+  if (left.length !== list.length) { save(OUTBOX, left); renderOutbox(); }
 }
-function renderOutbox() {
-  const ul = $('pending');
-  if (!ul) return;
-  ul.textContent = '';
-  for (const m of loadOutbox()) ul.appendChild(el('li', 'pending', `#${m.room}: ${m.msg} (waiting for the connection)`));
-}
-function post(room, msg) {
-  if (state.ws && state.ws.readyState === WebSocket.OPEN) {
-    state.ws.send(JSON.stringify({ type: 'user', room, msg }));
-    return;
+function dropFailedDMs() {
+  // A dm to a name the server has never seen is refused, not stored: it
+  // must not wait in the outbox for ever, nor the name stay listed. The
+  // refused ones are those to a partner with no message yet.
+  const unknown = (to) => { const c = state.convs.get(dmKey(to)); return !c || c.last === 0; };
+  save(OUTBOX, load(OUTBOX, []).filter((m) => m.type !== 'dm' || !unknown(m.to)));
+  save(PARTNERS, load(PARTNERS, []).filter((n) => !unknown(n)));
+  for (const c of [...state.convs.values()]) {
+    if (!c.room && c.last === 0) {
+      state.convs.delete(c.key);
+      if (state.current === c.key) state.current = roomKey(homeRoom());
+    }
   }
-  const list = loadOutbox();
-  list.push({ room, msg });
-  saveOutbox(list);
+  renderConvs();
+  render();
+}
+function post(msg) {
+  const c = state.convs.get(state.current);
+  if (!c) return;
+  const m = c.room ? { type: 'user', room: c.name, msg, cid: newCID() } : { type: 'dm', to: c.title, msg, cid: newCID() };
+  const list = load(OUTBOX, []);
+  list.push(m);
+  save(OUTBOX, list);
+  send(m);
   renderOutbox();
 }
 function flushOutbox() {
-  const list = loadOutbox();
-  if (!list.length || !state.ws || state.ws.readyState !== WebSocket.OPEN) return;
-  for (const m of list) state.ws.send(JSON.stringify({ type: 'user', room: m.room, msg: m.msg }));
-  saveOutbox([]);
+  for (const m of load(OUTBOX, [])) send(m); // the server answers a cid it has with the stored message
   renderOutbox();
 }
 
+// --- start and the controls ---
 async function start() {
   renderOutbox();
   const sel = $('avatar');
-  for (const [k, v] of Object.entries(AVATARS)) { const o = el('option', '', v + ' ' + k); o.value = k; sel.appendChild(o); }
+  for (const k of Object.keys(AVATARS)) { const o = el('option', '', k); o.value = k; sel.appendChild(o); }
   sel.selectedIndex = Math.floor(Math.random() * sel.options.length);
+  const hash = decodeURIComponent(location.hash.slice(1));
+  if (hash.startsWith('@')) state.wantDM = hash.slice(1);
+  else if (hash) state.current = roomKey(hash);
+  if (!state.current) state.current = roomKey('lobby');
   let r;
   try {
     r = await fetch('/api/me', { cache: 'no-store' });
@@ -229,11 +493,20 @@ async function start() {
   }
   if (r.ok) {
     state.me = await r.json();
-    showChat();
-    connect();
+    enter();
   } else {
     showLogin();
+    $('name').focus();
   }
+}
+
+function enter() {
+  showChat();
+  conv(state.current).joined = true;
+  renderConvs();
+  render();
+  connect();
+  if (state.wantDM) { const n = state.wantDM; state.wantDM = null; setTimeout(() => openDM(n), 0); }
 }
 
 $('login-form').onsubmit = async (e) => {
@@ -252,39 +525,71 @@ $('login-form').onsubmit = async (e) => {
     $('login-error').textContent = msg; // "that name is in use; pick another", "sessions unavailable, try again", ...
     return;
   }
+  $('login-error').textContent = '';
   state.me = await r.json();
-  showChat();
-  connect();
+  enter();
 };
 
 $('logout').onclick = async () => {
   try { await fetch('/logout', { method: 'POST' }); } catch { /* logged out locally anyway */ }
   state.me = null;
   if (state.ws) { const ws = state.ws; state.ws = null; ws.close(1000, 'logout'); }
+  state.convs.clear();
+  save(PARTNERS, []);
+  save(OUTBOX, []);
+  state.current = roomKey('lobby');
   $('messages').textContent = '';
   setState('offline');
   showLogin();
 };
 
-$('input').onkeydown = (e) => {
-  if (e.key !== 'Enter') return;
+$('compose').onsubmit = (e) => {
+  e.preventDefault();
   const text = $('input').value.trim();
   if (!text) return;
-  post(state.room, text);
+  post(text);
   $('input').value = '';
+  state.lastTyping = 0; // typing again after a message says so at once
+};
+// Enter sends (the form's submit); kept for pages driven by key events.
+$('input').onkeydown = (e) => {
+  if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); $('compose').requestSubmit(); }
+};
+$('input').oninput = () => {
+  const c = state.convs.get(state.current);
+  if (!c || !c.room || !$('input').value) return;
+  if (Date.now() - state.lastTyping > 3000) { state.lastTyping = Date.now(); send({ type: 'typing', room: c.name }); }
 };
 
 $('join-form').onsubmit = (e) => {
   e.preventDefault();
   const r = $('join-room').value.trim();
-  if (!r) return;
-  state.rooms.add(r);
-  send({ type: 'join', room: r });
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(r)) { notice('room names are 1 to 64 letters, digits, - or _'); return; }
+  const c = conv(roomKey(r));
+  if (!c.joined) { c.joined = true; send({ type: 'join', room: r, since: c.last, epoch: c.epoch }); }
   $('join-room').value = '';
-  state.room = r;
-  location.hash = r;
-  $('messages').textContent = '';
-  renderRooms();
+  switchTo(c.key);
 };
+
+$('dm-form').onsubmit = (e) => {
+  e.preventDefault();
+  const n = $('dm-name').value.trim();
+  if (!n) return;
+  $('dm-name').value = '';
+  openDM(n);
+};
+
+$('leave').onclick = () => {
+  const c = state.convs.get(state.current);
+  if (!c || !c.room) return;
+  send({ type: 'leave', room: c.name });
+  c.joined = false;
+  state.convs.delete(c.key);
+  const next = [...state.convs.values()].find((x) => x.room && x.joined) || [...state.convs.values()][0];
+  if (next) switchTo(next.key);
+  else { state.current = null; renderConvs(); render(); }
+};
+
+$('menu').onclick = () => document.body.classList.toggle('show-side');
 
 start();

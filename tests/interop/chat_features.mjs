@@ -1,0 +1,136 @@
+// The chat page as people use it, in headless Chromium: direct messages
+// between two browser contexts (unread count, own messages distinct,
+// kept across a reload), "x is typing", date separators, leaving a room,
+// and the layout at 375 px (no sideways scrolling, the sidebar behind the
+// menu button). Screenshots go to the directory in argv[3].
+// Prints one JSON line; exits non-zero on failure.
+import { launch } from './launch.mjs';
+import * as path from 'node:path';
+
+const base = process.argv[2];
+const shots = process.argv[3];
+const browser = await launch();
+const steps = [];
+const fail = async (msg) => { console.log(JSON.stringify({ ok: false, msg, steps })); await browser.close(); process.exit(1); };
+const T = { timeout: 10000 };
+const texts = (page, sel) => page.$$eval(sel, (els) => els.map((e) => e.textContent));
+
+async function enter(page, name, room) {
+  await page.goto(base + '/#' + room);
+  await page.waitForSelector('#login-form', T);
+  await page.fill('#name', name);
+  await page.click('#login-form button');
+  await page.waitForSelector('#state.connected', T);
+}
+
+try {
+  const errors = [];
+  const desktop = { viewport: { width: 1280, height: 800 } };
+  const alice = await (await browser.newContext(desktop)).newPage();
+  const bob = await (await browser.newContext(desktop)).newPage();
+  for (const p of [alice, bob]) p.on('pageerror', (e) => errors.push(String(e)));
+  await enter(alice, 'alice', 'lobby');
+  await enter(bob, 'bob', 'lobby');
+  await alice.waitForFunction(() => document.querySelector('#count').textContent === '2', null, T);
+  steps.push('both in #lobby');
+
+  // A message of one's own looks different from the others'.
+  await alice.fill('#input', 'morning all');
+  await alice.press('#input', 'Enter');
+  await alice.waitForSelector('#messages li.msg.mine', T);
+  await bob.waitForFunction(() => [...document.querySelectorAll('#messages li.msg .text')].some((e) => e.textContent === 'morning all'), null, T);
+  if (await bob.$('#messages li.msg.mine')) await fail("bob's page shows alice's message as his own");
+  const days = await texts(bob, '#messages li.day');
+  if (!days.includes('Today')) await fail('no date separator: ' + days);
+  steps.push('own messages distinct, date separator');
+
+  // Typing in the room shows on the other page only.
+  await alice.fill('#input', 'I am typ');
+  await alice.type('#input', 'ing');
+  await bob.waitForFunction(() => document.querySelector('#typing').textContent === 'alice is typing…', null, T);
+  if ((await alice.textContent('#typing')) !== '') await fail('alice sees her own typing');
+  await alice.fill('#input', '');
+  steps.push('typing');
+
+  // A direct message: alice opens it from the online list; bob, reading
+  // #lobby, gets an unread count on it, opens it, and answers.
+  await alice.click('#online button[aria-label="Direct message bob"]');
+  await alice.waitForFunction(() => document.querySelector('#title').textContent === '@ bob', null, T);
+  await alice.fill('#input', 'just between us');
+  await alice.press('#input', 'Enter');
+  await bob.waitForFunction(() => [...document.querySelectorAll('#dms .unread')].some((e) => e.textContent === '1'), null, T);
+  const lobbyTexts = await texts(bob, '#messages li.msg .text');
+  if (lobbyTexts.includes('just between us')) await fail('the dm showed in #lobby');
+  await bob.click('#dms button');
+  await bob.waitForFunction(() => [...document.querySelectorAll('#messages li.msg .text')].some((e) => e.textContent === 'just between us'), null, T);
+  if (await bob.$('#dms .unread')) await fail('the unread count stayed after reading');
+  await bob.fill('#input', 'sure thing');
+  await bob.press('#input', 'Enter');
+  await alice.waitForFunction(() => [...document.querySelectorAll('#messages li.msg:not(.mine) .text')].some((e) => e.textContent === 'sure thing'), null, T);
+  steps.push('direct messages with unread counts');
+
+  // A name nobody has used is refused, with the server's words.
+  await alice.fill('#dm-name', 'nobody-here');
+  await alice.press('#dm-name', 'Enter');
+  await alice.fill('#input', 'hello?');
+  await alice.press('#input', 'Enter');
+  await alice.waitForFunction(() => document.querySelector('#notice').textContent.includes('nobody of that name'), null, T);
+  await alice.waitForFunction(() => document.querySelectorAll('#pending li').length === 0, null, T);
+  steps.push('no_such_user shown');
+
+  // The conversation is still there after a reload.
+  await bob.reload();
+  await bob.waitForSelector('#state.connected', T);
+  await bob.waitForFunction(() => [...document.querySelectorAll('#dms button')].some((e) => e.textContent.startsWith('alice')), null, T);
+  await bob.click('#dms button');
+  await bob.waitForFunction(() => {
+    const t = [...document.querySelectorAll('#messages li.msg .text')].map((e) => e.textContent);
+    return t.includes('just between us') && t.includes('sure thing');
+  }, null, T);
+  steps.push('dms survive a reload');
+
+  // Joining and leaving a room.
+  for (const p of [alice, bob]) {
+    await p.fill('#join-room', 'side');
+    await p.press('#join-room', 'Enter');
+    await p.waitForFunction(() => document.querySelector('#title').textContent === '#side', null, T);
+  }
+  await alice.waitForFunction(() => document.querySelector('#count').textContent === '2', null, T);
+  await alice.click('#leave');
+  await bob.waitForFunction(() => [...document.querySelectorAll('#messages li.system')].some((e) => e.textContent.startsWith('alice left #side')), null, T);
+  const rooms = await texts(alice, '#rooms button');
+  if (rooms.some((r) => r.startsWith('#side'))) await fail('alice still lists #side: ' + rooms);
+  steps.push('leave');
+  await alice.screenshot({ path: path.join(shots, 'desktop.png') });
+
+  // A phone: 375 px wide.
+  const phone = await (await browser.newContext({ viewport: { width: 375, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true })).newPage();
+  phone.on('pageerror', (e) => errors.push(String(e)));
+  await phone.goto(base + '/#lobby');
+  await phone.waitForSelector('#login-form', T);
+  await phone.screenshot({ path: path.join(shots, 'phone-login.png') });
+  await phone.fill('#name', 'carol');
+  await phone.click('#login-form button');
+  await phone.waitForSelector('#state.connected', T);
+  await phone.fill('#input', 'from my phone, a message long enough to wrap over several lines of the narrow screen');
+  await phone.press('#input', 'Enter');
+  await phone.waitForSelector('#messages li.msg.mine', T);
+  const layout = await phone.evaluate(() => {
+    const box = (sel) => document.querySelector(sel).getBoundingClientRect();
+    return { scroll: document.documentElement.scrollWidth, input: box('#input').right, send: box('#compose button').right, side: box('aside').right };
+  });
+  if (layout.scroll > 375 || layout.input > 375 || layout.send > 375) await fail('overflows at 375 px: ' + JSON.stringify(layout));
+  if (layout.side > 0) await fail('the sidebar covers the messages on a phone: ' + JSON.stringify(layout));
+  await phone.screenshot({ path: path.join(shots, 'phone-chat.png') });
+  await phone.click('#menu');
+  await phone.waitForFunction(() => document.querySelector('aside').getBoundingClientRect().left >= 0, null, T);
+  await phone.screenshot({ path: path.join(shots, 'phone-menu.png') });
+  steps.push('375 px layout');
+
+  if (errors.length) await fail('page errors: ' + errors.join('; '));
+  console.log(JSON.stringify({ ok: true, steps }));
+} catch (e) {
+  await fail(String(e));
+} finally {
+  await browser.close();
+}
