@@ -57,6 +57,11 @@ type Layer interface {
 	Send(name string, msg Message) error
 	// Members returns the number of local members of group.
 	Members(group string) int
+	// Each calls f for every local member of group, from a snapshot (f
+	// may call the layer).
+	Each(group string, f func(ch *pipeline.Channel))
+	// Groups returns the groups that have local members.
+	Groups() []string
 	// Close releases the layer.
 	Close() error
 }
@@ -186,6 +191,31 @@ func (l *Local) Members(group string) int {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	return len(l.groups[group])
+}
+
+// Each implements Layer.
+func (l *Local) Each(group string, f func(ch *pipeline.Channel)) {
+	l.mu.RLock()
+	g := l.groups[group]
+	chs := make([]*pipeline.Channel, 0, len(g))
+	for ch := range g {
+		chs = append(chs, ch)
+	}
+	l.mu.RUnlock()
+	for _, ch := range chs {
+		f(ch)
+	}
+}
+
+// Groups implements Layer.
+func (l *Local) Groups() []string {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make([]string, 0, len(l.groups))
+	for g := range l.groups {
+		out = append(out, g)
+	}
+	return out
 }
 
 // Close implements Layer.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gnetty/gnetty/codec/wsframe"
 	"github.com/gnetty/gnetty/handler/layer"
+	"github.com/gnetty/gnetty/pipeline"
 	"github.com/gnetty/gnetty/pipeline/pipelinetest"
 )
 
@@ -91,5 +92,24 @@ func TestGroupSendExceptSkipsOneChannel(t *testing.T) {
 	}
 	if m := b.ReadOutbound(); m == nil {
 		t.Fatal("the other member got nothing")
+	}
+}
+
+func TestEachAndGroupsSeeLocalMembers(t *testing.T) {
+	l := layer.NewLocal()
+	a, b := pipelinetest.New(), pipelinetest.New()
+	_ = l.GroupAdd("g", a.Channel)
+	_ = l.GroupAdd("g", b.Channel)
+	_ = l.GroupAdd("h", a.Channel)
+	n := 0
+	l.Each("g", func(ch *pipeline.Channel) {
+		n++
+		_ = l.GroupDiscard("g", ch) // f may call the layer
+	})
+	if n != 2 || l.Members("g") != 0 {
+		t.Fatalf("each saw %d, %d left", n, l.Members("g"))
+	}
+	if gs := l.Groups(); len(gs) != 1 || gs[0] != "h" {
+		t.Fatalf("groups %v", gs)
 	}
 }

@@ -508,6 +508,12 @@ func (r *Redis) Send(name string, m Message) error {
 // Members implements Layer (local members).
 func (r *Redis) Members(group string) int { return r.local.Members(group) }
 
+// Each implements Layer (local members).
+func (r *Redis) Each(group string, f func(ch *pipeline.Channel)) { r.local.Each(group, f) }
+
+// Groups implements Layer (groups with local members).
+func (r *Redis) Groups() []string { return r.local.Groups() }
+
 // Close unsubscribes and stops the receiving goroutine.
 func (r *Redis) Close() error {
 	r.cancel()

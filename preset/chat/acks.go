@@ -21,14 +21,14 @@ func (s *Server) track(group string, m layer.Message) {
 		return // direct messages are recovered with history, not retried
 	}
 	var ackers []*pipeline.Channel
-	s.mu.Lock()
-	if r := s.rooms[group]; r != nil {
-		s.epochs[group] = m.Epoch // a room everyone just left is forgotten, epoch included
-		for mm := range r.members {
-			if mm.acks.Load() {
-				ackers = append(ackers, mm.ch)
-			}
+	for _, mm := range s.members(group) {
+		if mm.acks.Load() {
+			ackers = append(ackers, mm.ch)
 		}
+	}
+	s.mu.Lock()
+	if s.layer.Members(group) > 0 { // a room everyone just left is forgotten, epoch included
+		s.epochs[group] = m.Epoch
 	}
 	s.mu.Unlock()
 	if len(ackers) == 0 {

@@ -180,7 +180,6 @@ type Server struct {
 	stopping                 atomic.Bool   // Shutdown began: /healthz says so
 
 	mu        sync.Mutex
-	rooms     map[string]*room
 	epochs    map[string]string               // each room's epoch as last delivered here
 	bySession map[string]map[*member]struct{} // this node's connections per session ID
 }
@@ -191,7 +190,7 @@ const statusTryAgainLater ws.StatusCode = 1013
 // New builds the chat server (not yet listening).
 func New(cfg Config) (*Server, error) {
 	cfg.normalize()
-	s := &Server{cfg: cfg, store: cfg.Store, rooms: map[string]*room{}, bySession: map[string]map[*member]struct{}{}, epochs: map[string]string{}, slow: &slowconsumer.Stats{}}
+	s := &Server{cfg: cfg, store: cfg.Store, bySession: map[string]map[*member]struct{}{}, epochs: map[string]string{}, slow: &slowconsumer.Stats{}}
 	if cfg.Redis != nil {
 		b := &redisBackend{s: s, store: NewRedisStore(RedisStoreConfig{Client: cfg.Redis})}
 		rl, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: cfg.Redis, Node: cfg.Node, Logger: cfg.Logger, Tap: s.track,

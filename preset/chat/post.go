@@ -188,16 +188,9 @@ func (b *localBackend) enter(string, string, User) error { return nil } // the r
 func (b *localBackend) exit(string, string) error        { return nil }
 
 func (b *localBackend) online(room string) ([]User, int, error) {
-	s := b.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.rooms[room]
-	if r == nil {
-		return nil, 0, nil
-	}
 	seen := map[string]bool{}
 	var list []User
-	for m := range r.members {
+	for _, m := range b.s.members(room) {
 		if !seen[m.user.Name] {
 			seen[m.user.Name] = true
 			list = append(list, m.user)

@@ -22,15 +22,7 @@ func (b *redisBackend) heartbeat(ctx context.Context) {
 			s.cfg.Logger.Warn("chat: redis heartbeat failed", "err", err)
 			continue
 		}
-		s.mu.Lock()
-		var rooms []string
-		for name, r := range s.rooms {
-			if len(r.members) > 0 {
-				rooms = append(rooms, name)
-			}
-		}
-		s.mu.Unlock()
-		for _, name := range rooms {
+		for _, name := range s.localRooms() {
 			_, dead, err := b.presence.list(ctx, name)
 			if err != nil || len(dead) == 0 {
 				continue

@@ -8,23 +8,18 @@ import (
 	"github.com/gnetty/gnetty/codec/jsonmsg"
 	"github.com/gnetty/gnetty/handler/dispatch"
 	"github.com/gnetty/gnetty/handler/layer"
+	"github.com/gnetty/gnetty/pipeline"
 )
 
-type room struct {
-	name    string
-	members map[*member]struct{}
-	last    uint64 // last sequence number (guarded by the room's executor key)
-	epoch   string // the numbering's epoch (likewise)
-	loaded  bool
-}
+// A room's members on this node are its layer group: the one record of
+// who is in a room here (rooms hold no list of their own); the backend
+// adds the other nodes' for the online lists.
 
 // Rooms returns the number of rooms this node keeps state for: those
 // with members here (a room is forgotten when its last member leaves; its
 // history stays in the store). Safe for concurrent use.
 func (s *Server) Rooms() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return max(len(s.rooms), len(s.epochs))
+	return len(s.localRooms())
 }
 
 func roomKey(name string) uint64 {
@@ -86,21 +81,15 @@ func (s *Server) join(m *member, name string, q historyQuery) bool {
 		s.send(m, errMsg("too_many_rooms", fmt.Sprintf("at most %d rooms per connection", s.cfg.MaxRoomsPerConn)))
 		return false
 	}
-	s.mu.Lock()
-	r := s.rooms[name]
-	if r == nil {
-		r = &room{name: name, members: map[*member]struct{}{}}
-		s.rooms[name] = r
-	}
-	if len(r.members) >= s.cfg.MaxMembersPerRoom {
+	s.mu.Lock() // the check and the add as one, against other loops' joins
+	if s.layer.Members(name) >= s.cfg.MaxMembersPerRoom {
 		s.mu.Unlock()
 		s.send(m, errMsg("room_full", fmt.Sprintf("room %s is full", name)))
 		return false
 	}
-	r.members[m] = struct{}{}
-	m.rooms[name] = true
-	s.mu.Unlock()
 	_ = s.layer.GroupAdd(name, m.ch)
+	s.mu.Unlock()
+	m.rooms[name] = true
 	conn := connName(m.ch.ID())
 	u := m.user
 	if err := s.exec.Submit(roomKey(name), func() {
@@ -126,24 +115,42 @@ func (s *Server) join(m *member, name string, q historyQuery) bool {
 }
 
 func (s *Server) leave(m *member, name string) {
-	s.mu.Lock()
-	r := s.rooms[name]
-	if r == nil || !m.rooms[name] {
-		s.mu.Unlock()
+	if !m.rooms[name] {
 		return
 	}
-	delete(r.members, m)
 	delete(m.rooms, name)
-	if len(r.members) == 0 {
-		delete(s.rooms, name) // its sequence is reloaded from the store if the room comes back
-		delete(s.epochs, name)
+	s.mu.Lock()
+	_ = s.layer.GroupDiscard(name, m.ch)
+	if s.layer.Members(name) == 0 {
+		delete(s.epochs, name) // the room is forgotten here; its history stays in the store
 	}
 	s.mu.Unlock()
-	_ = s.layer.GroupDiscard(name, m.ch)
 	conn := connName(m.ch.ID())
 	who := m.user.Name
 	_ = s.exec.Submit(roomKey(name), func() {
 		_ = s.backend.exit(name, conn)
 		s.announce(name, "logout", who)
 	})
+}
+
+// localRooms returns the rooms with members on this node.
+func (s *Server) localRooms() []string {
+	var out []string
+	for _, g := range s.layer.Groups() {
+		if validRoom(g) { // not a session's or a user's group
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// members returns room's members on this node.
+func (s *Server) members(room string) []*member {
+	var out []*member
+	s.layer.Each(room, func(ch *pipeline.Channel) {
+		if m, ok := memberKey.Get(ch); ok {
+			out = append(out, m)
+		}
+	})
+	return out
 }
