@@ -60,7 +60,7 @@ func (s *Server) refuse(m *member, code, msg string) {
 		if m.refused == maxRefusals+1 {
 			s.m.abusive.Inc()
 			s.cfg.Logger.Info("chat: closing a connection that keeps sending refused messages", "user", m.user.Name, "remote", m.ch.RemoteAddr())
-			m.ch.WriteAndFlush(closeFrame(ws.StatusPolicyViolation, "too many refused messages"))
+			m.conn.Close(ws.StatusPolicyViolation, "too many refused messages")
 		}
 		return
 	}

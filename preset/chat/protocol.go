@@ -1,11 +1,5 @@
 package chat
 
-import (
-	"github.com/gobwas/ws"
-
-	"github.com/gnetty/gnetty/codec/wsframe"
-)
-
 func validRoom(name string) bool {
 	if name == "" || len(name) > 64 {
 		return false
@@ -92,7 +86,3 @@ type errorMsg struct {
 }
 
 func errMsg(code, msg string) errorMsg { return errorMsg{Type: "error", Code: code, Msg: msg} }
-
-func closeFrame(code ws.StatusCode, reason string) wsframe.Close {
-	return wsframe.Close{Code: code, Reason: reason}
-}
