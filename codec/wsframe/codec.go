@@ -116,6 +116,10 @@ type step struct {
 	inflate    *inflater
 	deflate    *deflater
 	failedDone bool
+	// partial is how much of the frame at the head of the input has been
+	// unmasked and validated already: a text frame that turns invalid
+	// fails at the first bad byte, before the rest of it has arrived.
+	partial int
 }
 
 func (s *step) Decode(ctx *pipeline.Context, in []byte) (int, error) {
@@ -181,14 +185,37 @@ func (s *step) Decode(ctx *pipeline.Context, in []byte) (int, error) {
 		hl += 4
 	}
 	total := hl + int(h.Length)
+	if len(in) < hl {
+		return 0, nil
+	}
+	var mask [4]byte
+	if h.Masked {
+		copy(mask[:], in[hl-4:hl])
+	}
 	if len(in) < total {
+		// An uncompressed text frame is checked as it comes (Autobahn
+		// 6.4.3/6.4.4: fail at the first invalid byte, not at the end).
+		if s.textSoFar(h, rsv1) && len(in)-hl > s.partial {
+			if s.partial == 0 && h.OpCode != ws.OpContinuation {
+				s.utf8.reset() // a new message
+			}
+			chunk := in[hl+s.partial:]
+			if h.Masked {
+				ws.Cipher(chunk, mask, s.partial)
+			}
+			s.partial += len(chunk)
+			if !s.utf8.feed(chunk) {
+				s.partial = 0
+				return s.fail(ctx, ws.StatusInvalidFramePayloadData, "invalid UTF-8 in text message")
+			}
+		}
 		return 0, nil
 	}
 	payload := in[hl:total]
+	validated := s.partial
+	s.partial = 0
 	if h.Masked {
-		var mask [4]byte
-		copy(mask[:], in[hl-4:hl])
-		ws.Cipher(payload, mask, 0)
+		ws.Cipher(payload[validated:], mask, validated)
 	}
 	switch h.OpCode {
 	case ws.OpPing:
@@ -199,22 +226,38 @@ func (s *step) Decode(ctx *pipeline.Context, in []byte) (int, error) {
 	case ws.OpClose:
 		return s.closeFrame(ctx, payload, total)
 	default:
-		if err := s.data(ctx, h, rsv1, payload); err != nil {
+		if err := s.data(ctx, h, rsv1, payload, validated); err != nil {
 			return 0, err
 		}
 	}
 	return total, nil
 }
 
-func (s *step) data(ctx *pipeline.Context, h ws.Header, rsv1 bool, payload []byte) error {
+// textSoFar reports whether the data frame h belongs to an uncompressed
+// text message (control frames never do).
+func (s *step) textSoFar(h ws.Header, rsv1 bool) bool {
+	switch h.OpCode {
+	case ws.OpText:
+		return !rsv1
+	case ws.OpContinuation:
+		return s.fragmented && s.msgOp == ws.OpText && !s.compressed
+	}
+	return false
+}
+
+// data handles a whole data frame; the first validated bytes of its
+// payload were fed to the UTF-8 check as they arrived.
+func (s *step) data(ctx *pipeline.Context, h ws.Header, rsv1 bool, payload []byte, validated int) error {
 	if h.OpCode != ws.OpContinuation {
 		s.msgOp, s.compressed, s.msgLen = h.OpCode, rsv1, 0
-		s.utf8.reset()
+		if validated == 0 {
+			s.utf8.reset()
+		}
 	}
 	text := s.msgOp == ws.OpText
 	if h.Fin && h.OpCode != ws.OpContinuation && !s.compressed {
 		// A whole message in one frame: fired from the received bytes.
-		if text && !utf8.Valid(payload) {
+		if text && !validText(&s.utf8, payload, validated) {
 			_, err := s.fail(ctx, ws.StatusInvalidFramePayloadData, "invalid UTF-8 in text message")
 			return err
 		}
@@ -224,7 +267,7 @@ func (s *step) data(ctx *pipeline.Context, h ws.Header, rsv1 bool, payload []byt
 	}
 	s.buf = append(s.buf, payload...)
 	s.msgLen += len(payload)
-	if text && !s.compressed && !s.utf8.feed(payload) {
+	if text && !s.compressed && !s.utf8.feed(payload[validated:]) {
 		_, err := s.fail(ctx, ws.StatusInvalidFramePayloadData, "invalid UTF-8 in text message")
 		return err
 	}

@@ -52,3 +52,12 @@ func (s *utf8Stream) feed(p []byte) bool {
 
 // complete reports whether the text ended on a character boundary.
 func (s *utf8Stream) complete() bool { return s.need == 0 }
+
+// validText reports whether a whole single-frame text payload is UTF-8,
+// its first validated bytes having been fed to st already.
+func validText(st *utf8Stream, payload []byte, validated int) bool {
+	if validated == 0 {
+		return utf8.Valid(payload)
+	}
+	return st.feed(payload[validated:]) && st.complete()
+}

@@ -201,6 +201,61 @@ func TestUTF8FailsFastInFirstFragment(t *testing.T) {
 	}
 }
 
+// Autobahn 6.4.3/6.4.4: a text frame that turns invalid in a chop of
+// its own fails with 1007 at once, while the rest of the frame has not
+// arrived, in a single-frame message and in a continuation alike.
+func TestUTF8FailsFastInsideAPartialFrame(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		before  []byte // whole frames first
+		payload []byte // the frame that arrives in chops
+		op      ws.OpCode
+	}{
+		{name: "single frame", payload: []byte("κόσμε\xf4\x90\x80\x80edited"), op: ws.OpText},
+		{name: "continuation", before: clientFrame(false, 0, ws.OpText, []byte("κόσμε")), payload: []byte("ok\xf4\x90\x80\x80edited"), op: ws.OpContinuation},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ch := newCodec(t, wsframe.Config{})
+			if tc.before != nil {
+				ch.WriteInbound(tc.before)
+			}
+			frame := clientFrame(true, 0, tc.op, tc.payload)
+			bad := len(frame) - len("edited") - 3 // up to the first byte of the invalid sequence that cannot continue
+			ch.WriteInbound(frame[:bad-3])
+			if out := ch.ReadOutboundBytes(); len(out) != 0 {
+				t.Fatalf("failed on valid bytes: %q", out)
+			}
+			ch.WriteInbound(frame[bad-3 : bad+1]) // \xf4\x90: no code point above U+10FFFF
+			frames := parseServer(t, ch.ReadOutboundBytes())
+			if len(frames) != 1 || ws.StatusCode(binary.BigEndian.Uint16(frames[0].data)) != ws.StatusInvalidFramePayloadData {
+				t.Fatalf("no 1007 before the frame's end arrived: %v", frames)
+			}
+			drainEvents(ch)
+			if err := ch.Finish(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// A valid text frame in many chops arrives whole and intact (each chop
+// is unmasked once, at its own offset in the mask).
+func TestTextFrameInChops(t *testing.T) {
+	ch := newCodec(t, wsframe.Config{})
+	text := []byte(strings.Repeat("Hello-µ@ßöäüàá-UTF-8!! ", 20))
+	frame := clientFrame(true, 0, ws.OpText, text)
+	for i := 0; i < len(frame); i += 7 {
+		ch.WriteInbound(frame[i:min(i+7, len(frame))])
+	}
+	frames := parseServer(t, ch.ReadOutboundBytes()) // the echo
+	if len(frames) != 1 || frames[0].op != ws.OpText || string(frames[0].data) != string(text) {
+		t.Fatalf("echoed %v", frames)
+	}
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestCloseHandshake(t *testing.T) {
 	for _, tc := range []struct {
 		name string
