@@ -1,0 +1,499 @@
+// Package tlsh is TLS as a pipeline handler, as Netty's SslHandler is: it
+// sits first in a channel's pipeline, takes the encrypted bytes the loop
+// reads and fires the plaintext on, and encrypts what the handlers write,
+// so HTTPS, WSS or any protocol runs on the event loop with no proxy in
+// front.
+//
+// It is Go's own crypto/tls, unmodified, so it gets every security fix
+// with the Go release and supports what crypto/tls supports: TLS 1.2 and
+// 1.3, ALPN, SNI with GetCertificate (per-name certificates; certificate
+// reload without restart through CertFile), client certificates (mTLS),
+// session resumption with tickets, close_notify. What it does not do: TLS
+// 1.0/1.1 unless the tls.Config allows them, renegotiation (crypto/tls
+// refuses it on servers), QUIC, or kernel TLS.
+//
+// # How it runs
+//
+// The handshake runs on a goroutine of its own, which exits when the
+// handshake ends: crypto/tls cannot resume a handshake that ran out of
+// input, and its key exchange and signatures (a P-256 signature, an RSA
+// one at 2048 bits costs a millisecond) are the expensive part, kept off
+// the loop. The loop keeps reading for it and writes its flights in order.
+// A handshake that does not finish within HandshakeTimeout closes the
+// connection. After it, every record is decrypted and encrypted on the
+// channel's loop: crypto/tls is driven through an in-memory connection
+// whose reads report "would block" (a temporary net.Error, which
+// crypto/tls never makes sticky) when the bytes run out. An idle TLS
+// connection holds no goroutine.
+//
+// Plaintext HTTP sent to a TLS port is answered "400 Bad Request" as
+// net/http does; any other bad input gets the alert crypto/tls sends, if
+// any, and the connection closes. Only that connection is affected.
+//
+// # Concurrency
+//
+// A Handler belongs to one channel; its methods run on the channel's loop.
+// State (and the HandshakeDone event) may be read on the loop after the
+// handshake.
+package tlsh
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gnetty/gnetty/pipeline"
+)
+
+// Name is the pipeline slot name the bootstrap gives the handler.
+const Name = "tls"
+
+// Config configures a Handler; TLS is required.
+type Config struct {
+	// TLS is the crypto/tls configuration (certificates or
+	// GetCertificate, NextProtos for ALPN, ClientAuth, ...). For a client,
+	// ServerName names the server (SNI and verification).
+	TLS *tls.Config
+	// HandshakeTimeout bounds the handshake; the connection is closed
+	// when it has not finished by then. Default 10 s.
+	HandshakeTimeout time.Duration
+	// Client makes the handler the client side.
+	Client bool
+}
+
+// HandshakeDone is the user event fired (on the loop, towards the tail)
+// once the handshake has succeeded; State is the connection's state.
+type HandshakeDone struct{ State tls.ConnectionState }
+
+// ErrHandshakeTimeout is fired when a handshake takes longer than
+// HandshakeTimeout.
+var ErrHandshakeTimeout = errors.New("tlsh: handshake timed out")
+
+// Handshakes counts handshakes in progress process-wide (each holds a
+// goroutine until it ends).
+var Handshakes atomic.Int64
+
+// maxHandshakeInput bounds what a peer may send before the handshake ends.
+const maxHandshakeInput = 256 << 10
+
+// Handler is the TLS handler of one channel.
+type Handler struct {
+	cfg  Config
+	ctx  *pipeline.Context
+	conn *memConn
+	tc   *tls.Conn
+
+	started bool
+	held    bool // input was left in the transport during the handshake
+	open    bool // the handshake succeeded: records are handled on the loop
+	failed  bool
+	timer   pipeline.Timer
+
+	wbuf  []byte         // plaintext written since the last flush
+	plain []byte         // decrypted input, fired on
+	in    pipeline.Bytes // plain as fired
+	out   pipeline.Bytes // ciphertext handed on
+}
+
+var (
+	_ pipeline.ReadHandler     = (*Handler)(nil)
+	_ pipeline.WriteHandler    = (*Handler)(nil)
+	_ pipeline.FlushHandler    = (*Handler)(nil)
+	_ pipeline.CloseHandler    = (*Handler)(nil)
+	_ pipeline.ActiveHandler   = (*Handler)(nil)
+	_ pipeline.InactiveHandler = (*Handler)(nil)
+	_ pipeline.AddedHandler    = (*Handler)(nil)
+)
+
+// New returns a handler for one channel.
+func New(cfg Config) *Handler {
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = 10 * time.Second
+	}
+	return &Handler{cfg: cfg}
+}
+
+// FromChannel returns the TLS handler in ch's pipeline, or nil for a
+// plaintext channel. Call it on the channel's loop.
+func FromChannel(ch *pipeline.Channel) *Handler {
+	if h, ok := ch.Pipeline().Get(Name).(*Handler); ok {
+		return h
+	}
+	return nil
+}
+
+// State returns the connection's TLS state (ALPN protocol, version, peer
+// certificates, SNI name); before the handshake ends, the zero value. Call
+// it on the loop.
+func (h *Handler) State() tls.ConnectionState {
+	if !h.open {
+		return tls.ConnectionState{}
+	}
+	return h.tc.ConnectionState()
+}
+
+// HandlerAdded starts the handshake when the channel is already active.
+func (h *Handler) HandlerAdded(ctx *pipeline.Context) {
+	h.ctx = ctx
+	if ctx.Channel().IsActive() {
+		h.start(ctx)
+	}
+}
+
+// HandleActive starts the handshake.
+func (h *Handler) HandleActive(ctx *pipeline.Context) {
+	h.start(ctx)
+	ctx.FireActive()
+}
+
+func (h *Handler) start(ctx *pipeline.Context) {
+	if h.started {
+		return
+	}
+	h.started = true
+	ch := ctx.Channel()
+	h.conn = &memConn{ch: ch, local: ch.LocalAddr(), remote: ch.RemoteAddr(), handshaking: true}
+	h.conn.cond.L = &h.conn.mu
+	h.conn.flushOut = func() { h.writeOut(ctx) }
+	if h.cfg.Client {
+		h.tc = tls.Client(h.conn, h.cfg.TLS)
+	} else {
+		h.tc = tls.Server(h.conn, h.cfg.TLS)
+	}
+	h.timer = ch.Schedule(h.cfg.HandshakeTimeout, func() {
+		if !h.open && !h.failed {
+			h.fail(ctx, ErrHandshakeTimeout)
+		}
+	})
+	Handshakes.Add(1)
+	tc, conn := h.tc, h.conn
+	go func() {
+		defer Handshakes.Add(-1)
+		err := tc.Handshake()
+		conn.mu.Lock()
+		conn.handshaking = false // from now on, reads report "would block"
+		conn.mu.Unlock()
+		ch.Execute(func() { h.handshakeDone(ctx, err) })
+	}()
+}
+
+func (h *Handler) handshakeDone(ctx *pipeline.Context, err error) {
+	if h.failed {
+		return
+	}
+	h.writeOut(ctx)
+	if err != nil {
+		var rh tls.RecordHeaderError
+		if errors.As(err, &rh) && rh.Conn != nil && looksLikeHTTP(rh.RecordHeader) {
+			// As net/http: a plaintext request on a TLS port.
+			h.out.Reset([]byte("HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"))
+			ctx.Write(&h.out)
+			ctx.Flush()
+		}
+		h.fail(ctx, fmt.Errorf("tlsh: handshake: %w", err))
+		return
+	}
+	h.open = true
+	if h.timer != nil {
+		h.timer.Stop()
+	}
+	ctx.FireUserEvent(HandshakeDone{State: h.tc.ConnectionState()})
+	if len(h.wbuf) > 0 {
+		h.HandleFlush(ctx)
+	}
+	h.decrypt(ctx) // what came with or after the client's last flight
+	if h.held {
+		h.held = false
+		ctx.Channel().Wake() // what the transport kept meanwhile
+	}
+}
+
+func looksLikeHTTP(hdr [5]byte) bool {
+	switch string(hdr[:]) {
+	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO", "DELET", "PATCH", "CONNE":
+		return true
+	}
+	return false
+}
+
+// fail ends the connection after a TLS error: the alert crypto/tls
+// queued (if any) goes out first.
+func (h *Handler) fail(ctx *pipeline.Context, err error) {
+	if h.failed {
+		return
+	}
+	h.failed = true
+	if h.timer != nil {
+		h.timer.Stop()
+	}
+	h.conn.abort() // a handshake still waiting for input gives up
+	h.writeOut(ctx)
+	ctx.FireError(err)
+	ctx.Close()
+}
+
+// HandleRead takes encrypted bytes off the wire.
+func (h *Handler) HandleRead(ctx *pipeline.Context, msg any) {
+	b, ok := msg.(*pipeline.Bytes)
+	if !ok {
+		ctx.FireRead(msg)
+		return
+	}
+	if h.failed || h.conn == nil {
+		b.Skip(b.Len())
+		return
+	}
+	if !h.open {
+		// Until the handshake ends, take at most maxHandshakeInput: a TLS
+		// 1.3 client sends data right after its Finished, and the rest
+		// waits in the transport (MaxUnreadBytes bounds it) until Wake.
+		n := h.conn.feedUpTo(b.Bytes(), maxHandshakeInput)
+		b.Skip(n)
+		if b.Len() > 0 {
+			h.held = true
+		}
+		return
+	}
+	h.conn.feed(b.Bytes())
+	b.Skip(b.Len())
+	h.decrypt(ctx)
+}
+
+// decrypt fires what the buffered records hold, then sends what reading
+// them produced (a KeyUpdate answer, an alert).
+func (h *Handler) decrypt(ctx *pipeline.Context) {
+	for !h.failed {
+		if cap(h.plain) == 0 {
+			h.plain = make([]byte, 0, 32<<10)
+		}
+		p := h.plain[:0]
+		var err error
+		for len(p) < cap(p) {
+			var n int
+			n, err = h.tc.Read(p[len(p):cap(p)])
+			p = p[:len(p)+n]
+			if err != nil {
+				break
+			}
+		}
+		if len(p) > 0 {
+			h.in.Reset(p)
+			ctx.FireRead(&h.in)
+			ctx.FireReadComplete()
+		}
+		if err == nil {
+			continue // the buffer filled: there may be more
+		}
+		h.writeOut(ctx)
+		switch {
+		case errors.Is(err, errWouldBlock):
+		case errors.Is(err, io.EOF): // close_notify: answer it and close
+			_ = h.tc.CloseWrite()
+			h.writeOut(ctx)
+			ctx.Close()
+			h.failed = true
+		default:
+			h.fail(ctx, fmt.Errorf("tlsh: %w", err))
+		}
+		return
+	}
+}
+
+// HandleWrite collects plaintext until the flush.
+func (h *Handler) HandleWrite(ctx *pipeline.Context, msg any) {
+	if h.failed {
+		pipeline.Release(msg)
+		return
+	}
+	switch m := msg.(type) {
+	case []byte:
+		h.wbuf = append(h.wbuf, m...)
+	case string:
+		h.wbuf = append(h.wbuf, m...)
+	case *pipeline.Bytes:
+		h.wbuf = append(h.wbuf, m.Bytes()...)
+		m.Skip(m.Len())
+	case pipeline.Appender:
+		h.wbuf = m.AppendTo(h.wbuf)
+		pipeline.Release(msg)
+	default:
+		pipeline.Release(msg)
+		ctx.FireError(pipeline.ErrUnsupportedMessage)
+	}
+}
+
+// HandleFlush encrypts what was written and flushes it (after the
+// handshake; until then it waits).
+func (h *Handler) HandleFlush(ctx *pipeline.Context) {
+	if !h.open || h.failed || len(h.wbuf) == 0 {
+		return
+	}
+	_, err := h.tc.Write(h.wbuf)
+	if cap(h.wbuf) > 64<<10 {
+		h.wbuf = nil
+	} else {
+		h.wbuf = h.wbuf[:0]
+	}
+	h.writeOut(ctx)
+	if err != nil {
+		h.fail(ctx, fmt.Errorf("tlsh: %w", err))
+	}
+}
+
+// HandleClose sends close_notify after what was written, then closes.
+func (h *Handler) HandleClose(ctx *pipeline.Context) {
+	if h.open && !h.failed {
+		h.HandleFlush(ctx)
+		_ = h.tc.CloseWrite()
+		h.writeOut(ctx)
+		h.failed = true
+	}
+	ctx.Close()
+}
+
+// HandleInactive lets a handshake still running end.
+func (h *Handler) HandleInactive(ctx *pipeline.Context) {
+	if h.timer != nil {
+		h.timer.Stop()
+	}
+	if h.conn != nil {
+		h.conn.abort()
+	}
+	h.failed = true
+	ctx.FireInactive()
+}
+
+// writeOut hands the ciphertext crypto/tls produced to the transport.
+func (h *Handler) writeOut(ctx *pipeline.Context) {
+	if h.conn == nil {
+		return
+	}
+	out := h.conn.take()
+	if len(out) == 0 {
+		return
+	}
+	h.out.Reset(out) // the transport copies it
+	ctx.Write(&h.out)
+	ctx.Flush()
+	h.conn.give(out)
+}
+
+// errWouldBlock is what memConn's Read returns when it has nothing:
+// temporary, so crypto/tls returns it without failing the connection.
+var errWouldBlock error = wouldBlock{}
+
+type wouldBlock struct{}
+
+func (wouldBlock) Error() string   { return "tlsh: no input (would block)" }
+func (wouldBlock) Timeout() bool   { return true }
+func (wouldBlock) Temporary() bool { return true }
+
+// memConn is the net.Conn crypto/tls reads and writes: input the loop
+// fed, output the loop takes. During the handshake, Read blocks the
+// handshake goroutine until input comes; after it, Read never blocks.
+type memConn struct {
+	ch            *pipeline.Channel
+	local, remote net.Addr
+	flushOut      func() // on the loop: send what was written
+
+	mu          sync.Mutex
+	cond        sync.Cond
+	in          []byte
+	out, spare  []byte
+	handshaking bool
+	aborted     bool
+}
+
+// feed adds input.
+func (c *memConn) feed(p []byte) {
+	c.mu.Lock()
+	c.in = append(c.in, p...)
+	c.cond.Signal()
+	c.mu.Unlock()
+}
+
+// feedUpTo adds as much of p as keeps the input within limit and returns
+// how much.
+func (c *memConn) feedUpTo(p []byte, limit int) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := min(len(p), max(limit-len(c.in), 0))
+	c.in = append(c.in, p[:n]...)
+	c.cond.Signal()
+	return n
+}
+
+func (c *memConn) abort() {
+	c.mu.Lock()
+	c.aborted = true
+	c.cond.Broadcast()
+	c.mu.Unlock()
+}
+
+func (c *memConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.in) == 0 {
+		if c.aborted {
+			return 0, net.ErrClosed
+		}
+		if !c.handshaking {
+			return 0, errWouldBlock
+		}
+		c.cond.Wait()
+	}
+	n := copy(p, c.in)
+	c.in = c.in[:copy(c.in, c.in[n:])]
+	if len(c.in) == 0 && cap(c.in) > 64<<10 {
+		c.in = nil
+	}
+	return n, nil
+}
+
+func (c *memConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.aborted {
+		c.mu.Unlock()
+		return 0, net.ErrClosed
+	}
+	c.out = append(c.out, p...)
+	handshaking := c.handshaking
+	c.mu.Unlock()
+	if handshaking {
+		c.ch.Execute(c.flushOut) // the handshake goroutine's flight, in order
+	}
+	return len(p), nil
+}
+
+// take returns the output so far (the caller gives it back after use).
+func (c *memConn) take() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.out
+	c.out = c.spare[:0]
+	c.spare = nil
+	return out
+}
+
+func (c *memConn) give(b []byte) {
+	if cap(b) > 64<<10 {
+		return
+	}
+	c.mu.Lock()
+	if c.spare == nil {
+		c.spare = b[:0]
+	}
+	c.mu.Unlock()
+}
+
+func (c *memConn) Close() error                     { c.abort(); return nil }
+func (c *memConn) LocalAddr() net.Addr              { return c.local }
+func (c *memConn) RemoteAddr() net.Addr             { return c.remote }
+func (c *memConn) SetDeadline(time.Time) error      { return nil }
+func (c *memConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *memConn) SetWriteDeadline(time.Time) error { return nil }
