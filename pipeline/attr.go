@@ -54,3 +54,8 @@ type attr struct {
 	key any
 	val any
 }
+
+// Secure marks a channel whose bytes are encrypted beneath its handlers:
+// a TLS handler sets it when it is added, so that, for example, the HTTP
+// codec marks requests Secure and session cookies get the Secure flag.
+var Secure = NewAttrKey[bool]("pipeline.secure")

@@ -39,6 +39,7 @@ type ServerCodec struct {
 	streaming bool
 	closing   bool
 	paused    bool
+	secure    int8 // 0 unknown, 1 TLS, -1 plaintext: read once per channel
 }
 
 type reqInfo struct {
@@ -68,7 +69,14 @@ func NewServerCodec(cfg Config) *ServerCodec {
 	return c
 }
 
-func (c *ServerCodec) requested(req *Request) {
+func (c *ServerCodec) requested(ctx *pipeline.Context, req *Request) {
+	if c.secure == 0 {
+		c.secure = -1
+		if tls, _ := pipeline.Secure.Get(ctx.Channel()); tls {
+			c.secure = 1
+		}
+	}
+	req.Secure = c.secure == 1
 	c.seq++
 	req.seq = c.seq
 	c.pending = append(c.pending, reqInfo{seq: c.seq, head: req.method == "HEAD", keepAlive: req.KeepAlive, minor: req.Minor})

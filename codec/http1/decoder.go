@@ -166,7 +166,7 @@ func (d *decoder) head(ctx *pipeline.Context, in []byte) (int, error) {
 	case req.ContentLength > 0:
 		d.state, d.remaining = stateBody, req.ContentLength
 	}
-	d.sc.requested(req)
+	d.sc.requested(ctx, req)
 	ctx.FireRead(req)
 	return n, nil
 }

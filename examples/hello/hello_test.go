@@ -12,17 +12,21 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptrace"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gnetty/gnetty/handler/tlsh"
 	"github.com/gnetty/gnetty/internal/servertest"
+	"github.com/gnetty/gnetty/internal/tlstest"
 )
 
 func startHello(t *testing.T) string {
 	t.Helper()
-	s, closeSessions, err := newServer("127.0.0.1:0", 2, slog.New(slog.DiscardHandler))
+	s, closeSessions, err := newServer("127.0.0.1:0", 2, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,5 +279,82 @@ func TestDeepPipelineOverOneSocket(t *testing.T) {
 		if want := fmt.Sprintf("Hello, p%d!", i); string(b) != want {
 			t.Fatalf("response %d = %q, want %q", i, b, want)
 		}
+	}
+}
+
+// TestHTTPSWithCurlAndOpenSSL serves the example over TLS (a test CA) and
+// talks to it with curl (ALPN, keep-alive, a chunked upload, the session
+// cookie marked Secure) and openssl s_client with TLS 1.3 and 1.2 forced.
+func TestHTTPSWithCurlAndOpenSSL(t *testing.T) {
+	certs := tlstest.New(t)
+	cfg, err := tlsh.ServerConfig(certs.CertFile, certs.KeyFile, "http/1.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, closeSessions, err := newServer("127.0.0.1:0", 2, slog.New(slog.DiscardHandler), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeSessions)
+	addr := servertest.Start(t, s)
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Fatal("curl is required (.ci/run installs it)")
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(curl, append([]string{"-sS", "--max-time", "10", "--cacert", certs.CAFile}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("curl %.200v: %v\n%.2000s", args, err, out)
+		}
+		return string(out)
+	}
+	base := "https://" + addr
+	if out := run("-v", base+"/hello/tls"); !strings.Contains(out, "Hello, tls!") || !strings.Contains(out, "ALPN: server accepted http/1.1") {
+		t.Fatalf("GET over https: %s", out)
+	}
+	body := strings.Repeat("secret!", 50_000)
+	bodyFile := filepath.Join(t.TempDir(), "body")
+	if err := os.WriteFile(bodyFile, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := run("-H", "Transfer-Encoding: chunked", "--data-binary", "@"+bodyFile, base+"/api/echo"); out != body {
+		t.Fatalf("chunked upload over https echoed %d bytes", len(out))
+	}
+	if out := run(base+"/hello/a", base+"/hello/b"); out != "Hello, a!Hello, b!" {
+		t.Fatalf("keep-alive over https: %q", out)
+	}
+	if out := run("-i", "--data-binary", "ann", base+"/login"); !strings.Contains(strings.ToLower(out), "; secure") {
+		t.Fatalf("the session cookie is not Secure over TLS: %s", out)
+	}
+	// Plain http:// on the TLS port gets net/http's answer.
+	if out, _ := exec.Command(curl, "-sS", "--max-time", "10", "http://"+addr+"/").CombinedOutput(); !strings.Contains(string(out), "Client sent an HTTP request to an HTTPS server") {
+		t.Fatalf("plaintext on the TLS port: %s", out)
+	}
+
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Fatal("openssl is required")
+	}
+	for _, v := range []struct{ flag, want string }{{"-tls1_3", "TLSv1.3"}, {"-tls1_2", "TLSv1.2"}} {
+		cmd := exec.Command(openssl, "s_client", v.flag, "-alpn", "http/1.1", "-CAfile", certs.CAFile, "-connect", addr, "-servername", "localhost", "-ign_eof")
+		cmd.Stdin = strings.NewReader("GET /hello/openssl HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("openssl %s: %v\n%s", v.flag, err, out)
+		}
+		o := string(out)
+		if !strings.Contains(o, "Protocol: "+v.want) && !strings.Contains(o, "Protocol  : "+v.want) && !strings.Contains(o, ", "+v.want+",") {
+			t.Fatalf("openssl %s: no %s in\n%s", v.flag, v.want, o)
+		}
+		if !strings.Contains(o, "ALPN protocol: http/1.1") || !strings.Contains(o, "Verify return code: 0 (ok)") || !strings.Contains(o, "Hello, openssl!") {
+			t.Fatalf("openssl %s:\n%s", v.flag, o)
+		}
+	}
+	// A version the server does not speak is refused with an alert.
+	cmd := exec.Command(openssl, "s_client", "-tls1_1", "-connect", addr)
+	cmd.Stdin = strings.NewReader("")
+	if out, _ := cmd.CombinedOutput(); !strings.Contains(string(out), "alert protocol version") && !strings.Contains(string(out), "no protocols available") {
+		t.Fatalf("TLS 1.1 with openssl:\n%s", out)
 	}
 }

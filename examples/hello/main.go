@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"embed"
 	"encoding/json"
 	"flag"
@@ -26,6 +27,7 @@ import (
 	"github.com/gnetty/gnetty/handler/router"
 	"github.com/gnetty/gnetty/handler/session"
 	"github.com/gnetty/gnetty/handler/static"
+	"github.com/gnetty/gnetty/handler/tlsh"
 	"github.com/gnetty/gnetty/pipeline"
 )
 
@@ -35,8 +37,17 @@ var assets embed.FS
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	workers := flag.Int("workers", 0, "event loops (0: one per CPU)")
+	certFile := flag.String("tls-cert", "", "PEM certificate: serve https:// (with -tls-key; reloaded when the files change)")
+	keyFile := flag.String("tls-key", "", "PEM private key of -tls-cert")
 	flag.Parse()
-	srv, closeSessions, err := newServer(*addr, *workers, slog.Default())
+	var tlsCfg *tls.Config
+	if *certFile != "" || *keyFile != "" {
+		var err error
+		if tlsCfg, err = tlsh.ServerConfig(*certFile, *keyFile, "http/1.1"); err != nil {
+			log.Fatalf("hello: -tls-cert/-tls-key: %v", err)
+		}
+	}
+	srv, closeSessions, err := newServer(*addr, *workers, slog.Default(), tlsCfg)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -50,7 +61,7 @@ func main() {
 
 // newServer builds the server; the returned func stops the session
 // store's janitor.
-func newServer(addr string, workers int, logger *slog.Logger) (*bootstrap.Server, func(), error) {
+func newServer(addr string, workers int, logger *slog.Logger, tlsCfg *tls.Config) (*bootstrap.Server, func(), error) {
 	files, err := fs.Sub(assets, "static")
 	if err != nil {
 		return nil, nil, err
@@ -107,9 +118,10 @@ func newServer(addr string, workers int, logger *slog.Logger) (*bootstrap.Server
 		}
 	}
 	srv, err := bootstrap.New(bootstrap.Config{
-		Addrs:   []string{addr},
-		Workers: workers,
-		Logger:  logger,
+		Addrs:          []string{addr},
+		Workers:        workers,
+		Logger:         logger,
+		ChannelOptions: bootstrap.ChannelOptions{TLS: tlsCfg},
 		Initializer: func(ch *pipeline.Channel) {
 			p := ch.Pipeline()
 			_ = p.AddLast(http1.CodecName, http1.NewServerCodec(http1.Config{}))

@@ -3,6 +3,7 @@
 // tools such as the Autobahn TestSuite.
 //
 //	go run ./examples/wsecho -addr 127.0.0.1:9001
+//	go run ./examples/wsecho -addr 127.0.0.1:9443 -tls-cert cert.pem -tls-key key.pem   # wss://
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"github.com/gnetty/gnetty/codec/http1"
 	"github.com/gnetty/gnetty/codec/wsframe"
 	"github.com/gnetty/gnetty/handler/router"
+	"github.com/gnetty/gnetty/handler/tlsh"
 	"github.com/gnetty/gnetty/handler/wsupgrade"
 	"github.com/gnetty/gnetty/pipeline"
 	"github.com/gnetty/gnetty/preset/websocket"
@@ -24,8 +26,18 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9001", "listen address")
+	certFile := flag.String("tls-cert", "", "PEM certificate: serve wss:// (with -tls-key; reloaded when the files change)")
+	keyFile := flag.String("tls-key", "", "PEM private key of -tls-cert")
 	flag.Parse()
-	srv, err := newServer(*addr, bootstrap.Config{})
+	var sc bootstrap.Config
+	if *certFile != "" || *keyFile != "" {
+		cfg, err := tlsh.ServerConfig(*certFile, *keyFile, "http/1.1")
+		if err != nil {
+			log.Fatalf("wsecho: -tls-cert/-tls-key: %v", err)
+		}
+		sc.TLS = cfg
+	}
+	srv, err := newServer(*addr, sc)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -43,6 +43,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -137,9 +138,11 @@ func (h *Handler) State() tls.ConnectionState {
 	return h.tc.ConnectionState()
 }
 
-// HandlerAdded starts the handshake when the channel is already active.
+// HandlerAdded marks the channel pipeline.Secure and starts the
+// handshake when the channel is already active.
 func (h *Handler) HandlerAdded(ctx *pipeline.Context) {
 	h.ctx = ctx
+	pipeline.Secure.Set(ctx.Channel(), true)
 	if ctx.Channel().IsActive() {
 		h.start(ctx)
 	}
@@ -497,3 +500,104 @@ func (c *memConn) RemoteAddr() net.Addr             { return c.remote }
 func (c *memConn) SetDeadline(time.Time) error      { return nil }
 func (c *memConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *memConn) SetWriteDeadline(time.Time) error { return nil }
+
+// CertFile serves a certificate from a pair of PEM files and reloads it
+// when they change, so a renewed certificate (certbot, a secret mount)
+// takes effect without a restart: set tls.Config.GetCertificate to its
+// GetCertificate. It looks at the files at most once a second, from the
+// handshake goroutine (never the loop); a pair that fails to load keeps
+// the last good certificate and is logged by the error it returns from
+// Reload.
+//
+// CertFile is safe for concurrent use.
+type CertFile struct {
+	certFile, keyFile string
+
+	mu      sync.Mutex
+	cert    *tls.Certificate
+	stamp   [2]time.Time // the files' modification times
+	checked time.Time
+	lastErr error
+}
+
+// NewCertFile loads the pair; an error means it cannot serve.
+func NewCertFile(certFile, keyFile string) (*CertFile, error) {
+	c := &CertFile{certFile: certFile, keyFile: keyFile}
+	if err := c.Reload(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Reload reads the files again now.
+func (c *CertFile) Reload() error {
+	st, err := stamps(c.certFile, c.keyFile)
+	if err != nil {
+		return c.keep(err)
+	}
+	cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
+	if err != nil {
+		return c.keep(err)
+	}
+	c.mu.Lock()
+	c.cert, c.stamp, c.lastErr = &cert, st, nil
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *CertFile) keep(err error) error {
+	c.mu.Lock()
+	c.lastErr = err
+	c.mu.Unlock()
+	return fmt.Errorf("tlsh: certificate %s: %w", c.certFile, err)
+}
+
+// Err returns the last reload's error (nil: the files in use are current).
+func (c *CertFile) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastErr
+}
+
+func stamps(files ...string) ([2]time.Time, error) {
+	var st [2]time.Time
+	for i, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			return st, err
+		}
+		st[i] = fi.ModTime()
+	}
+	return st, nil
+}
+
+// GetCertificate is a tls.Config.GetCertificate.
+func (c *CertFile) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	c.mu.Lock()
+	now := time.Now()
+	check := now.Sub(c.checked) >= time.Second
+	if check {
+		c.checked = now
+	}
+	stamp := c.stamp
+	c.mu.Unlock()
+	if check {
+		if st, err := stamps(c.certFile, c.keyFile); err == nil && st != stamp {
+			_ = c.Reload() // on failure the last good one stays
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cert, nil
+}
+
+// ServerConfig returns a server tls.Config serving certFile and keyFile
+// (reloaded when they change), offering ALPN nextProtos (for HTTP servers,
+// "http/1.1").
+func ServerConfig(certFile, keyFile string, nextProtos ...string) (*tls.Config, error) {
+	cf, err := NewCertFile(certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{GetCertificate: cf.GetCertificate, NextProtos: nextProtos, MinVersion: tls.VersionTLS12}, nil
+}
