@@ -14,11 +14,18 @@ var interopDir, _ = filepath.Abs("../../tests/interop")
 
 func runNode(t *testing.T, script, arg string) map[string]any {
 	t.Helper()
+	return runNodeArgs(t, script, arg)
+}
+
+// runNodeArgs runs a Node script of tests/interop with args and returns
+// the JSON of its last line.
+func runNodeArgs(t *testing.T, script string, args ...string) map[string]any {
+	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatal("node is required (the machine image ships it)")
 	}
-	cmd := exec.Command(node, filepath.Join(interopDir, script), arg)
+	cmd := exec.Command(node, append([]string{filepath.Join(interopDir, script)}, args...)...)
 	cmd.Dir = interopDir
 	done := make(chan struct{})
 	var out []byte
