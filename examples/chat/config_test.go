@@ -43,6 +43,7 @@ func TestBadOptionsNameTheVariable(t *testing.T) {
 		{args: []string{"-presence-ttl", "1ms"}, want: "-presence-ttl (CHAT_PRESENCE_TTL) must be at least 1s"},
 		{env: map[string]string{"CHAT_JWT_SECRET": "short"}, want: "-jwt-secret (CHAT_JWT_SECRET) must be at least 32 bytes"},
 		{env: map[string]string{"CHAT_API_KEY": "short"}, want: "-api-key (CHAT_API_KEY) must be at least 16 characters"},
+		{env: map[string]string{"CHAT_TLS_CERT": "cert.pem"}, want: "-tls-cert (CHAT_TLS_CERT) and -tls-key (CHAT_TLS_KEY) go together"},
 	} {
 		_, err := parseOptions(tc.args, envOf(tc.env), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

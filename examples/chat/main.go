@@ -11,7 +11,7 @@
 // Every flag can also be set through the environment: CHAT_ADDR,
 // CHAT_DATA, CHAT_MAX_MESSAGE_LEN, CHAT_RATE, CHAT_MAX_ROOMS, CHAT_REDIS,
 // CHAT_NODE, CHAT_PRESENCE_TTL, CHAT_TRUSTED_PROXIES, CHAT_ALLOWED_ORIGINS,
-// CHAT_JWT_SECRET, CHAT_API_KEY (secrets are better given in the
+// CHAT_JWT_SECRET, CHAT_API_KEY, CHAT_TLS_CERT, CHAT_TLS_KEY (secrets are better given in the
 // environment than as flags, which other users of the machine can see).
 // A flag on the command line wins over its variable; both take the same
 // units (CHAT_PRESENCE_TTL=15s), and a bad value in either stops the
@@ -35,6 +35,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gnetty/gnetty/handler/tlsh"
 	"github.com/gnetty/gnetty/preset/chat"
 )
 
@@ -46,6 +47,7 @@ type options struct {
 	trustedProxies             []netip.Prefix
 	allowedOrigins             []string
 	jwtSecret, apiKey          string
+	tlsCert, tlsKey            string
 }
 
 // envNames maps each flag to the environment variable that sets it when
@@ -55,6 +57,7 @@ var envNames = map[string]string{
 	"rate": "CHAT_RATE", "max-rooms": "CHAT_MAX_ROOMS", "redis": "CHAT_REDIS", "node": "CHAT_NODE",
 	"presence-ttl": "CHAT_PRESENCE_TTL", "trusted-proxies": "CHAT_TRUSTED_PROXIES", "allowed-origins": "CHAT_ALLOWED_ORIGINS",
 	"jwt-secret": "CHAT_JWT_SECRET", "api-key": "CHAT_API_KEY",
+	"tls-cert": "CHAT_TLS_CERT", "tls-key": "CHAT_TLS_KEY",
 }
 
 // errUsage marks command-line errors the flag package has reported.
@@ -80,6 +83,8 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 	fs.StringVar(&origins, "allowed-origins", "", "comma-separated origins besides the chat's own that may POST /login and /logout")
 	fs.StringVar(&o.jwtSecret, "jwt-secret", "", "HS256 secret (32 bytes or more) of connection tokens: /ws/chat/{room}?token=JWT needs no login")
 	fs.StringVar(&o.apiKey, "api-key", "", "key (16 characters or more) of POST /api/publish (Authorization: Bearer KEY); empty: no publish API")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate: serve https:// and wss:// (with -tls-key; reloaded when the files change)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of -tls-cert")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -119,6 +124,9 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 	if o.apiKey != "" && len(o.apiKey) < 16 {
 		errs = append(errs, fmt.Errorf("-api-key (CHAT_API_KEY) must be at least 16 characters, not %d", len(o.apiKey)))
 	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		errs = append(errs, errors.New("-tls-cert (CHAT_TLS_CERT) and -tls-key (CHAT_TLS_KEY) go together"))
+	}
 	o.allowedOrigins = strings.FieldsFunc(origins, func(r rune) bool { return r == ',' || r == ' ' })
 	return o, errors.Join(errs...)
 }
@@ -139,6 +147,14 @@ func main() {
 		TrustedProxies: o.trustedProxies, AllowedOrigins: o.allowedOrigins,
 		JWTSecret: []byte(o.jwtSecret), APIKey: o.apiKey,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+	}
+	if o.tlsCert != "" {
+		tc, err := tlsh.ServerConfig(o.tlsCert, o.tlsKey, "http/1.1")
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "chat: -tls-cert/-tls-key (CHAT_TLS_CERT/CHAT_TLS_KEY): %v\n", err)
+			os.Exit(2)
+		}
+		cfg.TLS = tc
 	}
 	if o.redisURL != "" {
 		opts, err := redis.ParseURL(o.redisURL)
@@ -161,7 +177,11 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg.Logger.Info("chat: open http://" + o.addr + "/ in a browser")
+	scheme := "http"
+	if cfg.TLS != nil {
+		scheme = "https"
+	}
+	cfg.Logger.Info("chat: open " + scheme + "://" + o.addr + "/ in a browser")
 	if err := srv.Serve(ctx); err != nil {
 		log.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gnetty/gnetty/internal/redistest"
 	"github.com/gnetty/gnetty/internal/servertest"
+	"github.com/gnetty/gnetty/internal/tlstest"
 	"github.com/gnetty/gnetty/preset/chat"
 )
 
@@ -164,5 +165,53 @@ func TestPageFeatures(t *testing.T) {
 		if st, err := os.Stat(filepath.Join(shots, name)); err != nil || st.Size() < 1000 {
 			t.Errorf("screenshot %s: %v", name, err)
 		}
+	}
+}
+
+// TestChatOverHTTPS runs the binary with -tls-cert/-tls-key from the
+// environment (CHAT_TLS_CERT, CHAT_TLS_KEY) and drives the page over
+// https:// and wss:// in headless Chromium, which trusts the test CA
+// through an NSS database of its own (certutil), not by ignoring errors.
+func TestChatOverHTTPS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs a browser")
+	}
+	certutil, err := exec.LookPath("certutil")
+	if err != nil {
+		t.Fatal("certutil is required (Debian package libnss3-tools; .ci/run installs it)")
+	}
+	certs := tlstest.New(t)
+	home := t.TempDir()
+	nssdb := filepath.Join(home, ".pki", "nssdb")
+	if err := os.MkdirAll(nssdb, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"-d", "sql:" + nssdb, "-N", "--empty-password"},
+		{"-d", "sql:" + nssdb, "-A", "-t", "C,,", "-n", "gnetty-test-ca", "-i", certs.CAFile},
+	} {
+		if out, err := exec.Command(certutil, args...).CombinedOutput(); err != nil {
+			t.Fatalf("certutil %v: %v\n%s", args, err, out)
+		}
+	}
+	bin, addr := servertest.BuildBinary(t, "chat"), servertest.FreeAddr(t)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: certs.ClientConfig()}}
+	t.Setenv("CHAT_TLS_CERT", certs.CertFile)
+	t.Setenv("CHAT_TLS_KEY", certs.KeyFile)
+	p := runChatWith(t, client, "https://", bin, addr, "-data", filepath.Join(t.TempDir(), "data"))
+	if !strings.Contains(p.logs.String(), "open https://") {
+		t.Fatalf("the chat does not say it serves https:\n%s", p.logs.String())
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node is required")
+	}
+	interop, _ := filepath.Abs("../../tests/interop")
+	cmd := exec.Command(node, filepath.Join(interop, "chat_browser.mjs"), "https://"+addr)
+	cmd.Env = append(os.Environ(), "HOME="+home)
+	out, err := cmd.CombinedOutput()
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if res, perr := parseResult(lines[len(lines)-1]); err != nil || perr != nil || !res.OK {
+		t.Fatalf("browser over https: %v\n%s\nserver log:\n%s", err, out, p.logs.String())
 	}
 }

@@ -40,6 +40,13 @@ func (l *lockedLog) String() string {
 // and kills the process at the end of the test.
 func runChat(t *testing.T, bin, addr string, args ...string) *chatProcess {
 	t.Helper()
+	return runChatWith(t, http.DefaultClient, "http://", bin, addr, args...)
+}
+
+// runChatWith is runChat for a chat served at scheme (https:// with a
+// client that trusts its certificate).
+func runChatWith(t *testing.T, client *http.Client, scheme, bin, addr string, args ...string) *chatProcess {
+	t.Helper()
 	cmd := exec.Command(bin, append([]string{"-addr", addr}, args...)...)
 	p := &chatProcess{cmd: cmd, exited: make(chan struct{}), logs: &lockedLog{}}
 	cmd.Stderr = p.logs
@@ -49,7 +56,7 @@ func runChat(t *testing.T, bin, addr string, args ...string) *chatProcess {
 	go func() { _ = cmd.Wait(); close(p.exited) }()
 	t.Cleanup(p.kill)
 	for deadline := time.Now().Add(15 * time.Second); ; {
-		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		if resp, err := client.Get(scheme + addr + "/healthz"); err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if string(b) == "ok\n" {

@@ -27,6 +27,7 @@ package chat
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -96,6 +97,11 @@ type Config struct {
 	// GET /ws/chat/{room}?token=JWT, signed HS256 with it, with the claims
 	// sub (the name), exp (required) and optionally avatar (see token.go).
 	JWTSecret []byte
+	// TLS, when set, serves the chat over TLS on Addr (https:// and
+	// wss://, session cookies Secure), with the TLS handler on each
+	// connection's loop (see handler/tlsh; tlsh.ServerConfig loads a
+	// certificate pair and reloads it when it changes).
+	TLS *tls.Config
 	// APIKey, when set, serves POST /api/publish to backends that send
 	// "Authorization: Bearer <APIKey>" (see publish.go); without it the
 	// route does not exist.
@@ -260,7 +266,7 @@ func New(cfg Config) (*Server, error) {
 			}
 			return p.AddLast(dispatch.Name, s.d)
 		},
-		Server: bootstrap.Config{Workers: cfg.Workers, Logger: cfg.Logger},
+		Server: bootstrap.Config{Workers: cfg.Workers, Logger: cfg.Logger, ChannelOptions: bootstrap.ChannelOptions{TLS: cfg.TLS}},
 	})
 	if err != nil {
 		s.close()
