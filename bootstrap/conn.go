@@ -51,6 +51,9 @@ func (c *conn) LocalAddr() net.Addr           { return c.local }
 func (c *conn) RemoteAddr() net.Addr          { return c.remote }
 
 func (c *conn) appendCopy(p []byte) {
+	if c.buf == nil {
+		c.buf = c.l.batchBuf()
+	}
 	start := len(c.buf)
 	c.buf = append(c.buf, p...)
 	c.addCopied(start)
@@ -82,6 +85,9 @@ func (c *conn) Write(msg any) error {
 			c.appendCopy(m)
 		}
 	case string:
+		if c.buf == nil {
+			c.buf = c.l.batchBuf()
+		}
 		start := len(c.buf)
 		c.buf = append(c.buf, m...)
 		c.addCopied(start)
@@ -89,6 +95,9 @@ func (c *conn) Write(msg any) error {
 		c.appendCopy(m.Bytes())
 		m.Skip(m.Len())
 	case pipeline.Appender:
+		if c.buf == nil {
+			c.buf = c.l.batchBuf()
+		}
 		start := len(c.buf)
 		c.buf = m.AppendTo(c.buf)
 		c.addCopied(start)
@@ -188,7 +197,8 @@ func (c *conn) flush() {
 	c.segs = c.segs[:copy(c.segs, rest)]
 	clear(c.segs[len(c.segs):total])
 	c.flushTo = 0
-	if len(c.buf) == 0 && cap(c.buf) > keepBatchCap {
+	if len(c.buf) == 0 && c.buf != nil {
+		c.l.returnBuf(c.buf) // back to the loop: an idle connection keeps no batch
 		c.buf = nil
 	}
 	if c.closed {

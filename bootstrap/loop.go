@@ -26,6 +26,7 @@ type loop struct {
 	dirty    []*conn
 	flushing bool
 	conns    map[*conn]struct{}
+	spare    [][]byte // empty batch buffers, lent to connections as they write
 
 	driver   *time.Timer // runs on a runtime goroutine: only submits runTimers
 	timerRun gnet.Runnable
@@ -169,4 +170,27 @@ func (l *loop) flushDirty() {
 	}
 	l.dirty = l.dirty[:0]
 	l.flushing = false
+}
+
+// maxSpare bounds the loop's spare batch buffers.
+const maxSpare = 64
+
+// batchBuf lends a connection an empty batch buffer (loop only): an idle
+// connection holds none.
+func (l *loop) batchBuf() []byte {
+	if n := len(l.spare); n > 0 {
+		b := l.spare[n-1]
+		l.spare[n-1] = nil
+		l.spare = l.spare[:n-1]
+		return b
+	}
+	return make([]byte, 0, 4<<10)
+}
+
+// returnBuf takes a connection's emptied batch buffer back (loop only).
+func (l *loop) returnBuf(b []byte) {
+	if cap(b) == 0 || cap(b) > keepBatchCap || len(l.spare) >= maxSpare {
+		return
+	}
+	l.spare = append(l.spare, b[:0])
 }

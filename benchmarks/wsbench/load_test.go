@@ -2,6 +2,7 @@ package wsbench
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -76,6 +77,62 @@ func replySize(size int) int {
 	return 10 + size
 }
 
+// dial connects to addr, over TLS when $WSB_TLS is set (resuming
+// sessions from cache when it is not nil).
+func dial(addr string, cache tls.ClientSessionCache) (net.Conn, error) {
+	if os.Getenv("WSB_TLS") == "" {
+		return net.Dial("tcp", addr)
+	}
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, ClientSessionCache: cache, MinVersion: tls.VersionTLS13})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// runHandshakes connects, upgrades and closes, one connection after the
+// other for d, and prints a loadResult (messages: handshakes); with
+// resume, each reuses the previous connection's session ticket.
+func runHandshakes(addr string, d time.Duration, resume bool) error {
+	var cache tls.ClientSessionCache
+	if resume {
+		cache = tls.NewLRUClientSessionCache(16)
+	}
+	var n, errs, resumed int64
+	var lat []time.Duration
+	t0 := time.Now()
+	for time.Since(t0) < d {
+		s := time.Now()
+		c, err := dial(addr, cache)
+		if err != nil {
+			errs++
+			continue
+		}
+		br := bufio.NewReader(c)
+		if err := handshake(c, br, addr); err != nil { // reading the answer also takes the ticket
+			errs++
+		}
+		if tc, ok := c.(*tls.Conn); ok && tc.ConnectionState().DidResume {
+			resumed++
+		}
+		c.Close()
+		lat = append(lat, time.Since(s))
+		n++
+	}
+	el := time.Since(t0).Seconds()
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[int(float64(len(lat)-1)*p)].Microseconds())
+	}
+	if resume && resumed < n/2 {
+		return fmt.Errorf("only %d of %d handshakes resumed", resumed, n)
+	}
+	return json.NewEncoder(os.Stdout).Encode(loadResult{Messages: n, Seconds: el, P50us: pct(0.5), P99us: pct(0.99), Errors: errs})
+}
+
 // runLoad drives conns connections with inflight messages each for d and
 // prints a loadResult.
 func runLoad(impl, addr string, conns, inflight, size int, d time.Duration) error {
@@ -96,7 +153,7 @@ func runLoad(impl, addr string, conns, inflight, size int, d time.Duration) erro
 		done.Add(1)
 		go func() {
 			defer done.Done()
-			c, err := net.Dial("tcp", addr)
+			c, err := dial(addr, nil)
 			if err != nil {
 				errs.Add(1)
 				ready.Done()
@@ -157,7 +214,7 @@ func runLoad(impl, addr string, conns, inflight, size int, d time.Duration) erro
 func runIdle(addr string, n int) error {
 	var conns []net.Conn
 	for range n {
-		c, err := net.Dial("tcp", addr)
+		c, err := dial(addr, nil)
 		if err != nil {
 			return err
 		}

@@ -2,17 +2,20 @@ package wsbench
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	gobwas "github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 	"github.com/gorilla/websocket"
+	nbtls "github.com/lesismal/llib/std/crypto/tls"
 	"github.com/lesismal/nbio/nbhttp"
 	nbws "github.com/lesismal/nbio/nbhttp/websocket"
 
@@ -25,10 +28,20 @@ import (
 
 func anyOrigin(string, *http1.Request) bool { return true }
 
-// serve runs one server until SIGTERM.
+// serve runs one server until SIGTERM. An impl named "<name>-tls" serves
+// over TLS with the certificate in $WSB_CERT and $WSB_KEY.
 func serve(impl, addr string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	var tlsCfg *tls.Config
+	if name, ok := strings.CutSuffix(impl, "-tls"); ok {
+		impl = name
+		cert, err := tls.LoadX509KeyPair(os.Getenv("WSB_CERT"), os.Getenv("WSB_KEY"))
+		if err != nil {
+			return err
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
 	switch impl {
 	case "gnetty":
 		echo := gws.Funcs{Message: func(c *gws.Conn, typ gws.MessageType, data []byte) { _ = c.WriteMessage(typ, data) }}
@@ -36,7 +49,7 @@ func serve(impl, addr string) error {
 			Addrs:   []string{addr},
 			Routes:  map[string]gws.Handler{"/": echo},
 			Upgrade: wsupgrade.Config{CheckOrigin: anyOrigin},
-			Server:  bootstrap.Config{Workers: 1, Logger: slog.New(slog.DiscardHandler)},
+			Server:  bootstrap.Config{Workers: 1, Logger: slog.New(slog.DiscardHandler), ChannelOptions: bootstrap.ChannelOptions{TLS: tlsCfg}},
 		})
 		if err != nil {
 			return err
@@ -68,7 +81,15 @@ func serve(impl, addr string) error {
 			}
 		})}
 		go func() { <-ctx.Done(); _ = srv.Close() }()
-		if err := srv.ListenAndServe(); err != http.ErrServerClosed {
+		var err error
+		if tlsCfg != nil {
+			srv.TLSConfig = tlsCfg
+			srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){} // HTTP/1.1 only, as WebSocket needs
+			err = srv.ListenAndServeTLS("", "")
+		} else {
+			err = srv.ListenAndServe()
+		}
+		if err != http.ErrServerClosed {
 			return err
 		}
 		return nil
@@ -105,7 +126,16 @@ func serve(impl, addr string) error {
 		up.OnMessage(func(c *nbws.Conn, mt nbws.MessageType, data []byte) { _ = c.WriteMessage(mt, data) })
 		mux := http.NewServeMux()
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { _, _ = up.Upgrade(w, r, nil) })
-		e := nbhttp.NewEngine(nbhttp.Config{Network: "tcp", Addrs: []string{addr}, Handler: mux, NPoller: 1})
+		conf := nbhttp.Config{Network: "tcp", Addrs: []string{addr}, Handler: mux, NPoller: 1}
+		if tlsCfg != nil {
+			cert, err := nbtls.LoadX509KeyPair(os.Getenv("WSB_CERT"), os.Getenv("WSB_KEY"))
+			if err != nil {
+				return err
+			}
+			conf.Addrs, conf.AddrsTLS = nil, []string{addr}
+			conf.TLSConfig = &nbtls.Config{Certificates: []nbtls.Certificate{cert}}
+		}
+		e := nbhttp.NewEngine(conf)
 		if err := e.Start(); err != nil {
 			return err
 		}

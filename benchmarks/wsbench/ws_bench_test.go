@@ -41,6 +41,9 @@ func TestMain(m *testing.M) {
 		a := func(k string) int { n, _ := strconv.Atoi(os.Getenv(k)); return n }
 		d, _ := time.ParseDuration(os.Getenv("WSB_DURATION"))
 		err = runLoad(os.Getenv("WSB_LOAD"), os.Getenv("WSB_ADDR"), a("WSB_CONNS"), a("WSB_INFLIGHT"), a("WSB_SIZE"), d)
+	case os.Getenv("WSB_HANDSHAKES") != "":
+		d, _ := time.ParseDuration(os.Getenv("WSB_DURATION"))
+		err = runHandshakes(os.Getenv("WSB_ADDR"), d, os.Getenv("WSB_HANDSHAKES") == "resumed")
 	case os.Getenv("WSB_IDLE") != "":
 		n, _ := strconv.Atoi(os.Getenv("WSB_IDLE"))
 		err = runIdle(os.Getenv("WSB_ADDR"), n)
@@ -77,14 +80,17 @@ type server struct {
 	pid  int
 }
 
-func startServer(b *testing.B, impl string) *server {
+func startServer(b *testing.B, impl string) *server { return startServerEnv(b, impl, nil) }
+
+// startServerEnv starts impl's server process with env added.
+func startServerEnv(b *testing.B, impl string, env []string) *server {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := pinned(0, []string{"WSB_SERVER=" + impl, "WSB_ADDR=" + addr})
+	cmd := pinned(0, append([]string{"WSB_SERVER=" + impl, "WSB_ADDR=" + addr}, env...))
 	peer.Serve(b, cmd, addr)
 	s := &server{cmd: cmd, addr: addr}
 	s.pid = serverPID(cmd)
@@ -151,19 +157,23 @@ func BenchmarkEcho(b *testing.B) {
 							b.Fatalf("%d connection errors", res.Errors)
 						}
 					}
-					rate := float64(res.Messages) / res.Seconds
-					b.ReportMetric(rate, "msg/s")
-					b.ReportMetric(100*cpu/res.Seconds, "server-cpu-%")
-					if cpu > 0 {
-						b.ReportMetric(float64(res.Messages)/cpu, "msg/cpu-s")
-					}
-					b.ReportMetric(res.P50us, "p50-us")
-					b.ReportMetric(res.P99us, "p99-us")
-					b.ReportMetric(rssKiB(s.pid)/1024, "server-rss-MiB")
+					report(b, res, cpu, s.pid)
 				})
 			}
 		}
 	}
+}
+
+// report records one load run's figures.
+func report(b *testing.B, res loadResult, cpu float64, pid int) {
+	b.ReportMetric(float64(res.Messages)/res.Seconds, "msg/s")
+	b.ReportMetric(100*cpu/res.Seconds, "server-cpu-%")
+	if cpu > 0 {
+		b.ReportMetric(float64(res.Messages)/cpu, "msg/cpu-s")
+	}
+	b.ReportMetric(res.P50us, "p50-us")
+	b.ReportMetric(res.P99us, "p99-us")
+	b.ReportMetric(rssKiB(pid)/1024, "server-rss-MiB")
 }
 
 // BenchmarkIdle measures resident memory per idle upgraded connection.
@@ -171,27 +181,33 @@ func BenchmarkIdle(b *testing.B) {
 	for _, impl := range impls[1:] {
 		b.Run(impl, func(b *testing.B) {
 			s := startServer(b, impl)
-			time.Sleep(200 * time.Millisecond)
-			before := rssKiB(s.pid)
 			for range b.N {
-				cmd := pinned(1, []string{"WSB_IDLE=" + strconv.Itoa(*idleN), "WSB_ADDR=" + s.addr})
-				stdin, _ := cmd.StdinPipe()
-				stdout, _ := cmd.StdoutPipe()
-				if err := cmd.Start(); err != nil {
-					b.Fatal(err)
-				}
-				line, err := bufio.NewReader(stdout).ReadString('\n')
-				if err != nil || strings.TrimSpace(line) != "ready" {
-					_ = cmd.Process.Kill()
-					_ = cmd.Wait()
-					b.Fatalf("idle client: %q %v", line, err)
-				}
-				time.Sleep(500 * time.Millisecond)
-				after := rssKiB(s.pid)
-				stdin.Close()
-				_ = cmd.Wait()
-				b.ReportMetric((after-before)*1024/float64(*idleN), "B/conn")
+				b.ReportMetric(idleBytes(b, s, nil), "B/conn")
 			}
 		})
 	}
+}
+
+// idleBytes opens -ws.idle upgraded connections to s from a load process
+// and returns the server's resident memory growth per connection.
+func idleBytes(b *testing.B, s *server, env []string) float64 {
+	time.Sleep(200 * time.Millisecond)
+	before := rssKiB(s.pid)
+	cmd := pinned(1, append([]string{"WSB_IDLE=" + strconv.Itoa(*idleN), "WSB_ADDR=" + s.addr}, env...))
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "ready" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		b.Fatalf("idle client: %q %v", line, err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	after := rssKiB(s.pid)
+	stdin.Close()
+	_ = cmd.Wait()
+	return (after - before) * 1024 / float64(*idleN)
 }

@@ -180,6 +180,9 @@ func (h *Handler) start(ctx *pipeline.Context) {
 		err := tc.Handshake()
 		conn.mu.Lock()
 		conn.handshaking = false // from now on, reads report "would block"
+		if len(conn.in) == 0 {
+			conn.in = nil // nothing left of the handshake's input: keep no buffer
+		}
 		conn.mu.Unlock()
 		ch.Execute(func() { h.handshakeDone(ctx, err) })
 	}()
@@ -262,19 +265,20 @@ func (h *Handler) HandleRead(ctx *pipeline.Context, msg any) {
 		}
 		return
 	}
-	h.conn.feed(b.Bytes())
-	b.Skip(b.Len())
+	// crypto/tls copies what it reads into its record buffer, so the
+	// transport's bytes are lent, not copied: decrypt reads them all.
+	h.conn.lend(b.Bytes())
 	h.decrypt(ctx)
+	h.conn.lend(nil)
+	b.Skip(b.Len())
 }
 
 // decrypt fires what the buffered records hold, then sends what reading
 // them produced (a KeyUpdate answer, an alert).
 func (h *Handler) decrypt(ctx *pipeline.Context) {
 	for !h.failed {
-		if cap(h.plain) == 0 {
-			h.plain = make([]byte, 0, 32<<10)
-		}
-		p := h.plain[:0]
+		pb := plainPool.Get().(*[]byte)
+		p := (*pb)[:0]
 		var err error
 		for len(p) < cap(p) {
 			var n int
@@ -286,9 +290,11 @@ func (h *Handler) decrypt(ctx *pipeline.Context) {
 		}
 		if len(p) > 0 {
 			h.in.Reset(p)
-			ctx.FireRead(&h.in)
+			ctx.FireRead(&h.in) // handlers copy what they keep (the decoders do)
 			ctx.FireReadComplete()
+			h.in.Reset(nil)
 		}
+		plainPool.Put(pb)
 		if err == nil {
 			continue // the buffer filled: there may be more
 		}
@@ -315,19 +321,49 @@ func (h *Handler) HandleWrite(ctx *pipeline.Context, msg any) {
 	}
 	switch m := msg.(type) {
 	case []byte:
-		h.wbuf = append(h.wbuf, m...)
+		h.wbuf = append(h.buf(), m...)
 	case string:
-		h.wbuf = append(h.wbuf, m...)
+		h.wbuf = append(h.buf(), m...)
 	case *pipeline.Bytes:
-		h.wbuf = append(h.wbuf, m.Bytes()...)
+		h.wbuf = append(h.buf(), m.Bytes()...)
 		m.Skip(m.Len())
 	case pipeline.Appender:
-		h.wbuf = m.AppendTo(h.wbuf)
+		h.wbuf = m.AppendTo(h.buf())
 		pipeline.Release(msg)
 	default:
 		pipeline.Release(msg)
 		ctx.FireError(pipeline.ErrUnsupportedMessage)
 	}
+}
+
+// buf returns the plaintext batch, from the pool when empty.
+func (h *Handler) buf() []byte {
+	if h.wbuf == nil {
+		h.wbuf = getBuf()
+	}
+	return h.wbuf
+}
+
+// Buffers are pooled, so that an idle connection holds none: the
+// decrypted input (fired, then returned), the plaintext batch and the
+// ciphertext (returned after each flush; the transport copies it).
+var plainPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
+
+var bufPool sync.Pool // of *[]byte
+
+func getBuf() []byte {
+	if p, ok := bufPool.Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, 4<<10)
+}
+
+func putBuf(b []byte) {
+	if cap(b) == 0 || cap(b) > 256<<10 {
+		return
+	}
+	b = b[:0]
+	bufPool.Put(&b)
 }
 
 // HandleFlush encrypts what was written and flushes it (after the
@@ -337,11 +373,8 @@ func (h *Handler) HandleFlush(ctx *pipeline.Context) {
 		return
 	}
 	_, err := h.tc.Write(h.wbuf)
-	if cap(h.wbuf) > 64<<10 {
-		h.wbuf = nil
-	} else {
-		h.wbuf = h.wbuf[:0]
-	}
+	putBuf(h.wbuf) // an idle connection keeps no buffer
+	h.wbuf = nil
 	h.writeOut(ctx)
 	if err != nil {
 		h.fail(ctx, fmt.Errorf("tlsh: %w", err))
@@ -383,7 +416,8 @@ func (h *Handler) writeOut(ctx *pipeline.Context) {
 	h.out.Reset(out) // the transport copies it
 	ctx.Write(&h.out)
 	ctx.Flush()
-	h.conn.give(out)
+	h.out.Reset(nil)
+	putBuf(out)
 }
 
 // errWouldBlock is what memConn's Read returns when it has nothing:
@@ -406,17 +440,18 @@ type memConn struct {
 
 	mu          sync.Mutex
 	cond        sync.Cond
-	in          []byte
-	out, spare  []byte
+	in          []byte // copied during the handshake
+	lent        []byte // the transport's, after it
+	out         []byte
 	handshaking bool
 	aborted     bool
 }
 
-// feed adds input.
-func (c *memConn) feed(p []byte) {
+// lend makes p the input after the handshake (nil: done with it). Bytes
+// left from the handshake are read first.
+func (c *memConn) lend(p []byte) {
 	c.mu.Lock()
-	c.in = append(c.in, p...)
-	c.cond.Signal()
+	c.lent = p
 	c.mu.Unlock()
 }
 
@@ -446,13 +481,18 @@ func (c *memConn) Read(p []byte) (int, error) {
 			return 0, net.ErrClosed
 		}
 		if !c.handshaking {
-			return 0, errWouldBlock
+			if len(c.lent) == 0 {
+				return 0, errWouldBlock
+			}
+			n := copy(p, c.lent)
+			c.lent = c.lent[n:]
+			return n, nil
 		}
 		c.cond.Wait()
 	}
 	n := copy(p, c.in)
 	c.in = c.in[:copy(c.in, c.in[n:])]
-	if len(c.in) == 0 && cap(c.in) > 64<<10 {
+	if len(c.in) == 0 && !c.handshaking {
 		c.in = nil
 	}
 	return n, nil
@@ -464,6 +504,9 @@ func (c *memConn) Write(p []byte) (int, error) {
 		c.mu.Unlock()
 		return 0, net.ErrClosed
 	}
+	if c.out == nil {
+		c.out = getBuf()
+	}
 	c.out = append(c.out, p...)
 	handshaking := c.handshaking
 	c.mu.Unlock()
@@ -473,25 +516,13 @@ func (c *memConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// take returns the output so far (the caller gives it back after use).
+// take returns the output so far (the caller puts it back in the pool).
 func (c *memConn) take() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := c.out
-	c.out = c.spare[:0]
-	c.spare = nil
+	c.out = nil
 	return out
-}
-
-func (c *memConn) give(b []byte) {
-	if cap(b) > 64<<10 {
-		return
-	}
-	c.mu.Lock()
-	if c.spare == nil {
-		c.spare = b[:0]
-	}
-	c.mu.Unlock()
 }
 
 func (c *memConn) Close() error                     { c.abort(); return nil }
