@@ -115,6 +115,7 @@ func (e *engine) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	e.accepted.Add(1)
 	l := e.loopFor(gc.EventLoop())
+	l.begin()
 	c := &conn{c: gc, l: l, local: gc.LocalAddr(), remote: gc.RemoteAddr()}
 	gc.SetContext(c)
 	c.ch = pipeline.NewChannel(c, e.chCfg)
@@ -141,6 +142,7 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 		_, _ = gc.Discard(-1)
 		return gnet.Close
 	}
+	c.l.begin()
 	buf, _ := gc.Peek(-1)
 	if n := c.ch.Receive(buf); n > 0 {
 		_, _ = gc.Discard(n)
@@ -161,6 +163,7 @@ func (e *engine) OnClose(gc gnet.Conn, err error) gnet.Action {
 	if !ok {
 		return gnet.None
 	}
+	c.l.begin()
 	c.closed = true
 	c.drop()
 	delete(c.l.conns, c)

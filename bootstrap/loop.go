@@ -26,7 +26,9 @@ type loop struct {
 	dirty    []*conn
 	flushing bool
 	conns    map[*conn]struct{}
-	spare    [][]byte // empty batch buffers, lent to connections as they write
+	spare    [][]byte  // empty batch buffers, lent to connections as they write
+	now      time.Time // the clock, read once per callback (valid while nowSet)
+	nowSet   bool
 
 	driver   *time.Timer // runs on a runtime goroutine: only submits runTimers
 	timerRun gnet.Runnable
@@ -57,6 +59,7 @@ func (t task) Run(context.Context) error {
 // run runs fn on the loop as one callback: a panic is logged, not fatal
 // to the loop, and writes made by fn are flushed at the end.
 func (l *loop) run(fn func()) {
+	l.begin()
 	defer l.flushDirty()
 	defer func() {
 		if r := recover(); r != nil {
@@ -80,8 +83,18 @@ func (l *loop) Execute(fn func()) {
 // InLoop reports whether the caller runs on this loop's goroutine.
 func (l *loop) InLoop() bool { return goid.Current() == l.owner }
 
-// Now returns the wall clock.
-func (l *loop) Now() time.Time { return time.Now() }
+// Now returns the wall clock; on the loop, as read once at the start of
+// the current callback (a read, a task, a timer), so that handlers that
+// stamp every message (keepalive, idle) share one clock read per pass.
+func (l *loop) Now() time.Time {
+	if l.InLoop() && l.nowSet {
+		return l.now
+	}
+	return time.Now()
+}
+
+// begin starts a callback on the loop: the clock is read for it.
+func (l *loop) begin() { l.now, l.nowSet = time.Now(), true }
 
 func (l *loop) nanotime() int64 { return int64(time.Since(l.e.epoch)) }
 
@@ -170,6 +183,7 @@ func (l *loop) flushDirty() {
 	}
 	l.dirty = l.dirty[:0]
 	l.flushing = false
+	l.nowSet = false // the callback ends: the next one reads the clock again
 }
 
 // maxSpare bounds the loop's spare batch buffers.

@@ -659,3 +659,30 @@ func TestServeAndShutdownRace(t *testing.T) {
 		}
 	}
 }
+
+// The loop's clock is read once per callback: every message of one read
+// sees the same time, and a later read a later one.
+func TestLoopClockIsReadOncePerCallback(t *testing.T) {
+	type stamp struct{ a, b time.Time }
+	stamps := make(chan stamp, 4)
+	s := start(t, bootstrap.Config{Initializer: func(ch *pipeline.Channel) {
+		_ = ch.Pipeline().AddLast("clock", pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
+			a := ctx.EventLoop().Now()
+			busy := time.Now()
+			for time.Since(busy) < time.Millisecond { // the wall clock moves on
+			}
+			stamps <- stamp{a, ctx.EventLoop().Now()}
+			msg.(*pipeline.Bytes).Skip(msg.(*pipeline.Bytes).Len())
+		}))
+	}})
+	c := dial(t, s)
+	_, _ = c.Write([]byte("x"))
+	first := <-stamps
+	if !first.a.Equal(first.b) {
+		t.Fatalf("two reads of the clock in one callback differ: %v, %v", first.a, first.b)
+	}
+	_, _ = c.Write([]byte("y"))
+	if second := <-stamps; !second.a.After(first.a) {
+		t.Fatalf("the next callback's clock %v is not after %v", second.a, first.a)
+	}
+}

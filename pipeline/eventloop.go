@@ -19,8 +19,9 @@ type EventLoop interface {
 	Schedule(delay time.Duration, task func()) Timer
 	// InLoop reports whether the caller runs on the loop's goroutine.
 	InLoop() bool
-	// Now returns the loop's clock: the wall clock for a network loop, a
-	// fake clock for a test channel. Handlers that measure time (idle
+	// Now returns the loop's clock: the wall clock for a network loop
+	// (read once per callback, so every message of one read shares it),
+	// a fake clock for a test channel. Handlers that measure time (idle
 	// detection, retries) use it so tests can advance time.
 	Now() time.Time
 }
