@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"errors"
 	"io"
+	"strconv"
 
 	"github.com/gobwas/httphead"
 )
@@ -20,6 +21,20 @@ type Deflate struct {
 	Threshold int
 	// Level is the compress/flate level (default flate.BestSpeed).
 	Level int
+	// ServerMaxWindowBits is the window the client allowed the server's
+	// compressor (server_max_window_bits, 8 to 15; 0 means 15).
+	// compress/flate always uses 2^15, so below 15 messages are
+	// compressed with Huffman coding only: no back-references at all,
+	// which honours any window.
+	ServerMaxWindowBits int
+}
+
+// Response is the Sec-WebSocket-Extensions value that accepts d.
+func (d Deflate) Response() string {
+	if d.ServerMaxWindowBits > 0 && d.ServerMaxWindowBits < 15 {
+		return DeflateResponse + "; server_max_window_bits=" + strconv.Itoa(d.ServerMaxWindowBits)
+	}
+	return DeflateResponse
 }
 
 // DefaultDeflateThreshold is the size below which messages are sent
@@ -31,26 +46,36 @@ const DefaultDeflateThreshold = 256
 const DeflateResponse = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
 
 // NegotiateDeflate looks through the client's Sec-WebSocket-Extensions
-// offers and reports whether one can be accepted. Offers are declined when
-// they ask for a server window smaller than 2^15 (compress/flate cannot
-// honour it), carry an unknown or repeated parameter, or a malformed value.
+// offers and reports whether one can be accepted (see AcceptDeflate).
 func NegotiateDeflate(header []byte) bool {
+	_, ok := AcceptDeflate(header)
+	return ok
+}
+
+// AcceptDeflate returns the agreement for the first acceptable
+// permessage-deflate offer in a Sec-WebSocket-Extensions value (RFC 7692):
+// any server_max_window_bits from 8 to 15 is accepted and answered
+// (Deflate.Response); client_max_window_bits needs no answer, as the
+// decompressor takes any window. Offers with an unknown or repeated
+// parameter or a malformed value are declined.
+func AcceptDeflate(header []byte) (Deflate, bool) {
 	opts, ok := httphead.ParseOptions(header, nil)
 	if !ok {
-		return false
+		return Deflate{}, false
 	}
 	for _, o := range opts {
 		if string(o.Name) != "permessage-deflate" {
 			continue
 		}
-		if acceptable(o) {
-			return true
+		if d, ok := acceptable(o); ok {
+			return d, true
 		}
 	}
-	return false
+	return Deflate{}, false
 }
 
-func acceptable(o httphead.Option) bool {
+func acceptable(o httphead.Option) (Deflate, bool) {
+	var d Deflate
 	ok := true
 	seen := map[string]bool{}
 	o.Parameters.ForEach(func(k, v []byte) bool {
@@ -65,7 +90,8 @@ func acceptable(o httphead.Option) bool {
 			ok = len(v) == 0
 		case "server_max_window_bits":
 			n, valid := httphead.IntFromASCII(v)
-			ok = valid && n == 15
+			ok = valid && n >= 8 && n <= 15
+			d.ServerMaxWindowBits = n
 		case "client_max_window_bits":
 			if len(v) > 0 {
 				n, valid := httphead.IntFromASCII(v)
@@ -76,7 +102,7 @@ func acceptable(o httphead.Option) bool {
 		}
 		return ok
 	})
-	return ok
+	return d, ok
 }
 
 var errTooBig = errors.New("decompressed message too large")
@@ -138,6 +164,9 @@ func newDeflater(d *Deflate) *deflater {
 	level := d.Level
 	if level == 0 {
 		level = flate.BestSpeed
+	}
+	if d.ServerMaxWindowBits > 0 && d.ServerMaxWindowBits < 15 {
+		level = flate.HuffmanOnly // no back-references: within any window
 	}
 	f := &deflater{}
 	w, err := flate.NewWriter(&f.buf, level)

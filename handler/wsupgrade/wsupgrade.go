@@ -250,9 +250,13 @@ func upgrade(cfg *Config, ctx *pipeline.Context, req *http1.Request) {
 	frameCfg := cfg.Frame
 	if cfg.Compression {
 		for _, f := range req.Fields() {
-			if strings.EqualFold(string(f.Name), "Sec-WebSocket-Extensions") && wsframe.NegotiateDeflate(f.Value) {
+			if !strings.EqualFold(string(f.Name), "Sec-WebSocket-Extensions") {
+				continue
+			}
+			if d, ok := wsframe.AcceptDeflate(f.Value); ok {
 				hs.Compressed = true
-				frameCfg.Deflate = &wsframe.Deflate{Threshold: cfg.CompressionThreshold}
+				d.Threshold = cfg.CompressionThreshold
+				frameCfg.Deflate = &d
 				break
 			}
 		}
@@ -265,7 +269,7 @@ func upgrade(cfg *Config, ctx *pipeline.Context, req *http1.Request) {
 		resp.Header.Set("Sec-WebSocket-Protocol", hs.Subprotocol)
 	}
 	if hs.Compressed {
-		resp.Header.Set("Sec-WebSocket-Extensions", wsframe.DeflateResponse)
+		resp.Header.Set("Sec-WebSocket-Extensions", frameCfg.Deflate.Response())
 	}
 	req.Release()
 	ctx.WriteAndFlush(resp)
