@@ -75,6 +75,12 @@ type Config struct {
 	// Install adds the WebSocket handlers after the frame codec (it may
 	// return an error to fail the connection).
 	Install func(p *pipeline.Pipeline, hs *Handshake) error
+	// KeepHeaders names the request headers the Handshake keeps for the
+	// connection's life (Handshake.Header, Headers); "*" keeps them all.
+	// By default none: a connection keeps its path, parameters,
+	// subprotocol and session, not the few hundred bytes of a browser's
+	// headers. Authorize and CheckOrigin see every header either way.
+	KeepHeaders []string
 }
 
 // Handshake is the user event fired once the connection speaks WebSocket.
@@ -91,8 +97,18 @@ type Handshake struct {
 	fields []uint32
 }
 
+// keepHeader reports whether the header name is one of keep.
+func keepHeader(keep []string, name []byte) bool {
+	for _, k := range keep {
+		if k == "*" || strings.EqualFold(k, string(name)) {
+			return true
+		}
+	}
+	return false
+}
+
 // Header returns the first value of the request header name (ASCII case
-// insensitive), or "".
+// insensitive), or "" (also for a header Config.KeepHeaders did not keep).
 func (h *Handshake) Header(name string) string {
 	for i := 0; i+3 < len(h.fields); i += 4 {
 		if strings.EqualFold(h.raw[h.fields[i]:h.fields[i+1]], name) {
@@ -102,8 +118,8 @@ func (h *Handshake) Header(name string) string {
 	return ""
 }
 
-// Headers returns the request headers as an http.Header (built on each
-// call).
+// Headers returns the kept request headers (Config.KeepHeaders) as an
+// http.Header (built on each call).
 func (h *Handshake) Headers() http.Header {
 	out := http.Header{}
 	for i := 0; i+3 < len(h.fields); i += 4 {
@@ -222,6 +238,9 @@ func upgrade(cfg *Config, ctx *pipeline.Context, req *http1.Request) {
 	hs := &Handshake{Path: string(req.Path()), Params: append([]http1.Param(nil), req.Params...)}
 	var raw []byte
 	for _, f := range req.Fields() {
+		if !keepHeader(cfg.KeepHeaders, f.Name) {
+			continue
+		}
 		n0 := uint32(len(raw))
 		raw = append(raw, f.Name...)
 		v0 := uint32(len(raw))

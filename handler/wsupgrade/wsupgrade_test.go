@@ -40,6 +40,7 @@ func TestUpgradeRebuildsThePipeline(t *testing.T) {
 	cfg := wsupgrade.Config{
 		Subprotocols: []string{"chat.v2", "chat.v1"},
 		Compression:  true,
+		KeepHeaders:  []string{"Origin", "sec-websocket-key"},
 		Install: func(p *pipeline.Pipeline, h *wsupgrade.Handshake) error {
 			return p.AddLast("app", pipeline.UserEventFunc(func(ctx *pipeline.Context, ev any) {
 				if e, ok := ev.(*wsupgrade.Handshake); ok {
@@ -64,6 +65,10 @@ func TestUpgradeRebuildsThePipeline(t *testing.T) {
 	}
 	if hs == nil || hs.Path != "/ws/kitchen" || hs.Param("room") != "kitchen" || hs.Subprotocol != "chat.v2" || !hs.Compressed || hs.Header("origin") != "http://example.com" || hs.Headers().Get("Sec-WebSocket-Key") != key {
 		t.Fatalf("handshake event %+v", hs)
+	}
+	// Only the headers asked for stay with the connection.
+	if hs.Header("Sec-WebSocket-Protocol") != "" || len(hs.Headers()) != 2 {
+		t.Fatalf("kept headers %v", hs.Headers())
 	}
 	m, ok := ch.ReadInbound().(*wsframe.Message)
 	if !ok || string(m.Data) != "hi" {
@@ -275,5 +280,29 @@ func TestTimeoutDoesNotRunWhileAResponseIsProduced(t *testing.T) {
 	}
 	if err := ch.Finish(); err != nil {
 		t.Error(err)
+	}
+}
+
+// By default a connection keeps none of its request's headers, and "*"
+// keeps them all.
+func TestHandshakeKeepsHeadersOnlyWhenAsked(t *testing.T) {
+	for _, tc := range []struct {
+		keep []string
+		want int
+	}{{nil, 0}, {[]string{"*"}, 6}} {
+		var hs *wsupgrade.Handshake
+		ch := chain(t, wsupgrade.Config{KeepHeaders: tc.keep, Install: func(p *pipeline.Pipeline, h *wsupgrade.Handshake) error {
+			hs = h
+			return nil
+		}})
+		ch.WriteInbound([]byte(upgradeReq("/ws/x", "Origin: http://example.com\r\n")))
+		if hs == nil {
+			t.Fatalf("keep %v: no upgrade: %s", tc.keep, ch.ReadOutboundBytes())
+		}
+		if got := len(hs.Headers()); got < tc.want || (tc.want == 0 && got != 0) {
+			t.Fatalf("keep %v: %d headers kept: %v", tc.keep, got, hs.Headers())
+		}
+		ch.ReadOutboundBytes()
+		_ = ch.Finish()
 	}
 }

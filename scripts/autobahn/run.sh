@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs the Autobahn TestSuite's fuzzingclient (every case, 517) against
+# examples/wsecho and checks the report: exit 1 when a case FAILED (with
+# STRICT=1 also on NON-STRICT or UNIMPLEMENTED). See scripts/autobahn/README.md
+# for getting wstest.
+#
+#   scripts/autobahn/run.sh                 # all cases
+#   CASES='6.4.*' scripts/autobahn/run.sh   # some
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=${OUT:-$(mktemp -d)}
+mkdir -p "$out"
+if [ -z "${WSTEST:-}" ]; then
+  if command -v wstest >/dev/null 2>&1; then
+    WSTEST=wstest
+  else
+    py2=${PYTHON2:-$HOME/.pyenv/versions/2.7.18/bin/python}
+    [ -x "$py2" ] || py2=python2
+    WSTEST="$py2 $PWD/scripts/autobahn/wstest.py"
+  fi
+fi
+go build -o "$out/wsecho" ./examples/wsecho
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$out/wsecho" -addr "127.0.0.1:$port" 2>"$out/wsecho.log" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+  sleep 0.1
+done
+cases=${CASES:-*}
+cat > "$out/spec.json" <<JSON
+{"outdir": "$out/reports", "servers": [{"agent": "gnetty", "url": "ws://127.0.0.1:$port"}],
+ "cases": ["$cases"], "exclude-cases": [], "exclude-agent-cases": {}}
+JSON
+echo "autobahn: wstest $WSTEST, report in $out/reports"
+(cd "$out" && $WSTEST -m fuzzingclient -s "$out/spec.json" > "$out/wstest.log" 2>&1) || { tail -20 "$out/wstest.log"; exit 1; }
+strict=()
+[ "${STRICT:-}" = 1 ] && strict=(-strict)
+go run ./scripts/autobahn/check "${strict[@]}" "$out/reports/index.json"
