@@ -174,6 +174,7 @@ func (c *conn) flush() {
 		} else {
 			_, err = c.c.Writev(part)
 		}
+		c.l.e.writes.Add(1)
 		sending = sending[len(part):]
 	}
 	if c.closed {

@@ -30,6 +30,7 @@ type engine struct {
 	active   atomic.Int64
 	accepted atomic.Uint64
 	rejected atomic.Uint64
+	writes   atomic.Uint64
 	idle     chan struct{} // closed when active drops to 0 while draining
 	idleOnce sync.Once
 
@@ -117,6 +118,8 @@ func (e *engine) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l := e.loopFor(gc.EventLoop())
 	l.begin()
 	c := &conn{c: gc, l: l, local: gc.LocalAddr(), remote: gc.RemoteAddr()}
+	l.current = c
+	defer func() { l.current = nil }()
 	gc.SetContext(c)
 	c.ch = pipeline.NewChannel(c, e.chCfg)
 	l.conns[c] = struct{}{}
@@ -143,6 +146,8 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 		return gnet.Close
 	}
 	c.l.begin()
+	c.l.current = c
+	defer func() { c.l.current = nil }()
 	buf, _ := gc.Peek(-1)
 	if n := c.ch.Receive(buf); n > 0 {
 		_, _ = gc.Discard(n)
@@ -154,6 +159,7 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 		}()
 		c.Close()
 	}
+	c.flush() // its own writes now, even if another callback of this pass deferred it
 	c.l.flushDirty()
 	return gnet.None
 }

@@ -21,14 +21,17 @@ type loop struct {
 	owner uintptr
 
 	// loop-only
-	timers   timerq.Queue
-	armed    int64 // deadline the driver is set for, 0 when idle
-	dirty    []*conn
-	flushing bool
-	conns    map[*conn]struct{}
-	spare    [][]byte  // empty batch buffers, lent to connections as they write
-	now      time.Time // the clock, read once per callback (valid while nowSet)
-	nowSet   bool
+	timers      timerq.Queue
+	armed       int64 // deadline the driver is set for, 0 when idle
+	dirty       []*conn
+	flushing    bool
+	conns       map[*conn]struct{}
+	spare       [][]byte  // empty batch buffers, lent to connections as they write
+	now         time.Time // the clock, read once per callback (valid while nowSet)
+	nowSet      bool
+	current     *conn   // the connection whose callback runs (nil in tasks and timers)
+	deferred    []*conn // other connections written this pass, flushed after it
+	queuedFlush bool    // a flushDeferred task is queued
 
 	driver   *time.Timer // runs on a runtime goroutine: only submits runTimers
 	timerRun gnet.Runnable
@@ -159,11 +162,41 @@ func (l *loop) stop() {
 }
 
 // markDirty queues c to be flushed at the end of the current callback.
+// markDirty queues c's flushed batch for sending. The connection whose
+// callback runs (a read, an open) sends its own writes as the callback
+// ends, so a reply never waits. Every other connection (a broadcast to
+// members, tasks submitted from other goroutines, timers) is sent once
+// the loop has run the callbacks and tasks that are ready now: what
+// several of them write to one connection goes out in one writev, and a
+// lone write waits for nothing but the end of the current pass (no
+// timer).
 func (l *loop) markDirty(c *conn) {
-	if !c.queued {
-		c.queued = true
-		l.dirty = append(l.dirty, c)
+	if c.queued {
+		return
 	}
+	c.queued = true
+	if c == l.current {
+		l.dirty = append(l.dirty, c)
+		return
+	}
+	l.deferred = append(l.deferred, c)
+	if !l.queuedFlush {
+		l.queuedFlush = true
+		l.Execute(l.flushDeferred) // behind the tasks already queued: after this pass
+	}
+}
+
+// flushDeferred sends the connections markDirty deferred. Writes made
+// while it runs (writability events) join the same round.
+func (l *loop) flushDeferred() {
+	for i := 0; i < len(l.deferred); i++ {
+		c := l.deferred[i]
+		l.deferred[i] = nil
+		c.queued = false
+		c.flush()
+	}
+	l.deferred = l.deferred[:0]
+	l.queuedFlush = false
 }
 
 // flushDirty sends every channel's flushed batch: one writev per channel

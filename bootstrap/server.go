@@ -53,6 +53,9 @@ type Stats struct {
 	Active   int64  // open connections
 	Accepted uint64 // connections that got a channel
 	Rejected uint64 // connections closed at once (MaxConnections, or shutting down)
+	// Writes counts batches handed to the sockets: one writev each, for
+	// however many messages the batch held.
+	Writes uint64
 }
 
 // New validates the configuration and returns a server that is not yet
@@ -169,7 +172,7 @@ func (s *Server) Addrs() []net.Addr {
 
 // Stats returns the connection counters.
 func (s *Server) Stats() Stats {
-	return Stats{Active: s.e.active.Load(), Accepted: s.e.accepted.Load(), Rejected: s.e.rejected.Load()}
+	return Stats{Active: s.e.active.Load(), Accepted: s.e.accepted.Load(), Rejected: s.e.rejected.Load(), Writes: s.e.writes.Load()}
 }
 
 // Serve starts the server if needed and runs until ctx is done or the

@@ -51,7 +51,7 @@ func lineEcho(ch *pipeline.Channel) {
 
 // start runs a server on 127.0.0.1 with a free port and stops it at the
 // end of the test.
-func start(t *testing.T, cfg bootstrap.Config) *bootstrap.Server {
+func start(t testing.TB, cfg bootstrap.Config) *bootstrap.Server {
 	t.Helper()
 	if cfg.Addrs == nil {
 		cfg.Addrs = []string{"tcp://127.0.0.1:0"}
