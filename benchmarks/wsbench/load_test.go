@@ -120,13 +120,7 @@ func runHandshakes(addr string, d time.Duration, resume bool) error {
 		n++
 	}
 	el := time.Since(t0).Seconds()
-	slices.Sort(lat)
-	pct := func(p float64) float64 {
-		if len(lat) == 0 {
-			return 0
-		}
-		return float64(lat[int(float64(len(lat)-1)*p)].Microseconds())
-	}
+	pct := percentiles(lat)
 	if resume && resumed < n/2 {
 		return fmt.Errorf("only %d of %d handshakes resumed", resumed, n)
 	}
@@ -199,13 +193,7 @@ func runLoad(impl, addr string, conns, inflight, size int, d time.Duration) erro
 	close(start)
 	done.Wait()
 	el := time.Since(t0).Seconds()
-	slices.Sort(lat)
-	pct := func(p float64) float64 {
-		if len(lat) == 0 {
-			return 0
-		}
-		return float64(lat[int(float64(len(lat)-1)*p)].Microseconds())
-	}
+	pct := percentiles(lat)
 	return json.NewEncoder(os.Stdout).Encode(loadResult{Messages: msgs.Load(), Seconds: el, P50us: pct(0.5), P99us: pct(0.99), Errors: errs.Load()})
 }
 
@@ -230,4 +218,16 @@ func runIdle(addr string, n int) error {
 		c.Close()
 	}
 	return nil
+}
+
+// percentiles sorts lat and returns a function from a fraction to that
+// percentile in microseconds (0 without samples).
+func percentiles(lat []time.Duration) func(p float64) float64 {
+	slices.Sort(lat)
+	return func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[int(float64(len(lat)-1)*p)].Microseconds())
+	}
 }

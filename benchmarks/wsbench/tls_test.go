@@ -1,9 +1,7 @@
 package wsbench
 
 import (
-	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -42,27 +40,7 @@ func BenchmarkTLSEcho(b *testing.B) {
 				b.Run(fmt.Sprintf("size=%d/inflight=%d/%s", size, inflight, impl), func(b *testing.B) {
 					env := tlsEnv(impl)
 					s := startServerEnv(b, impl, env)
-					var res loadResult
-					var cpu float64
-					for range b.N {
-						c0 := cpuSeconds(s.pid)
-						load := pinned(1, append([]string{
-							"WSB_LOAD=" + strings.TrimSuffix(impl, "-tls"), "WSB_ADDR=" + s.addr, "WSB_CONNS=" + strconv.Itoa(*conns),
-							"WSB_INFLIGHT=" + strconv.Itoa(inflight), "WSB_SIZE=" + strconv.Itoa(size),
-							"WSB_DURATION=" + duration.String(),
-						}, env...))
-						out, err := load.Output()
-						if err != nil {
-							b.Fatalf("load: %v\n%s", err, out)
-						}
-						if err := json.Unmarshal(out, &res); err != nil {
-							b.Fatalf("load output %q: %v", out, err)
-						}
-						cpu = cpuSeconds(s.pid) - c0
-						if res.Errors > 0 {
-							b.Fatalf("%d connection errors", res.Errors)
-						}
-					}
+					res, cpu := echoLoad(b, s, strings.TrimSuffix(impl, "-tls"), inflight, size, env)
 					report(b, res, cpu, s.pid)
 				})
 			}
@@ -77,20 +55,7 @@ func BenchmarkTLSHandshake(b *testing.B) {
 			b.Run(kind+"/"+impl, func(b *testing.B) {
 				env := tlsEnv(impl)
 				s := startServerEnv(b, impl, env)
-				var res loadResult
-				var cpu float64
-				for range b.N {
-					c0 := cpuSeconds(s.pid)
-					load := pinned(1, append([]string{"WSB_HANDSHAKES=" + kind, "WSB_ADDR=" + s.addr, "WSB_DURATION=" + duration.String()}, env...))
-					out, err := load.Output()
-					if err != nil {
-						b.Fatalf("load: %v\n%s", err, out)
-					}
-					if err := json.Unmarshal(out, &res); err != nil {
-						b.Fatalf("load output %q: %v", out, err)
-					}
-					cpu = cpuSeconds(s.pid) - c0
-				}
+				res, cpu := runLoadProcess(b, s, append([]string{"WSB_HANDSHAKES=" + kind, "WSB_ADDR=" + s.addr, "WSB_DURATION=" + duration.String()}, env...))
 				b.ReportMetric(float64(res.Messages)/res.Seconds, "handshakes/s")
 				if cpu > 0 {
 					b.ReportMetric(float64(res.Messages)/cpu, "handshakes/cpu-s")

@@ -136,32 +136,45 @@ func BenchmarkEcho(b *testing.B) {
 			for _, impl := range impls {
 				b.Run(fmt.Sprintf("size=%d/inflight=%d/%s", size, inflight, impl), func(b *testing.B) {
 					s := startServer(b, impl)
-					var res loadResult
-					var cpu float64
-					for range b.N {
-						c0 := cpuSeconds(s.pid)
-						load := pinned(1, []string{
-							"WSB_LOAD=" + impl, "WSB_ADDR=" + s.addr, "WSB_CONNS=" + strconv.Itoa(*conns),
-							"WSB_INFLIGHT=" + strconv.Itoa(inflight), "WSB_SIZE=" + strconv.Itoa(size),
-							"WSB_DURATION=" + duration.String(),
-						})
-						out, err := load.Output()
-						if err != nil {
-							b.Fatalf("load: %v\n%s", err, out)
-						}
-						if err := json.Unmarshal(out, &res); err != nil {
-							b.Fatalf("load output %q: %v", out, err)
-						}
-						cpu = cpuSeconds(s.pid) - c0
-						if res.Errors > 0 {
-							b.Fatalf("%d connection errors", res.Errors)
-						}
-					}
+					res, cpu := echoLoad(b, s, impl, inflight, size, nil)
 					report(b, res, cpu, s.pid)
 				})
 			}
 		}
 	}
+}
+
+// runLoadProcess runs a load process with env b.N times against s and
+// returns its last result and the server CPU seconds that run took.
+func runLoadProcess(b *testing.B, s *server, env []string) (loadResult, float64) {
+	var res loadResult
+	var cpu float64
+	for range b.N {
+		c0 := cpuSeconds(s.pid)
+		out, err := pinned(1, env).Output()
+		if err != nil {
+			b.Fatalf("load: %v\n%s", err, out)
+		}
+		if err := json.Unmarshal(out, &res); err != nil {
+			b.Fatalf("load output %q: %v", out, err)
+		}
+		cpu = cpuSeconds(s.pid) - c0
+		if res.Errors > 0 {
+			b.Fatalf("%d connection errors", res.Errors)
+		}
+	}
+	return res, cpu
+}
+
+// echoLoad runs the echo load (-ws.conns connections, inflight messages
+// of size bytes in flight each) against s; extra is added to its
+// environment (TLS).
+func echoLoad(b *testing.B, s *server, impl string, inflight, size int, extra []string) (loadResult, float64) {
+	return runLoadProcess(b, s, append([]string{
+		"WSB_LOAD=" + impl, "WSB_ADDR=" + s.addr, "WSB_CONNS=" + strconv.Itoa(*conns),
+		"WSB_INFLIGHT=" + strconv.Itoa(inflight), "WSB_SIZE=" + strconv.Itoa(size),
+		"WSB_DURATION=" + duration.String(),
+	}, extra...))
 }
 
 // report records one load run's figures.

@@ -29,16 +29,7 @@ func TestChatBinaryAndBrowser(t *testing.T) {
 	bin, addr := servertest.BuildBinary(t, "chat"), servertest.FreeAddr(t)
 	p := runChat(t, bin, addr, "-data", filepath.Join(t.TempDir(), "data"))
 
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is required")
-	}
-	interop, _ := filepath.Abs("../../tests/interop")
-	out, err := exec.Command(node, filepath.Join(interop, "chat_browser.mjs"), "http://"+addr).CombinedOutput()
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if res, perr := parseResult(lines[len(lines)-1]); err != nil || perr != nil || !res.OK {
-		t.Fatalf("browser test: %v\n%s\nserver log:\n%s", err, out, p.logs.String())
-	}
+	runScript(t, p.logs, nil, "chat_browser.mjs", "http://"+addr)
 
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -147,20 +138,11 @@ func TestPageFeatures(t *testing.T) {
 	}
 	bin, addr := servertest.BuildBinary(t, "chat"), servertest.FreeAddr(t)
 	p := runChat(t, bin, addr, "-data", filepath.Join(t.TempDir(), "data"))
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is required")
-	}
 	shots := os.Getenv("CHAT_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()
 	}
-	interop, _ := filepath.Abs("../../tests/interop")
-	out, err := exec.Command(node, filepath.Join(interop, "chat_features.mjs"), "http://"+addr, shots).CombinedOutput()
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if res, perr := parseResult(lines[len(lines)-1]); err != nil || perr != nil || !res.OK {
-		t.Fatalf("browser test: %v\n%s\nserver log:\n%s", err, out, p.logs.String())
-	}
+	runScript(t, p.logs, nil, "chat_features.mjs", "http://"+addr, shots)
 	for _, name := range []string{"desktop.png", "phone-login.png", "phone-chat.png", "phone-menu.png"} {
 		if st, err := os.Stat(filepath.Join(shots, name)); err != nil || st.Size() < 1000 {
 			t.Errorf("screenshot %s: %v", name, err)
@@ -202,16 +184,5 @@ func TestChatOverHTTPS(t *testing.T) {
 	if !strings.Contains(p.logs.String(), "open https://") {
 		t.Fatalf("the chat does not say it serves https:\n%s", p.logs.String())
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is required")
-	}
-	interop, _ := filepath.Abs("../../tests/interop")
-	cmd := exec.Command(node, filepath.Join(interop, "chat_browser.mjs"), "https://"+addr)
-	cmd.Env = append(os.Environ(), "HOME="+home)
-	out, err := cmd.CombinedOutput()
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if res, perr := parseResult(lines[len(lines)-1]); err != nil || perr != nil || !res.OK {
-		t.Fatalf("browser over https: %v\n%s\nserver log:\n%s", err, out, p.logs.String())
-	}
+	runScript(t, p.logs, []string{"HOME=" + home}, "chat_browser.mjs", "https://"+addr)
 }

@@ -2,9 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -87,4 +90,23 @@ func parseResult(line string) (browserResult, error) {
 	var r browserResult
 	err := json.Unmarshal([]byte(line), &r)
 	return r, err
+}
+
+// runScript runs a Node script of tests/interop with args (env added to
+// the process's) and fails the test unless its last line reports ok;
+// logs are the server's, shown on failure.
+func runScript(t *testing.T, logs fmt.Stringer, env []string, script string, args ...string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node is required")
+	}
+	interop, _ := filepath.Abs("../../tests/interop")
+	cmd := exec.Command(node, append([]string{filepath.Join(interop, script)}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if res, perr := parseResult(lines[len(lines)-1]); err != nil || perr != nil || !res.OK {
+		t.Fatalf("%s: %v\n%s\nserver log:\n%s", script, err, out, logs)
+	}
 }

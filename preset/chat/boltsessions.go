@@ -79,29 +79,10 @@ func (s *BoltStore) Delete(_ context.Context, id string) error {
 
 // collectSessions deletes expired sessions (the janitor, every minute).
 func (s *BoltStore) collectSessions(now time.Time) (int, error) {
-	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		bk := tx.Bucket(sessionsBucket)
-		if bk == nil {
-			return nil
-		}
-		var dead [][]byte
-		err := bk.ForEach(func(k, v []byte) error {
-			var rec boltSession
-			if jsonmsg.API.Unmarshal(v, &rec) != nil || !now.Before(rec.Expires) {
-				dead = append(dead, append([]byte(nil), k...))
-			}
-			return nil
-		})
-		for _, k := range dead {
-			if err := bk.Delete(k); err != nil {
-				return err
-			}
-		}
-		n = len(dead)
-		return err
+	return s.deleteWhere(sessionsBucket, func(_, v []byte) bool {
+		var rec boltSession
+		return jsonmsg.API.Unmarshal(v, &rec) != nil || !now.Before(rec.Expires)
 	})
-	return n, err
 }
 
 // boltNames keeps name owners in the BoltStore (one node, durable).

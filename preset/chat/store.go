@@ -357,25 +357,33 @@ func (s *BoltStore) Seen(from, cid string) (Msg, bool, error) {
 // collectCIDs forgets cids older than CIDWindow (the janitor, every
 // minute), so the index holds at most an hour of messages.
 func (s *BoltStore) collectCIDs(now time.Time) (int, error) {
+	return s.deleteWhere(cidsBucket, func(_, v []byte) bool {
+		return len(v) < 16 || now.Sub(time.Unix(0, int64(binary.BigEndian.Uint64(v)))) > CIDWindow
+	})
+}
+
+// deleteWhere deletes the keys of bucket whose entries dead picks, in one
+// transaction, and returns how many.
+func (s *BoltStore) deleteWhere(bucket []byte, dead func(k, v []byte) bool) (int, error) {
 	n := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		bk := tx.Bucket(cidsBucket)
+		bk := tx.Bucket(bucket)
 		if bk == nil {
 			return nil
 		}
-		var dead [][]byte
+		var keys [][]byte
 		_ = bk.ForEach(func(k, v []byte) error {
-			if len(v) < 16 || now.Sub(time.Unix(0, int64(binary.BigEndian.Uint64(v)))) > CIDWindow {
-				dead = append(dead, append([]byte(nil), k...))
+			if dead(k, v) {
+				keys = append(keys, append([]byte(nil), k...))
 			}
 			return nil
 		})
-		for _, k := range dead {
+		for _, k := range keys {
 			if err := bk.Delete(k); err != nil {
 				return err
 			}
 		}
-		n = len(dead)
+		n = len(keys)
 		return nil
 	})
 	return n, err
