@@ -18,7 +18,14 @@ import (
 
 func start(t *testing.T) (*gws.Server, string) {
 	t.Helper()
-	s, err := newServer("127.0.0.1:0", bootstrap.Config{Workers: 2, Logger: slog.New(slog.DiscardHandler)})
+	return startWith(t, bootstrap.ChannelOptions{})
+}
+
+// startWith runs the echo on a free port with opts (TLS) and stops it at
+// the end of the test.
+func startWith(t *testing.T, opts bootstrap.ChannelOptions) (*gws.Server, string) {
+	t.Helper()
+	s, err := newServer("127.0.0.1:0", bootstrap.Config{Workers: 2, Logger: slog.New(slog.DiscardHandler), ChannelOptions: opts})
 	if err != nil {
 		t.Fatal(err)
 	}

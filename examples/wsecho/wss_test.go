@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"crypto/tls"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/gnetty/gnetty/bootstrap"
-	"github.com/gnetty/gnetty/internal/servertest"
 	"github.com/gnetty/gnetty/internal/tlstest"
 )
 
@@ -19,12 +17,8 @@ import (
 func startTLS(t *testing.T) (*tlstest.Certs, string) {
 	t.Helper()
 	certs := tlstest.New(t)
-	s, err := newServer("127.0.0.1:0", bootstrap.Config{Workers: 2, Logger: slog.New(slog.DiscardHandler),
-		ChannelOptions: bootstrap.ChannelOptions{TLS: certs.ServerConfig()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return certs, servertest.Start(t, s)
+	_, addr := startWith(t, bootstrap.ChannelOptions{TLS: certs.ServerConfig()})
+	return certs, addr
 }
 
 func TestGorillaOverWSS(t *testing.T) {

@@ -17,9 +17,8 @@ func (s *Server) routes() {
 		if !s.allow(m, "user") {
 			return nil
 		}
-		text := strings.TrimSpace(in.Msg)
-		if text == "" || utf8.RuneCountInString(text) > s.cfg.MaxMessageLen {
-			s.refuse(m, "too_long", fmt.Sprintf("messages are 1 to %d characters", s.cfg.MaxMessageLen))
+		text, ok := s.messageText(m, in)
+		if !ok {
 			return nil
 		}
 		name := in.Room
@@ -34,8 +33,7 @@ func (s *Server) routes() {
 			s.refuse(m, "not_in_room", "join the room first")
 			return nil
 		}
-		if !validCID(in.CID) {
-			s.refuse(m, "bad_request", fmt.Sprintf("cid is at most %d characters, without control characters", maxCIDLen))
+		if !s.checkCID(m, in.CID) {
 			return nil
 		}
 		s.submitPost(&post{kind: kindUser, key: name, groups: []string{name}, received: time.Now(), sender: m,
@@ -48,9 +46,8 @@ func (s *Server) routes() {
 		if !s.allow(m, "dm") {
 			return nil
 		}
-		text := strings.TrimSpace(in.Msg)
-		if text == "" || utf8.RuneCountInString(text) > s.cfg.MaxMessageLen {
-			s.refuse(m, "too_long", fmt.Sprintf("messages are 1 to %d characters", s.cfg.MaxMessageLen))
+		text, ok := s.messageText(m, in)
+		if !ok {
 			return nil
 		}
 		to := strings.TrimSpace(in.To)
@@ -58,8 +55,7 @@ func (s *Server) routes() {
 			s.refuse(m, "bad_request", "to names the user the message is for")
 			return nil
 		}
-		if !validCID(in.CID) {
-			s.refuse(m, "bad_request", fmt.Sprintf("cid is at most %d characters, without control characters", maxCIDLen))
+		if !s.checkCID(m, in.CID) {
 			return nil
 		}
 		s.sendDM(m, to, text, in.CID, time.Now())
@@ -131,4 +127,25 @@ func (s *Server) routes() {
 		}
 		return nil
 	})
+}
+
+// messageText returns a user or dm message's text, trimmed, or refuses
+// it (too_long) when it is empty or over the limit.
+func (s *Server) messageText(m *member, in *inMsg) (string, bool) {
+	text := strings.TrimSpace(in.Msg)
+	if text == "" || utf8.RuneCountInString(text) > s.cfg.MaxMessageLen {
+		s.refuse(m, "too_long", fmt.Sprintf("messages are 1 to %d characters", s.cfg.MaxMessageLen))
+		return "", false
+	}
+	return text, true
+}
+
+// checkCID refuses (bad_request) a cid that is too long or holds control
+// characters.
+func (s *Server) checkCID(m *member, cid string) bool {
+	if !validCID(cid) {
+		s.refuse(m, "bad_request", fmt.Sprintf("cid is at most %d characters, without control characters", maxCIDLen))
+		return false
+	}
+	return true
 }
