@@ -44,8 +44,12 @@
 //
 // Writes made on the loop are added to the channel's batch: small
 // messages copied into one buffer, large owned []byte referenced. Flush
-// marks the batch; at the end of the loop callback (a read, a task, a
-// timer) every flushed channel is written with one gnet Writev. Writes,
+// marks the batch. The channel whose read (or open) callback runs is
+// written with one gnet Writev when that callback ends; every other
+// flushed channel (written by another channel's callback, a task or a
+// timer) once the loop has run the callbacks and tasks ready in this pass,
+// so a broadcast's members get one Writev per pass however many
+// publishers wrote to them, and nothing waits for a timer. Writes,
 // closes and tasks from other goroutines are queued per channel and applied
 // on its loop in call order. gnet has no write water marks: the bootstrap
 // counts its batch plus gnet's OutboundBuffered against the channel's high
@@ -53,6 +57,13 @@
 // a channel is unwritable or closing looks again every millisecond (gnet
 // reports no drain). A graceful close waits until the output has drained
 // (up to CloseTimeout), because gnet's own close may drop pending output.
+//
+// # TLS
+//
+// ChannelOptions.TLS puts a handler/tlsh handler first in every
+// pipeline, server and client: handlers see plaintext, the handshake runs
+// on a goroutine of its own that ends with it, records are handled on the
+// loop.
 //
 // # Timers and tasks
 //
