@@ -297,6 +297,9 @@ func (s *step) data(ctx *pipeline.Context, h ws.Header, rsv1 bool, payload []byt
 	}
 	s.msg = Message{Op: s.msgOp, Data: data}
 	ctx.FireRead(&s.msg)
+	if s.compressed {
+		s.inflate.release() // handled: an idle connection keeps no inflated message
+	}
 	if cap(s.buf) > 64<<10 {
 		s.buf = nil
 	} else {

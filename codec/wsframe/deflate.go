@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"sync"
 
 	"github.com/gobwas/httphead"
 )
@@ -111,54 +112,90 @@ var errTooBig = errors.New("decompressed message too large")
 // strips, then an empty final stored block so the reader sees io.EOF.
 var deflateTail = []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
 
-// inflater decompresses whole messages, reusing one flate reader.
-type inflater struct {
-	src bytes.Reader
-	r   io.ReadCloser
-	out []byte
+// Compressors and decompressors are pooled, not kept per connection:
+// with no context takeover every message stands alone, and a
+// compress/flate writer costs about 1.2 MB (its hash tables) and a reader
+// about 40 KB, which an idle compressed connection would otherwise hold
+// for its whole life.
+var (
+	readerPool sync.Pool     // of io.ReadCloser (flate readers)
+	writerPool [12]sync.Pool // of *pooledWriter, by level+2 (HuffmanOnly is -2)
+	outPool    sync.Pool     // of *[]byte: inflated messages
+)
+
+type pooledWriter struct {
+	buf bytes.Buffer
+	w   *flate.Writer
 }
 
-func newInflater(*Deflate) *inflater {
-	f := &inflater{}
-	f.r = flate.NewReader(&f.src)
-	return f
+// inflater decompresses whole messages with a pooled flate reader; what
+// it returns is valid until the next call.
+type inflater struct {
+	src bytes.Reader
+	out *[]byte // the last message's buffer, returned to the pool on the next call
 }
+
+func newInflater(*Deflate) *inflater { return &inflater{} }
 
 // inflate decompresses p (which it may extend) up to max bytes.
 func (f *inflater) inflate(p []byte, max int) ([]byte, error) {
+	f.release()
 	p = append(p, deflateTail...)
 	f.src.Reset(p)
-	if err := f.r.(flate.Resetter).Reset(&f.src, nil); err != nil {
-		return nil, err
-	}
-	f.out = f.out[:0]
-	for {
-		if len(f.out) == cap(f.out) {
-			f.out = append(f.out, 0)[:len(f.out)]
+	var r io.ReadCloser
+	if v, ok := readerPool.Get().(io.ReadCloser); ok {
+		r = v
+		if err := r.(flate.Resetter).Reset(&f.src, nil); err != nil {
+			return nil, err
 		}
-		n, err := f.r.Read(f.out[len(f.out):cap(f.out)])
-		f.out = f.out[:len(f.out)+n]
-		if len(f.out) > max {
+	} else {
+		r = flate.NewReader(&f.src)
+	}
+	defer readerPool.Put(r)
+	bp, _ := outPool.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 0, 4<<10)
+		bp = &b
+	}
+	out := (*bp)[:0]
+	for {
+		if len(out) == cap(out) {
+			out = append(out, 0)[:len(out)]
+		}
+		n, err := r.Read(out[len(out):cap(out)])
+		out = out[:len(out)+n]
+		if len(out) > max {
+			*bp = out
+			outPool.Put(bp)
 			return nil, errTooBig
 		}
 		if err == io.EOF {
-			out := f.out
-			if cap(f.out) > 64<<10 {
-				f.out = nil
-			}
+			*bp = out
+			f.out = bp
 			return out, nil
 		}
 		if err != nil {
+			*bp = out
+			outPool.Put(bp)
 			return nil, errors.New("invalid compressed data")
 		}
 	}
 }
 
-// deflater compresses whole messages, reusing one flate writer.
-type deflater struct {
-	buf bytes.Buffer
-	w   *flate.Writer
+// release gives the last message's buffer back (it has been fired and
+// handled; handlers copy what they keep).
+func (f *inflater) release() {
+	if f.out == nil {
+		return
+	}
+	if cap(*f.out) <= 256<<10 {
+		outPool.Put(f.out)
+	}
+	f.out = nil
 }
+
+// deflater compresses whole messages with a pooled flate writer.
+type deflater struct{ level int }
 
 func newDeflater(d *Deflate) *deflater {
 	level := d.Level
@@ -168,26 +205,29 @@ func newDeflater(d *Deflate) *deflater {
 	if d.ServerMaxWindowBits > 0 && d.ServerMaxWindowBits < 15 {
 		level = flate.HuffmanOnly // no back-references: within any window
 	}
-	f := &deflater{}
-	w, err := flate.NewWriter(&f.buf, level)
-	if err != nil {
-		w, _ = flate.NewWriter(&f.buf, flate.BestSpeed)
+	if level < flate.HuffmanOnly || level > flate.BestCompression {
+		level = flate.BestSpeed
 	}
-	f.w = w
-	return f
+	return &deflater{level: level}
 }
 
 // deflate compresses p into a new slice (the frame may outlive the next
 // call).
 func (f *deflater) deflate(p []byte) []byte {
-	f.buf.Reset()
-	f.w.Reset(&f.buf)
-	_, _ = f.w.Write(p)
-	_ = f.w.Flush()
-	b := f.buf.Bytes()
-	b = bytes.TrimSuffix(b, deflateTail[:4])
-	if f.buf.Cap() > 64<<10 {
-		defer func() { f.buf = bytes.Buffer{} }()
+	pool := &writerPool[f.level+2]
+	pw, _ := pool.Get().(*pooledWriter)
+	if pw == nil {
+		pw = &pooledWriter{}
+		pw.w, _ = flate.NewWriter(&pw.buf, f.level)
 	}
-	return append([]byte(nil), b...)
+	pw.buf.Reset()
+	pw.w.Reset(&pw.buf)
+	_, _ = pw.w.Write(p)
+	_ = pw.w.Flush()
+	out := append([]byte(nil), bytes.TrimSuffix(pw.buf.Bytes(), deflateTail[:4])...)
+	if pw.buf.Cap() > 256<<10 {
+		pw.buf = bytes.Buffer{}
+	}
+	pool.Put(pw)
+	return out
 }
