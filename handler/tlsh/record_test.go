@@ -221,3 +221,54 @@ func TestTamperedRecordIsRefused(t *testing.T) {
 	}
 	s.p.Close()
 }
+
+// Replies to one read share records: a handler that answers every byte
+// of what it got with its own write and flush produces one record, not
+// one per write.
+func TestRepliesToOneReadShareARecord(t *testing.T) {
+	certs := tlstest.New(t)
+	h := tlsh.New(tlsh.Config{TLS: certs.ServerConfig()})
+	echoEach := pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
+		b := msg.(*pipeline.Bytes)
+		for _, c := range b.Bytes() {
+			ctx.WriteAndFlush([]byte{c})
+		}
+		b.Skip(b.Len())
+	})
+	s := &session{ch: pipelinetest.New(h, echoEach), p: newPipe(), got: &collect{}}
+	s.client = tls.Client(s.p, certs.ClientConfig())
+	done := make(chan error, 1)
+	go func() { done <- s.client.Handshake() }()
+	s.until(t, "the handshake", nil, func() bool { return h.State().Version != 0 })
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	s.ch.ReadOutboundBytes() // session tickets
+	go func() { _, _ = s.client.Write([]byte("eight by")) }()
+	var out []byte
+	for deadline := time.Now().Add(10 * time.Second); len(out) == 0; {
+		s.pump(nil)
+		s.ch.RunPendingTasks()
+		out = append(out, s.ch.ReadOutboundBytes()...)
+		if len(out) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("no answer")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	records := 0
+	for b := out; len(b) >= 5; records++ {
+		n := int(b[3])<<8 | int(b[4])
+		b = b[5+n:]
+	}
+	if records != 1 {
+		t.Fatalf("8 one-byte replies to one read took %d records", records)
+	}
+	s.p.give(out)
+	got := make([]byte, 8)
+	if _, err := io.ReadFull(s.client, got); err != nil || string(got) != "eight by" {
+		t.Fatalf("client read %q %v", got, err)
+	}
+	s.p.Close()
+}

@@ -90,6 +90,8 @@ type Handler struct {
 	tc   *tls.Conn
 
 	started bool
+	reading bool // decrypt is firing plaintext: flushes wait until it returns
+	flushed bool // a flush came while reading
 	held    bool // input was left in the transport during the handshake
 	open    bool // the handshake succeeded: records are handled on the loop
 	failed  bool
@@ -290,9 +292,17 @@ func (h *Handler) decrypt(ctx *pipeline.Context) {
 		}
 		if len(p) > 0 {
 			h.in.Reset(p)
+			h.reading = true
 			ctx.FireRead(&h.in) // handlers copy what they keep (the decoders do)
 			ctx.FireReadComplete()
+			h.reading = false
 			h.in.Reset(nil)
+			if h.flushed {
+				// Everything the handlers answered to this input, in as few
+				// records as it fills (not one record per message).
+				h.flushed = false
+				h.HandleFlush(ctx)
+			}
 		}
 		plainPool.Put(pb)
 		if err == nil {
@@ -367,8 +377,19 @@ func putBuf(b []byte) {
 }
 
 // HandleFlush encrypts what was written and flushes it (after the
-// handshake; until then it waits).
+// handshake; until then it waits). A flush made while the handler is
+// firing decrypted input (a reply) is done once that input has been
+// handled, so replies to one read share records.
 func (h *Handler) HandleFlush(ctx *pipeline.Context) {
+	if h.reading {
+		h.flushed = true
+		return
+	}
+	h.flushNow(ctx)
+}
+
+// flushNow encrypts and sends the plaintext batch.
+func (h *Handler) flushNow(ctx *pipeline.Context) {
 	if !h.open || h.failed || len(h.wbuf) == 0 {
 		return
 	}
@@ -384,7 +405,7 @@ func (h *Handler) HandleFlush(ctx *pipeline.Context) {
 // HandleClose sends close_notify after what was written, then closes.
 func (h *Handler) HandleClose(ctx *pipeline.Context) {
 	if h.open && !h.failed {
-		h.HandleFlush(ctx)
+		h.flushNow(ctx) // what was written before the close, even mid-read
 		_ = h.tc.CloseWrite()
 		h.writeOut(ctx)
 		h.failed = true
