@@ -55,16 +55,7 @@ func TestGorillaClientEcho(t *testing.T) {
 			{websocket.BinaryMessage, bytes.Repeat([]byte{7}, 300_000)},
 		}
 		for _, m := range msgs {
-			if err := c.WriteMessage(m.typ, m.data); err != nil {
-				t.Fatal(err)
-			}
-			typ, got, err := c.ReadMessage()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if typ != m.typ || !bytes.Equal(got, m.data) {
-				t.Fatalf("compress=%v: echo of %d bytes differs (got %d)", compress, len(m.data), len(got))
-			}
+			echoed(t, c, m.typ, m.data)
 		}
 		// Fragmented write via NextWriter with several writes.
 		w, _ := c.NextWriter(websocket.TextMessage)
@@ -180,5 +171,21 @@ func TestBytesBehindTheUpgradeAreKept(t *testing.T) {
 			t.Fatalf("read %q: %v", got, err)
 		}
 		got = append(got, buf[:n]...)
+	}
+}
+
+// echoed writes one message with a gorilla client and checks that the
+// same comes back.
+func echoed(t *testing.T, c *websocket.Conn, typ int, data []byte) {
+	t.Helper()
+	if err := c.WriteMessage(typ, data); err != nil {
+		t.Fatal(err)
+	}
+	gotTyp, got, err := c.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotTyp != typ || !bytes.Equal(got, data) {
+		t.Fatalf("echo of %d bytes differs (got %d)", len(data), len(got))
 	}
 }

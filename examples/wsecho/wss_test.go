@@ -45,16 +45,7 @@ func TestGorillaOverWSS(t *testing.T) {
 			{websocket.TextMessage, []byte(strings.Repeat("héllo wörld ", 80_000))},
 			{websocket.BinaryMessage, bytes.Repeat([]byte{7, 8, 9}, 350_000)},
 		} {
-			if err := c.WriteMessage(m.typ, m.data); err != nil {
-				t.Fatal(err)
-			}
-			typ, got, err := c.ReadMessage()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if typ != m.typ || !bytes.Equal(got, m.data) {
-				t.Fatalf("compress=%v: echo of %d bytes differs (got %d)", compress, len(m.data), len(got))
-			}
+			echoed(t, c, m.typ, m.data)
 		}
 		_ = c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(4000, "bye"))
 		if _, _, err := c.ReadMessage(); !websocket.IsCloseError(err, 4000) {
