@@ -189,34 +189,35 @@ func (l *loop) markDirty(c *conn) {
 // flushDeferred sends the connections markDirty deferred. Writes made
 // while it runs (writability events) join the same round.
 func (l *loop) flushDeferred() {
-	for i := 0; i < len(l.deferred); i++ {
-		c := l.deferred[i]
-		l.deferred[i] = nil
-		c.queued = false
-		c.flush()
-	}
-	l.deferred = l.deferred[:0]
+	sendQueued(&l.deferred)
 	l.queuedFlush = false
 }
 
-// flushDirty sends every channel's flushed batch: one writev per channel
-// per loop callback. A write error closes a connection inside gnet, which
-// runs OnClose (and handlers) re-entrantly; that may queue more channels,
-// which this loop picks up too.
+// flushDirty sends the batches of the connections whose own callback
+// wrote them (see markDirty), as the callback ends. A write error closes
+// a connection inside gnet, which runs OnClose (and handlers)
+// re-entrantly; that may queue more channels, which this loop picks up
+// too.
 func (l *loop) flushDirty() {
 	if l.flushing {
 		return
 	}
 	l.flushing = true
-	for i := 0; i < len(l.dirty); i++ {
-		c := l.dirty[i]
-		l.dirty[i] = nil
+	sendQueued(&l.dirty)
+	l.flushing = false
+	l.nowSet = false // the callback ends: the next one reads the clock again
+}
+
+// sendQueued flushes every connection in *list, including those added
+// while it runs, and empties the list.
+func sendQueued(list *[]*conn) {
+	for i := 0; i < len(*list); i++ {
+		c := (*list)[i]
+		(*list)[i] = nil
 		c.queued = false
 		c.flush()
 	}
-	l.dirty = l.dirty[:0]
-	l.flushing = false
-	l.nowSet = false // the callback ends: the next one reads the clock again
+	*list = (*list)[:0]
 }
 
 // maxSpare bounds the loop's spare batch buffers.
