@@ -62,6 +62,13 @@ type Layer interface {
 	Each(group string, f func(ch *pipeline.Channel))
 	// Groups returns the groups that have local members.
 	Groups() []string
+	// Subscribe makes f a member of group on this node, beside its
+	// channels: f receives every message sent to the group, from this
+	// node (synchronously, on the sender's goroutine) or another (on the
+	// layer's receiving goroutine). It must not block. A protocol whose
+	// members are not channels (Socket.IO's polling sessions) delivers
+	// from f itself. cancel ends the subscription.
+	Subscribe(group string, f func(except string, m Message)) (cancel func())
 	// Close releases the layer.
 	Close() error
 }
@@ -81,13 +88,18 @@ type Local struct {
 	mu     sync.RWMutex
 	groups map[string]map[*pipeline.Channel]struct{}
 	named  map[string]*pipeline.Channel
+	subs   map[string]map[*subscriber]struct{}
+}
+
+type subscriber struct {
+	f func(except string, m Message)
 }
 
 var _ Layer = (*Local)(nil)
 
 // NewLocal returns an empty in-memory layer.
 func NewLocal() *Local {
-	return &Local{groups: map[string]map[*pipeline.Channel]struct{}{}, named: map[string]*pipeline.Channel{}}
+	return &Local{groups: map[string]map[*pipeline.Channel]struct{}{}, named: map[string]*pipeline.Channel{}, subs: map[string]map[*subscriber]struct{}{}}
 }
 
 func (l *Local) encode(m Message) any {
@@ -145,8 +157,9 @@ func (l *Local) GroupSend(group string, m Message) error {
 
 // GroupSendExcept implements Layer.
 func (l *Local) GroupSendExcept(group, except string, m Message) error {
-	frame := l.encode(m)
+	var frame any
 	var dead []*pipeline.Channel
+	var subs []*subscriber
 	l.mu.RLock()
 	for ch := range l.groups[group] {
 		if !ch.IsActive() {
@@ -156,9 +169,18 @@ func (l *Local) GroupSendExcept(group, except string, m Message) error {
 		if except != "" && l.Name(ch) == except {
 			continue
 		}
+		if frame == nil {
+			frame = l.encode(m) // once, and only if a channel takes it
+		}
 		ch.WriteAndFlush(frame)
 	}
+	for s := range l.subs[group] {
+		subs = append(subs, s)
+	}
 	l.mu.RUnlock()
+	for _, s := range subs {
+		s.f(except, m)
+	}
 	for _, ch := range dead {
 		_ = l.GroupDiscard(group, ch)
 	}
@@ -186,11 +208,35 @@ func (l *Local) Send(name string, m Message) error {
 }
 
 // Members implements Layer (closed members still listed until the next
-// send finds them).
+// send finds them; subscribers count as members).
 func (l *Local) Members(group string) int {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return len(l.groups[group])
+	return len(l.groups[group]) + len(l.subs[group])
+}
+
+// Subscribe implements Layer.
+func (l *Local) Subscribe(group string, f func(except string, m Message)) (cancel func()) {
+	s := &subscriber{f: f}
+	l.mu.Lock()
+	g := l.subs[group]
+	if g == nil {
+		g = map[*subscriber]struct{}{}
+		l.subs[group] = g
+	}
+	g[s] = struct{}{}
+	l.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.mu.Lock()
+			delete(l.subs[group], s)
+			if len(l.subs[group]) == 0 {
+				delete(l.subs, group)
+			}
+			l.mu.Unlock()
+		})
+	}
 }
 
 // Each implements Layer.
@@ -211,9 +257,14 @@ func (l *Local) Each(group string, f func(ch *pipeline.Channel)) {
 func (l *Local) Groups() []string {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	out := make([]string, 0, len(l.groups))
+	out := make([]string, 0, len(l.groups)+len(l.subs))
 	for g := range l.groups {
 		out = append(out, g)
+	}
+	for g := range l.subs {
+		if l.groups[g] == nil {
+			out = append(out, g)
+		}
 	}
 	return out
 }
@@ -224,5 +275,6 @@ func (l *Local) Close() error {
 	defer l.mu.Unlock()
 	l.groups = map[string]map[*pipeline.Channel]struct{}{}
 	l.named = map[string]*pipeline.Channel{}
+	l.subs = map[string]map[*subscriber]struct{}{}
 	return nil
 }

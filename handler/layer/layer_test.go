@@ -1,8 +1,11 @@
 package layer_test
 
 import (
+	"slices"
 	"sync"
 	"testing"
+
+	"github.com/gobwas/ws"
 
 	"github.com/gnetty/gnetty/codec/wsframe"
 	"github.com/gnetty/gnetty/handler/layer"
@@ -111,5 +114,29 @@ func TestEachAndGroupsSeeLocalMembers(t *testing.T) {
 	}
 	if gs := l.Groups(); len(gs) != 1 || gs[0] != "h" {
 		t.Fatalf("groups %v", gs)
+	}
+}
+
+// TestLocalSubscribe: subscribers receive group sends beside channels,
+// count as members, list their group, and stop at cancel; a group with
+// subscribers only never encodes a frame.
+func TestLocalSubscribe(t *testing.T) {
+	l := layer.NewLocal()
+	encoded := 0
+	l.Encode = func(m layer.Message) any { encoded++; return wsframe.Prepare(ws.OpText, m.Data) }
+	var got []string
+	cancel := l.Subscribe("g", func(except string, m layer.Message) { got = append(got, except+"|"+string(m.Data)) })
+	if l.Members("g") != 1 || !slices.Equal(l.Groups(), []string{"g"}) {
+		t.Fatalf("members %d groups %v", l.Members("g"), l.Groups())
+	}
+	_ = l.GroupSend("g", layer.Message{Data: []byte("one")})
+	_ = l.GroupSendExcept("g", "7", layer.Message{Data: []byte("two")})
+	if !slices.Equal(got, []string{"|one", "7|two"}) || encoded != 0 {
+		t.Fatalf("got %q, encoded %d", got, encoded)
+	}
+	cancel()
+	_ = l.GroupSend("g", layer.Message{Data: []byte("three")})
+	if len(got) != 2 || l.Members("g") != 0 || len(l.Groups()) != 0 {
+		t.Fatalf("after cancel: got %q members %d groups %v", got, l.Members("g"), l.Groups())
 	}
 }

@@ -461,6 +461,39 @@ func (r *Redis) GroupAdd(group string, ch *pipeline.Channel) error {
 	return nil
 }
 
+// Subscribe implements Layer: a subscriber is a local member, so the node
+// receives the group's messages from other nodes while it has one.
+func (r *Redis) Subscribe(group string, f func(except string, m Message)) (cancel func()) {
+	r.mu.Lock()
+	before := r.local.Members(group)
+	c := r.local.Subscribe(group, func(except string, m Message) {
+		// A local channel name ("<id>") as Local sees it; the caller
+		// named it "<node>.<id>".
+		if except != "" && !strings.Contains(except, ".") {
+			except = r.cfg.Node + "." + except
+		}
+		f(except, m)
+	})
+	if before == 0 {
+		if err := r.ps.Subscribe(context.Background(), r.groupTopic(group)); err != nil {
+			r.cfg.Logger.Warn("layer: redis subscribe failed", "group", group, "err", err)
+		}
+	}
+	r.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			c()
+			if r.local.Members(group) == 0 {
+				delete(r.seqs, group)
+				_ = r.ps.Unsubscribe(context.Background(), r.groupTopic(group))
+			}
+		})
+	}
+}
+
 // GroupDiscard implements Layer; the last local member unsubscribes.
 func (r *Redis) GroupDiscard(group string, ch *pipeline.Channel) error {
 	r.mu.Lock()

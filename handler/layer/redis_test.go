@@ -235,3 +235,49 @@ func TestLabeledEnvelopeFromAScript(t *testing.T) {
 		t.Fatal("the script's message never arrived")
 	}
 }
+
+// TestRedisSubscribe: a function member of a group receives the group's
+// messages from its own node (synchronously) and from others, keeps the
+// node subscribed while it exists, and stops receiving once cancelled.
+func TestRedisSubscribe(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b := node(t, rs.Addr, "a"), node(t, rs.Addr, "b")
+	probe := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer probe.Close()
+	subscribers := func() int64 {
+		n, err := probe.PubSubNumSub(context.Background(), a.GroupTopic("g")).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n[a.GroupTopic("g")]
+	}
+	got := make(chan string, 10)
+	cancelB := b.Subscribe("g", func(except string, m layer.Message) { got <- "b:" + string(m.Data) + ":" + m.Kind })
+	var onA []string
+	cancelA := a.Subscribe("g", func(except string, m layer.Message) { onA = append(onA, string(m.Data)) })
+	defer cancelA()
+	eventually(t, "both nodes subscribed", func() bool { return subscribers() == 2 })
+	if err := a.GroupSend("g", layer.Message{Data: []byte("hi"), Kind: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(onA, []string{"hi"}) {
+		t.Fatalf("the sender's own subscriber got %q", onA)
+	}
+	select {
+	case m := <-got:
+		if m != "b:hi:k" {
+			t.Fatalf("b got %q", m)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("b's subscriber got nothing")
+	}
+	cancelB()
+	cancelB() // idempotent
+	eventually(t, "b unsubscribed", func() bool { return subscribers() == 1 })
+	if err := a.GroupSend("g", layer.Message{Data: []byte("after")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := b.Members("g"); n != 0 {
+		t.Fatalf("b still counts %d members", n)
+	}
+}
