@@ -98,7 +98,6 @@ type session struct {
 	queued    int // bytes in queue
 	parked    *poll
 	flushing  bool // a flush task is queued
-	posting   bool
 	ws        *pipeline.Channel // the WebSocket transport, once upgraded or opened so
 	probe     *pipeline.Channel // a WebSocket being probed for the upgrade
 	upgrading bool              // the probe answered: polling gets noops
@@ -303,13 +302,7 @@ func (s *session) onPost(ch *pipeline.Channel, req *http1.Request) {
 	case s.transport != transportPolling:
 		s.srv.engineError(ch, req, errBadRequest)
 		return
-	case s.posting:
-		s.srv.engineError(ch, req, errBadRequest)
-		s.close("transport error", false)
-		return
 	}
-	s.posting = true
-	defer func() { s.posting = false }()
 	body := req.Body
 	for len(body) > 0 && !s.closed.Load() {
 		var pkt []byte

@@ -3,6 +3,7 @@ package socketio
 import (
 	"bytes"
 	"errors"
+	"io"
 	"strconv"
 	"sync"
 
@@ -102,7 +103,7 @@ func decodePacket(b []byte) (packet, error) {
 
 func validPayload(p *packet) bool {
 	d := p.data
-	if len(d) > 0 && !jsonmsg.API.Valid(d) {
+	if len(d) > 0 && !validJSON(d) {
 		return false
 	}
 	first := firstNonSpace(d)
@@ -133,6 +134,18 @@ func validPayload(p *packet) bool {
 		return first == '['
 	}
 	return false
+}
+
+// validJSON reports whether b is exactly one JSON value (jsoniter's Valid
+// accepts trailing bytes).
+func validJSON(b []byte) bool {
+	it := jsonmsg.API.BorrowIterator(b)
+	defer jsonmsg.API.ReturnIterator(it)
+	it.Skip()
+	if it.Error != nil {
+		return false
+	}
+	return it.WhatIsNext() == jsoniter.InvalidValue && it.Error == io.EOF
 }
 
 func firstNonSpace(b []byte) byte {
