@@ -97,7 +97,7 @@ type session struct {
 	queue     []out
 	queued    int // bytes in queue
 	parked    *poll
-	flushing  bool // a flush task is queued
+	flushing  bool              // a flush task is queued
 	ws        *pipeline.Channel // the WebSocket transport, once upgraded or opened so
 	probe     *pipeline.Channel // a WebSocket being probed for the upgrade
 	upgrading bool              // the probe answered: polling gets noops
