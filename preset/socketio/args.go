@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 
-	jsoniter "github.com/json-iterator/go"
-
 	"github.com/gnetty/gnetty/codec/jsonmsg"
 )
 
@@ -87,10 +85,12 @@ func (a *Args) Decode(i int, v any) error {
 }
 
 // Values returns the arguments ready to be sent again (Emit, Ack): raw
-// JSON as jsoniter.RawMessage, values with attachments decoded with the
-// attachments as []byte, so an echo keeps binary binary.
+// JSON values (json.Marshaler, written as they came), and values with
+// attachments decoded with the attachments as []byte, so an echo keeps
+// binary binary.
 func (a *Args) Values() []any {
 	out := make([]any, len(a.raw))
+	raws := make([]rawJSON, len(a.raw))
 	for i, r := range a.raw {
 		if len(a.attachments) > 0 && bytes.Contains(r, []byte(`"_placeholder"`)) {
 			if g, err := a.generic(i); err == nil {
@@ -98,10 +98,18 @@ func (a *Args) Values() []any {
 				continue
 			}
 		}
-		out[i] = jsoniter.RawMessage(r)
+		raws[i] = r
+		out[i] = &raws[i]
 	}
 	return out
 }
+
+// rawJSON is an argument as it came from a client: valid JSON, written
+// out again as it is.
+type rawJSON []byte
+
+// MarshalJSON returns r.
+func (r *rawJSON) MarshalJSON() ([]byte, error) { return *r, nil }
 
 func (a *Args) generic(i int) (any, error) {
 	var g any
@@ -114,25 +122,37 @@ func (a *Args) generic(i int) (any, error) {
 	return reconstruct(g, a.attachments)
 }
 
+// fill copies elems (raw JSON values) and takes atts; one allocation for
+// the bytes, one for the slice headers.
+func (a *Args) fill(elems [][]byte, atts [][]byte) {
+	a.attachments = atts
+	if len(elems) == 0 {
+		return
+	}
+	total := 0
+	for _, e := range elems {
+		total += len(e)
+	}
+	buf := make([]byte, 0, total)
+	a.raw = make([][]byte, len(elems))
+	for i, e := range elems {
+		buf = append(buf, e...)
+		a.raw[i] = buf[len(buf)-len(e) : len(buf) : len(buf)]
+	}
+}
+
 // newArgs copies the elements of a JSON array (skipping the event name
-// when skipFirst) and the attachments.
+// when skipFirst) and takes the attachments.
 func newArgs(data []byte, skipFirst bool, atts [][]byte) (*Args, error) {
-	elems, err := splitArray(data)
+	var stack [8][]byte
+	elems, err := splitArray(data, stack[:0])
 	if err != nil {
 		return nil, err
 	}
 	if skipFirst && len(elems) > 0 {
 		elems = elems[1:]
 	}
-	a := &Args{raw: make([][]byte, len(elems)), attachments: atts}
-	total := 0
-	for _, e := range elems {
-		total += len(e)
-	}
-	buf := make([]byte, 0, total)
-	for i, e := range elems {
-		buf = append(buf, e...)
-		a.raw[i] = buf[len(buf)-len(e) : len(buf) : len(buf)]
-	}
+	a := &Args{}
+	a.fill(elems, atts)
 	return a, nil
 }

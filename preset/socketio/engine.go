@@ -193,9 +193,19 @@ func (s *session) sendMessage(e *encoded) { s.send(out{msg: e}) }
 
 func (s *session) writeWS(o out) {
 	ch := s.ws
-	if o.msg != nil {
-		for _, f := range o.msg.frames() {
-			ch.Write(f)
+	if e := o.msg; e != nil {
+		if e.shared {
+			for _, f := range e.frames() {
+				ch.Write(f)
+			}
+			ch.Flush()
+			return
+		}
+		m := wsframe.AcquireMessage(ws.OpText, nil)
+		m.Data = append(append(m.Data, eMessage), e.text...)
+		ch.Write(m)
+		for _, a := range e.attachments {
+			ch.Write(wsframe.AcquireMessage(ws.OpBinary, a))
 		}
 		ch.Flush()
 		return

@@ -299,9 +299,6 @@ func (n *Namespace) fromLayer(_ string, m layer.Message) {
 // deliver sends a broadcast to this node's matching sockets: one task per
 // event loop, the packet shared by all.
 func (n *Namespace) deliver(rooms, except []string, offset string, e *encoded) {
-	if n.rec != nil && offset != "" {
-		n.rec.log(offset, rooms, except, e)
-	}
 	type batch struct {
 		loop     pipeline.EventLoop
 		sessions []*session
@@ -339,6 +336,10 @@ func (n *Namespace) deliver(rooms, except []string, offset string, e *encoded) {
 		}
 	}
 	n.mu.RUnlock()
+	e.shared = len(batches) > 1 || len(batches) == 1 && len(batches[0].sessions) > 1
+	if n.rec != nil && offset != "" {
+		n.rec.log(offset, rooms, except, e) // after the last write to e
+	}
 	for _, b := range batches {
 		ss := b.sessions
 		send := func() {

@@ -118,16 +118,22 @@ func validPayload(p *packet) bool {
 		if first != '[' {
 			return false
 		}
-		it := jsonmsg.API.BorrowIterator(d)
-		defer jsonmsg.API.ReturnIterator(it)
-		if !it.ReadArray() {
+		var one [1][]byte
+		i := skipSpace(d, skipSpace(d, 0)+1)
+		if i >= len(d) {
 			return false
 		}
-		switch it.WhatIsNext() {
-		case jsoniter.NumberValue:
+		end := skipValue(d, i)
+		if end < 0 {
+			return false
+		}
+		one[0] = d[i:end]
+		name := one[0]
+		switch {
+		case name[0] == '"':
+			return !reserved[string(name[1:len(name)-1])]
+		case name[0] == '-' || name[0] >= '0' && name[0] <= '9':
 			return true
-		case jsoniter.StringValue:
-			return !reserved[it.ReadString()]
 		}
 		return false
 	case pAck, pBinaryAck:
@@ -159,23 +165,90 @@ func firstNonSpace(b []byte) byte {
 	return 0
 }
 
-// splitArray returns the raw elements of the JSON array a (already
-// validated), each a sub-slice of a.
-func splitArray(a []byte) ([][]byte, error) {
-	it := jsonmsg.API.BorrowIterator(a)
-	defer jsonmsg.API.ReturnIterator(it)
-	var out [][]byte
-	for it.ReadArray() {
-		raw := it.SkipAndReturnBytes()
-		if it.Error != nil {
-			return nil, errParse
+// splitArray appends the raw elements of the JSON array a to out, each a
+// sub-slice of a. a must be valid JSON (decodePacket checked it): the scan
+// only tracks strings and nesting, without allocating.
+func splitArray(a []byte, out [][]byte) ([][]byte, error) {
+	i := skipSpace(a, 0)
+	if i >= len(a) || a[i] != '[' {
+		return out, errParse
+	}
+	i = skipSpace(a, i+1)
+	if i < len(a) && a[i] == ']' {
+		return out, nil
+	}
+	for i < len(a) {
+		end := skipValue(a, i)
+		if end < 0 {
+			return out, errParse
 		}
-		out = append(out, raw)
+		out = append(out, a[i:end])
+		i = skipSpace(a, end)
+		if i >= len(a) {
+			return out, errParse
+		}
+		if a[i] == ']' {
+			return out, nil
+		}
+		if a[i] != ',' {
+			return out, errParse
+		}
+		i = skipSpace(a, i+1)
 	}
-	if it.Error != nil {
-		return nil, errParse
+	return out, errParse
+}
+
+func skipSpace(a []byte, i int) int {
+	for i < len(a) && (a[i] == ' ' || a[i] == '\t' || a[i] == '\n' || a[i] == '\r') {
+		i++
 	}
-	return out, nil
+	return i
+}
+
+// skipValue returns the end of the JSON value starting at i, or -1.
+func skipValue(a []byte, i int) int {
+	depth := 0
+	for ; i < len(a); i++ {
+		switch a[i] {
+		case '"':
+			j := skipString(a, i)
+			if j < 0 {
+				return -1
+			}
+			i = j - 1
+		case '[', '{':
+			depth++
+		case ']', '}':
+			if depth == 0 {
+				return i
+			}
+			depth--
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return i
+			}
+		}
+		if depth == 0 && (a[i] == ']' || a[i] == '}' || a[i] == '"') {
+			return i + 1
+		}
+	}
+	if depth == 0 {
+		return i
+	}
+	return -1
+}
+
+// skipString returns the end of the string starting at a[i] == '"'.
+func skipString(a []byte, i int) int {
+	for j := i + 1; j < len(a); j++ {
+		switch a[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
 }
 
 // appendHeader writes a packet's text head: type, attachment count,
@@ -204,6 +277,7 @@ type encoded struct {
 	text        []byte // the packet's text, without the engine type byte
 	attachments [][]byte
 
+	shared   bool // sent to many sessions: WebSocket frames prepared once
 	once     sync.Once
 	prepared []*wsframe.Prepared
 }
@@ -239,6 +313,10 @@ func encodeEvent(typ byte, nsp string, id int64, event string, args []any) (*enc
 	for i, v := range vals {
 		if i > 0 {
 			st.WriteMore()
+		}
+		if r, ok := v.(*rawJSON); ok {
+			_, _ = st.Write(*r) // checked when it arrived
+			continue
 		}
 		st.WriteVal(v)
 	}

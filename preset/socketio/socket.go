@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
 	"sync/atomic"
@@ -25,6 +26,7 @@ type Event struct {
 	Name string
 	Args *Args
 
+	args  Args // Args points here: one allocation for both
 	sock  *Socket
 	id    int64
 	acked atomic.Bool
@@ -73,7 +75,7 @@ type Socket struct {
 	recovered bool
 
 	// loop-only
-	handlers     map[string]EventHandler
+	handlers     map[string]handlerEntry
 	anyHandler   EventHandler
 	onDisconnect []func(s *Socket, reason string)
 	acks         map[int64]*pendingAck
@@ -84,13 +86,18 @@ type Socket struct {
 	rooms map[string]struct{} // guarded by n.mu
 }
 
+type handlerEntry struct {
+	name string
+	h    EventHandler
+}
+
 type pendingAck struct {
 	reply func(args *Args, err error)
 	timer pipeline.Timer
 }
 
 func newSocket(n *Namespace, s *session, auth []byte) *Socket {
-	sock := &Socket{n: n, s: s, auth: auth, id: newSessionID(), rooms: map[string]struct{}{}, handlers: map[string]EventHandler{}}
+	sock := &Socket{n: n, s: s, auth: auth, id: newSessionID(), rooms: map[string]struct{}{}, handlers: map[string]handlerEntry{}}
 	if n.rec != nil {
 		sock.pid = newSessionID()
 	}
@@ -126,7 +133,7 @@ func (s *Socket) Recovered() bool { return s.recovered }
 func (s *Socket) Connected() bool { return s.connected.Load() }
 
 // On sets the handler of an event (on the socket's loop).
-func (s *Socket) On(event string, h EventHandler) { s.handlers[event] = h }
+func (s *Socket) On(event string, h EventHandler) { s.handlers[event] = handlerEntry{event, h} }
 
 // OnAny sets the handler of events that have no handler of their own.
 func (s *Socket) OnAny(h EventHandler) { s.anyHandler = h }
@@ -146,7 +153,11 @@ func (s *Socket) deliver(e *encoded) error {
 		return ErrDisconnected
 	}
 	sess := s.s
-	sess.run(func() { sess.sendMessage(e) })
+	if sess.home.InLoop() {
+		sess.sendMessage(e)
+		return nil
+	}
+	sess.home.Execute(func() { sess.sendMessage(e) })
 	return nil
 }
 
@@ -303,30 +314,44 @@ func (s *Socket) Disconnect(close bool) {
 
 // onEvent runs an event's handler (on the loop).
 func (s *Socket) onEvent(p *packet, atts [][]byte) {
-	args, err := newArgs(p.data, true, atts)
-	if err != nil {
+	var stack [8][]byte
+	elems, err := splitArray(p.data, stack[:0])
+	if err != nil || len(elems) == 0 {
 		s.s.close("parse error", false)
 		return
 	}
-	elems, _ := splitArray(p.data)
-	var name string
-	if len(elems) > 0 {
-		if err := jsonAPI.Unmarshal(elems[0], &name); err != nil {
-			var num float64
-			if jsonAPI.Unmarshal(elems[0], &num) == nil {
-				name = strconv.FormatFloat(num, 'f', -1, 64)
+	first := elems[0]
+	var entry handlerEntry
+	if first[0] == '"' && bytes.IndexByte(first, '\\') < 0 {
+		entry = s.handlers[string(first[1:len(first)-1])] // no allocation
+	}
+	if entry.h == nil {
+		name := eventName(first)
+		if entry = s.handlers[name]; entry.h == nil {
+			if s.anyHandler == nil {
+				return
 			}
+			entry = handlerEntry{name: name, h: s.anyHandler}
 		}
 	}
-	e := &Event{Name: name, Args: args, sock: s, id: p.id}
-	h := s.handlers[name]
-	if h == nil {
-		h = s.anyHandler
+	e := &Event{Name: entry.name, sock: s, id: p.id}
+	e.args.fill(elems[1:], atts)
+	e.Args = &e.args
+	entry.h(s, e)
+}
+
+// eventName decodes an event name: a JSON string, or a number (which the
+// Node server accepts too).
+func eventName(raw []byte) string {
+	var name string
+	if jsonAPI.Unmarshal(raw, &name) == nil {
+		return name
 	}
-	if h == nil {
-		return
+	var num float64
+	if jsonAPI.Unmarshal(raw, &num) == nil {
+		return strconv.FormatFloat(num, 'f', -1, 64)
 	}
-	h(s, e)
+	return ""
 }
 
 // onAck hands the client's acknowledgement to its waiting reply.

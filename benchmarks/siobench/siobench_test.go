@@ -1,0 +1,158 @@
+package siobench
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gnetty/gnetty/benchmarks/internal/peer"
+)
+
+var (
+	duration = flag.Duration("sio.duration", 5*time.Second, "length of each load run")
+	conns    = flag.Int("sio.conns", 100, "connections of the echo load")
+	members  = flag.Int("sio.members", 1000, "room members of the broadcast load")
+)
+
+var impls = []string{"gnetty", "node"}
+
+// TestMain doubles as the gnetty server and the load process.
+func TestMain(m *testing.M) {
+	var err error
+	a := func(k string) int { n, _ := strconv.Atoi(os.Getenv(k)); return n }
+	d, _ := time.ParseDuration(os.Getenv("SIOB_DURATION"))
+	switch {
+	case os.Getenv("SIOB_SERVER") != "":
+		if path := os.Getenv("SIOB_CPUPROFILE"); path != "" {
+			if f, ferr := os.Create(path); ferr == nil && pprof.StartCPUProfile(f) == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
+		err = serveGnetty(os.Getenv("SIOB_ADDR"))
+	case os.Getenv("SIOB_LOAD") == "echo":
+		err = runEcho(os.Getenv("SIOB_ADDR"), a("SIOB_CONNS"), a("SIOB_INFLIGHT"), a("SIOB_SIZE"), d)
+	case os.Getenv("SIOB_LOAD") == "broadcast":
+		err = runBroadcast(os.Getenv("SIOB_ADDR"), a("SIOB_MEMBERS"), a("SIOB_RATE"), d)
+	default:
+		os.Exit(m.Run())
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// pinned runs args on cpu (taskset) with GOMAXPROCS=1.
+func pinned(cpu int, env []string, args ...string) *exec.Cmd {
+	var cmd *exec.Cmd
+	if ts, err := exec.LookPath("taskset"); err == nil && runtime.NumCPU() >= 2 {
+		cmd = exec.Command(ts, append([]string{"-c", strconv.Itoa(cpu)}, args...)...)
+	} else {
+		cmd = exec.Command(args[0], args[1:]...)
+	}
+	cmd.Env = append(append(os.Environ(), env...), "GOMAXPROCS=1")
+	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+func self() string { s, _ := os.Executable(); return s }
+
+type server struct {
+	addr string
+	pid  int
+}
+
+func startServer(b *testing.B, impl string) *server {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	var cmd *exec.Cmd
+	switch impl {
+	case "gnetty":
+		cmd = pinned(0, []string{"SIOB_SERVER=gnetty", "SIOB_ADDR=" + addr}, self(), "-test.run=^$")
+	case "node":
+		dir, _ := filepath.Abs("../../tests/interop")
+		_, port, _ := net.SplitHostPort(addr)
+		cmd = pinned(0, []string{"PORT=" + port}, "node", filepath.Join(dir, "sio_bench_server.mjs"))
+		cmd.Dir = dir
+	}
+	peer.Serve(b, cmd, addr)
+	return &server{addr: addr, pid: cmd.Process.Pid}
+}
+
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+2:])
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
+}
+
+func load(b *testing.B, s *server, env []string) {
+	var res loadResult
+	var cpu float64
+	for range b.N {
+		c0 := cpuSeconds(s.pid)
+		out, err := pinned(1, append(env, "SIOB_ADDR="+s.addr, "SIOB_DURATION="+duration.String()), self(), "-test.run=^$").Output()
+		if err != nil {
+			b.Fatalf("load: %v\n%s", err, out)
+		}
+		if err := json.Unmarshal(out, &res); err != nil {
+			b.Fatalf("load output %q: %v", out, err)
+		}
+		cpu = cpuSeconds(s.pid) - c0
+		if res.Errors > 0 {
+			b.Fatalf("%d connection errors", res.Errors)
+		}
+	}
+	b.ReportMetric(float64(res.Messages)/res.Seconds, "msg/s")
+	if res.Offered > 0 {
+		b.ReportMetric(float64(res.Offered)/res.Seconds, "offered/s")
+	}
+	b.ReportMetric(100*cpu/res.Seconds, "server-cpu-%")
+	if cpu > 0 {
+		b.ReportMetric(float64(res.Messages)/cpu, "msg/cpu-s")
+	}
+	b.ReportMetric(res.P50us, "p50-us")
+	b.ReportMetric(res.P99us, "p99-us")
+}
+
+// BenchmarkEchoAck: -sio.conns connections, 8 acknowledged emits in
+// flight each, 64 B payloads.
+func BenchmarkEchoAck(b *testing.B) {
+	for _, impl := range impls {
+		b.Run(impl, func(b *testing.B) {
+			s := startServer(b, impl)
+			load(b, s, []string{"SIOB_LOAD=echo", "SIOB_CONNS=" + strconv.Itoa(*conns), "SIOB_INFLIGHT=8", "SIOB_SIZE=64"})
+		})
+	}
+}
+
+// BenchmarkBroadcast: a room of -sio.members, publishes at 50 and 200 a
+// second (50k and 200k deliveries a second offered at 1,000 members).
+func BenchmarkBroadcast(b *testing.B) {
+	for _, rate := range []int{50, 200} {
+		for _, impl := range impls {
+			b.Run(fmt.Sprintf("rate=%d/%s", rate, impl), func(b *testing.B) {
+				s := startServer(b, impl)
+				load(b, s, []string{"SIOB_LOAD=broadcast", "SIOB_MEMBERS=" + strconv.Itoa(*members), "SIOB_RATE=" + strconv.Itoa(rate)})
+			})
+		}
+	}
+}
