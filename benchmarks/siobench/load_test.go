@@ -27,6 +27,15 @@ type loadResult struct {
 	P50us    float64 `json:"p50_us"`
 	P99us    float64 `json:"p99_us"`
 	Errors   int64   `json:"errors"`
+	// ServerCPU is the server's CPU seconds over the measured window only
+	// (after the connections were set up, until the last delivery).
+	ServerCPU float64 `json:"server_cpu"`
+}
+
+// serverCPU reads the server's CPU seconds ($SIOB_PID).
+func serverCPU() float64 {
+	pid, _ := strconv.Atoi(os.Getenv("SIOB_PID"))
+	return cpuSeconds(pid)
 }
 
 // sioConn is one Socket.IO client over a raw WebSocket.
@@ -146,6 +155,7 @@ func runEcho(addr string, conns, inflight, size int, d time.Duration) error {
 			cs = append(cs, s)
 		}
 	}
+	c0 := serverCPU()
 	start := time.Now()
 	end := start.Add(d)
 	for _, s := range cs {
@@ -190,7 +200,7 @@ func runEcho(addr string, conns, inflight, size int, d time.Duration) error {
 		}()
 	}
 	wg.Wait()
-	return report(loadResult{Messages: acks.Load(), Seconds: time.Since(start).Seconds(), Errors: errs.Load()}, lat)
+	return report(loadResult{Messages: acks.Load(), Seconds: time.Since(start).Seconds(), Errors: errs.Load(), ServerCPU: serverCPU() - c0}, lat)
 }
 
 // runBroadcast joins members connections to one room and publishes rate
@@ -260,6 +270,7 @@ func runBroadcast(addr string, members, rate int, d time.Duration) error {
 	if err != nil {
 		return err
 	}
+	c0 := serverCPU()
 	start := time.Now()
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	var pubs int64
@@ -278,13 +289,14 @@ func runBroadcast(addr string, members, rate int, d time.Duration) error {
 	for deadline := time.Now().Add(5 * time.Second); delivered.Load() < offered && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
+	cpu := serverCPU() - c0
 	close(stop)
 	for _, s := range cs {
 		s.c.Close()
 	}
 	pub.c.Close()
 	wg.Wait()
-	return report(loadResult{Messages: delivered.Load(), Offered: offered, Seconds: elapsed, Errors: errs.Load()}, lat)
+	return report(loadResult{Messages: delivered.Load(), Offered: offered, Seconds: elapsed, Errors: errs.Load(), ServerCPU: cpu}, lat)
 }
 
 func report(r loadResult, lat []time.Duration) error {
