@@ -16,5 +16,9 @@
 //     .emit). Figures are deliveries per second, per server CPU-second,
 //     and the publish-to-delivery latency's p50/p99.
 //
-//     cd benchmarks && go test -run '^$' -bench . -benchtime 1x ./siobench
+// Server CPU is read from /proc by the load process over the measured
+// window only: connection set-up (the handshakes and joins) is left out,
+// the drain until the last delivery is in.
+//
+//	cd benchmarks && go test -run '^$' -bench . -benchtime 1x ./siobench
 package siobench
