@@ -450,3 +450,70 @@ func TestGarbageOverWebSocket(t *testing.T) {
 		t.Fatalf("%q", m)
 	}
 }
+
+// TestServerAcksAndDisconnect: EmitWithAck gets the client's answer,
+// times out when none comes, and fails with ErrDisconnected when the
+// client leaves; Disconnect(false) sends the client "41" and the socket's
+// reason is "server namespace disconnect". An async middleware (next from
+// a goroutine) sets Data that the handlers see.
+func TestServerAcksAndDisconnect(t *testing.T) {
+	type result struct {
+		answer string
+		err    error
+	}
+	results := make(chan result, 4)
+	reasons := make(chan string, 4)
+	_, base := startServer(t, socketio.Config{}, func(srv *socketio.Server) {
+		root := srv.Of("/")
+		root.Use(func(s *socketio.Socket, next func(error)) {
+			go func() { // a lookup off the loop
+				s.Data = "user-7"
+				next(nil)
+			}()
+		})
+		root.OnConnection(func(s *socketio.Socket) {
+			s.OnDisconnect(func(s *socketio.Socket, r string) { reasons <- r })
+			s.On("ask", func(s *socketio.Socket, e *socketio.Event) {
+				timeout, _ := e.Args.String(0)
+				d, _ := time.ParseDuration(timeout)
+				_ = s.EmitWithAck(d, func(a *socketio.Args, err error) {
+					var r result
+					r.err = err
+					if a != nil {
+						r.answer, _ = a.String(0)
+					}
+					results <- r
+				}, "question", s.Data)
+			})
+			s.On("kick", func(s *socketio.Socket, e *socketio.Event) { s.Disconnect(false) })
+		})
+	})
+	c := wsClient(t, base)
+	_ = c.WriteMessage(gorilla.TextMessage, []byte("40"))
+	readText(t, c)
+	_ = c.WriteMessage(gorilla.TextMessage, []byte(`42["ask","5s"]`))
+	if m := readText(t, c); m != `420["question","user-7"]` {
+		t.Fatalf("question %q", m)
+	}
+	_ = c.WriteMessage(gorilla.TextMessage, []byte(`430["yes"]`))
+	if r := <-results; r.err != nil || r.answer != "yes" {
+		t.Fatalf("%+v", r)
+	}
+	_ = c.WriteMessage(gorilla.TextMessage, []byte(`42["ask","50ms"]`))
+	readText(t, c) // 421["question",...], left unanswered
+	if r := <-results; !errors.Is(r.err, socketio.ErrAckTimeout) {
+		t.Fatalf("%+v", r)
+	}
+	_ = c.WriteMessage(gorilla.TextMessage, []byte(`42["ask","1h"]`))
+	readText(t, c)
+	_ = c.WriteMessage(gorilla.TextMessage, []byte(`42["kick"]`))
+	if m := readText(t, c); m != "41" {
+		t.Fatalf("kick %q", m)
+	}
+	if r := <-results; !errors.Is(r.err, socketio.ErrDisconnected) {
+		t.Fatalf("%+v", r)
+	}
+	if r := <-reasons; r != "server namespace disconnect" {
+		t.Fatal(r)
+	}
+}
