@@ -1,7 +1,8 @@
 // Package siobench compares Socket.IO servers end to end over loopback:
 // gnetty's preset/socketio against the official Node socket.io server
 // (tests/interop/sio_bench_server.mjs, socket.io 4.8.1 on Node's own
-// event loop), with the same events.
+// event loop) and github.com/zishang520/socket.io v2.5.0 (a Go port of
+// it on net/http, a goroutine per connection), with the same events.
 //
 // Each server runs in its own process pinned to CPU 0 (gnetty with
 // GOMAXPROCS=1 and one event loop); the load is another process pinned to

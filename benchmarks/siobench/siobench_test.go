@@ -24,7 +24,7 @@ var (
 	members  = flag.Int("sio.members", 1000, "room members of the broadcast load")
 )
 
-var impls = []string{"gnetty", "node"}
+var impls = []string{"gnetty", "node", "zishang520"}
 
 // TestMain doubles as the gnetty server and the load process.
 func TestMain(m *testing.M) {
@@ -38,7 +38,11 @@ func TestMain(m *testing.M) {
 				defer pprof.StopCPUProfile()
 			}
 		}
-		err = serveGnetty(os.Getenv("SIOB_ADDR"))
+		if os.Getenv("SIOB_SERVER") == "zishang520" {
+			err = serveZishang(os.Getenv("SIOB_ADDR"))
+		} else {
+			err = serveGnetty(os.Getenv("SIOB_ADDR"))
+		}
 	case os.Getenv("SIOB_LOAD") == "echo":
 		err = runEcho(os.Getenv("SIOB_ADDR"), a("SIOB_CONNS"), a("SIOB_INFLIGHT"), a("SIOB_SIZE"), d)
 	case os.Getenv("SIOB_LOAD") == "broadcast":
@@ -81,8 +85,8 @@ func startServer(b *testing.B, impl string) *server {
 	l.Close()
 	var cmd *exec.Cmd
 	switch impl {
-	case "gnetty":
-		cmd = pinned(0, []string{"SIOB_SERVER=gnetty", "SIOB_ADDR=" + addr}, self(), "-test.run=^$")
+	case "gnetty", "zishang520":
+		cmd = pinned(0, []string{"SIOB_SERVER=" + impl, "SIOB_ADDR=" + addr}, self(), "-test.run=^$")
 	case "node":
 		dir, _ := filepath.Abs("../../tests/interop")
 		_, port, _ := net.SplitHostPort(addr)
