@@ -17,12 +17,14 @@ bench-smoke:
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./echo > /dev/null
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./httpbench -wrk.duration 1s > /dev/null
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./wsbench -ws.duration 300ms -ws.conns 50 -ws.idle 300 > /dev/null
+	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./siobench -sio.duration 300ms -sio.conns 10 -sio.members 50 > /dev/null
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
 	cd benchmarks && go test -run '^$$' -bench . -benchmem ./echo
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x -count 5 ./httpbench
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./wsbench
+	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./siobench
 
 fuzz:
 	cd codec/frame && for f in FuzzLineDecoder FuzzLengthFieldDecoder FuzzPrependerRoundTrip; do \

@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/gnetty/gnetty/bootstrap"
+	"github.com/gnetty/gnetty/internal/nodetest"
 	"github.com/gnetty/gnetty/internal/tlstest"
 )
 
@@ -58,7 +59,7 @@ func TestGorillaOverWSS(t *testing.T) {
 func TestNodeWsOverWSS(t *testing.T) {
 	certs, addr := startTLS(t)
 	for _, mode := range []string{"plain", "deflate"} {
-		res := runNodeArgs(t, "wss_client.mjs", "wss://"+addr+"/", certs.CAFile, mode)
+		res := nodetest.Run(t, "wss_client.mjs", "wss://"+addr+"/", certs.CAFile, mode)
 		if res["code"] != float64(4001) || len(res["seen"].([]any)) != 4 {
 			t.Fatalf("node ws %s: %v", mode, res)
 		}
