@@ -16,6 +16,7 @@ import (
 
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/internal/servertest"
+	"github.com/gnetty/gnetty/internal/tlstest"
 	"github.com/gnetty/gnetty/preset/socketio"
 )
 
@@ -515,5 +516,47 @@ func TestServerAcksAndDisconnect(t *testing.T) {
 	}
 	if r := <-reasons; r != "server namespace disconnect" {
 		t.Fatal(r)
+	}
+}
+
+// TestOverTLS: polling over https:// and the upgrade to wss:// on one
+// TLS port (bootstrap's TLS option), with a test CA.
+func TestOverTLS(t *testing.T) {
+	certs := tlstest.New(t)
+	cfg := socketio.Config{Server: bootstrap.Config{Workers: 2}}
+	cfg.Server.TLS = certs.ServerConfig()
+	_, base := startServer(t, cfg, echoSetup)
+	base = strings.Replace(base, "http://", "https://", 1)
+	p := &poller{t: t, base: base + "/socket.io/?EIO=4&transport=polling", http: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: certs.ClientConfig()}}}
+	status, body := p.get("")
+	if status != 200 || !strings.HasPrefix(body, `0{"sid":"`) || !strings.Contains(body, `"upgrades":["websocket"]`) {
+		t.Fatalf("https handshake %d %q", status, body)
+	}
+	var open struct{ SID string }
+	_ = json.Unmarshal([]byte(body[1:]), &open)
+	p.sid = open.SID
+	p.post("40")
+	p.pollUntil("40{")
+	d := gorilla.Dialer{TLSClientConfig: certs.ClientConfig(), HandshakeTimeout: 5 * time.Second}
+	c, _, err := d.Dial(strings.Replace(base, "https", "wss", 1)+"/socket.io/?EIO=4&transport=websocket&sid="+p.sid, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_ = c.WriteMessage(gorilla.TextMessage, []byte("2probe"))
+	if m := readText(t, c); m != "3probe" {
+		t.Fatalf("probe %q", m)
+	}
+	if status, body := p.poll(); status != 200 || body != "6" {
+		t.Fatalf("the waiting poll is released with a noop: %d %q", status, body)
+	}
+	_ = c.WriteMessage(gorilla.TextMessage, []byte("5"))
+	_ = c.WriteMessage(gorilla.TextMessage, []byte(`421["echo","over wss"]`))
+	if m := readText(t, c); !strings.HasPrefix(m, `42["echo","over wss"`) {
+		t.Fatalf("%q", m)
+	}
+	if m := readText(t, c); m != `431["over wss"]` {
+		t.Fatalf("%q", m)
 	}
 }
