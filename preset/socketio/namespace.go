@@ -53,6 +53,9 @@ type Namespace struct {
 }
 
 // Of returns the namespace called name ("/chat"), created on first use.
+// Create namespaces before Start: with a Redis layer the first call
+// subscribes the node to the namespace's channel, a network round trip
+// that must not run on an event loop.
 func (srv *Server) Of(name string) *Namespace {
 	if name == "" || name[0] != '/' {
 		name = "/" + name
