@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	zsocket "github.com/zishang520/socket.io/v2/socket"
 
@@ -17,10 +18,12 @@ import (
 // serveGnetty runs the gnetty side: the same three events as the Node
 // script.
 func serveGnetty(addr string) error {
+	delay, _ := time.ParseDuration(os.Getenv("SIOB_WRITE_DELAY"))
 	srv, err := socketio.New(socketio.Config{
-		Addrs:  []string{addr},
-		Logger: slog.New(slog.DiscardHandler),
-		Server: bootstrap.Config{Workers: 1},
+		WriteDelay: delay,
+		Addrs:      []string{addr},
+		Logger:     slog.New(slog.DiscardHandler),
+		Server:     bootstrap.Config{Workers: 1},
 	})
 	if err != nil {
 		return err

@@ -87,6 +87,8 @@ func startServer(b *testing.B, impl string) *server {
 	switch impl {
 	case "gnetty", "zishang520":
 		cmd = pinned(0, []string{"SIOB_SERVER=" + impl, "SIOB_ADDR=" + addr}, self(), "-test.run=^$")
+	case "gnetty-wd10ms": // Config.WriteDelay 10 ms
+		cmd = pinned(0, []string{"SIOB_SERVER=gnetty", "SIOB_WRITE_DELAY=10ms", "SIOB_ADDR=" + addr}, self(), "-test.run=^$")
 	case "node":
 		dir, _ := filepath.Abs("../../tests/interop")
 		_, port, _ := net.SplitHostPort(addr)
@@ -155,7 +157,7 @@ func BenchmarkEchoAck(b *testing.B) {
 // second (50k and 200k deliveries a second offered at 1,000 members).
 func BenchmarkBroadcast(b *testing.B) {
 	for _, rate := range []int{50, 200} {
-		for _, impl := range impls {
+		for _, impl := range append(impls, "gnetty-wd10ms") {
 			b.Run(fmt.Sprintf("rate=%d/%s", rate, impl), func(b *testing.B) {
 				s := startServer(b, impl)
 				load(b, s, []string{"SIOB_LOAD=broadcast", "SIOB_MEMBERS=" + strconv.Itoa(*members), "SIOB_RATE=" + strconv.Itoa(rate)})

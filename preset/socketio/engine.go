@@ -93,14 +93,15 @@ type session struct {
 
 	closed atomic.Bool // also read off the loop, by senders
 
-	transport string
-	queue     []out
-	queued    int // bytes in queue
-	parked    *poll
-	flushing  bool              // a flush task is queued
-	ws        *pipeline.Channel // the WebSocket transport, once upgraded or opened so
-	probe     *pipeline.Channel // a WebSocket being probed for the upgrade
-	upgrading bool              // the probe answered: polling gets noops
+	transport    string
+	queue        []out
+	queued       int // bytes in queue
+	parked       *poll
+	flushing     bool              // a flush task is queued
+	wsFlushArmed bool              // a delayed WebSocket flush is scheduled
+	ws           *pipeline.Channel // the WebSocket transport, once upgraded or opened so
+	probe        *pipeline.Channel // a WebSocket being probed for the upgrade
+	upgrading    bool              // the probe answered: polling gets noops
 
 	pingTimer, pongTimer, upgradeTimer, connectTimer pipeline.Timer
 	refreshed                                        bool // the pong wait was restarted once since the last ping
@@ -182,10 +183,14 @@ func (s *session) send(o out) {
 		return
 	}
 	if s.parked != nil && !s.flushing {
-		// Answer after the current callback, so that every packet it
-		// queues goes in one payload.
+		// Answer after the current callback (or the write delay), so that
+		// every packet queued meanwhile goes in one payload.
 		s.flushing = true
-		s.home.Execute(s.flush)
+		if d := s.srv.cfg.WriteDelay; d > 0 {
+			s.home.Schedule(d, s.flush)
+		} else {
+			s.home.Execute(s.flush)
+		}
 	}
 }
 
@@ -193,26 +198,35 @@ func (s *session) sendMessage(e *encoded) { s.send(out{msg: e}) }
 
 func (s *session) writeWS(o out) {
 	ch := s.ws
-	if e := o.msg; e != nil {
-		if e.shared {
-			for _, f := range e.frames() {
-				ch.Write(f)
-			}
-			ch.Flush()
-			return
+	switch e := o.msg; {
+	case e == nil:
+		m := wsframe.AcquireMessage(ws.OpText, nil)
+		m.Data = append(append(m.Data, o.typ), o.data...)
+		ch.Write(m)
+	case e.shared:
+		for _, f := range e.frames() {
+			ch.Write(f)
 		}
+	default:
 		m := wsframe.AcquireMessage(ws.OpText, nil)
 		m.Data = append(append(m.Data, eMessage), e.text...)
 		ch.Write(m)
 		for _, a := range e.attachments {
 			ch.Write(wsframe.AcquireMessage(ws.OpBinary, a))
 		}
+	}
+	d := s.srv.cfg.WriteDelay
+	if d <= 0 {
 		ch.Flush()
 		return
 	}
-	m := wsframe.AcquireMessage(ws.OpText, nil)
-	m.Data = append(append(m.Data, o.typ), o.data...)
-	ch.WriteAndFlush(m)
+	if !s.wsFlushArmed {
+		s.wsFlushArmed = true
+		s.home.Schedule(d, func() {
+			s.wsFlushArmed = false
+			ch.Flush()
+		})
+	}
 }
 
 // flush answers the parked GET with everything queued.

@@ -53,6 +53,13 @@ type Config struct {
 	// does, is closed (the slow-consumer rule), so one slow client never
 	// holds memory without bound. Default 4 MiB.
 	WriteBufferLimit int
+	// WriteDelay, when positive, holds a client's output for up to this
+	// long so that what is sent meanwhile leaves in one write (one system
+	// call for several messages, Centrifugo's write_delay): a trade of a
+	// few milliseconds of latency for CPU under heavy fan-out. It applies
+	// to WebSocket sessions and to answering a waiting poll. Default 0:
+	// every message leaves at the end of the loop pass that sent it.
+	WriteDelay time.Duration
 	// CORS, when set, answers cross-origin polling requests (preflight
 	// included) and lets WebSocket upgrades from those origins through.
 	CORS *CORS

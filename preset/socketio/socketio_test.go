@@ -560,3 +560,32 @@ func TestOverTLS(t *testing.T) {
 		t.Fatalf("%q", m)
 	}
 }
+
+// TestWriteDelayCoalesces: with WriteDelay, events sent to a client by
+// separate loop tasks leave in one write: the client's first read holds
+// all of them.
+func TestWriteDelayCoalesces(t *testing.T) {
+	var sock atomic.Pointer[socketio.Socket]
+	_, base := startServer(t, socketio.Config{WriteDelay: time.Second}, func(srv *socketio.Server) {
+		srv.Of("/").OnConnection(func(s *socketio.Socket) { sock.Store(s) })
+	})
+	c := wsClient(t, base)
+	_ = c.WriteMessage(gorilla.TextMessage, []byte("40"))
+	if m := readText(t, c); !strings.HasPrefix(m, "40{") {
+		t.Fatal(m)
+	}
+	eventually(t, "connected", func() bool { return sock.Load() != nil })
+	raw := c.NetConn()
+	for i := range 5 {
+		_ = sock.Load().Emit("n", i) // each a task of its own on the socket's loop
+	}
+	buf := make([]byte, 64<<10)
+	_ = raw.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := raw.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(string(buf[:n]), `42["n",`); got != 5 {
+		t.Fatalf("first read held %d of 5 events: %q", got, buf[:n])
+	}
+}
