@@ -18,6 +18,7 @@ bench-smoke:
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./httpbench -wrk.duration 1s > /dev/null
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./wsbench -ws.duration 300ms -ws.conns 50 -ws.idle 300 > /dev/null
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./siobench -sio.duration 300ms -sio.conns 10 -sio.members 50 > /dev/null
+	cd benchmarks && go test -run '^$$' -bench 'FanOut/offered=100k' -benchtime 1x ./fanout -fan.duration 300ms -fan.rooms 2 -fan.scale 0.01 > /dev/null
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
@@ -25,6 +26,7 @@ bench:
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x -count 5 ./httpbench
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./wsbench
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./siobench
+	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./fanout
 
 fuzz:
 	cd codec/frame && for f in FuzzLineDecoder FuzzLengthFieldDecoder FuzzPrependerRoundTrip; do \

@@ -1,0 +1,113 @@
+package fanout
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/gnetty/gnetty/benchmarks/internal/peer"
+)
+
+var (
+	duration = flag.Duration("fan.duration", 5*time.Second, "length of each publishing run")
+	rooms    = flag.Int("fan.rooms", 50, "rooms of 100 members")
+	scale    = flag.Float64("fan.scale", 1, "factor on the offered rates (CI smoke runs use a small one)")
+)
+
+var impls = []string{"gnetty", "gorilla", "nbio"}
+
+func TestMain(m *testing.M) {
+	var err error
+	a := func(k string) int { n, _ := strconv.Atoi(os.Getenv(k)); return n }
+	switch {
+	case os.Getenv("FAN_SERVER") != "":
+		if path := os.Getenv("FAN_CPUPROFILE"); path != "" {
+			if f, ferr := os.Create(path); ferr == nil && pprof.StartCPUProfile(f) == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
+		err = serve(os.Getenv("FAN_SERVER"), os.Getenv("FAN_ADDR"))
+	case os.Getenv("FAN_LOAD") != "":
+		d, _ := time.ParseDuration(os.Getenv("FAN_DURATION"))
+		err = run(os.Getenv("FAN_ADDR"), a("FAN_ROOMS"), a("FAN_OFFERED"), a("FAN_STALL"), d, a("FAN_PID"))
+	default:
+		os.Exit(m.Run())
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func pinned(cpu int, env []string) *exec.Cmd {
+	self, _ := os.Executable()
+	args := []string{self, "-test.run=^$"}
+	var cmd *exec.Cmd
+	if ts, err := exec.LookPath("taskset"); err == nil && runtime.NumCPU() >= 2 {
+		cmd = exec.Command(ts, append([]string{"-c", strconv.Itoa(cpu)}, args...)...)
+	} else {
+		cmd = exec.Command(args[0], args[1:]...)
+	}
+	cmd.Env = append(append(os.Environ(), env...), "GOMAXPROCS=1")
+	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+// BenchmarkFanOut: 5,000 members in rooms of 100, 100k and 300k
+// deliveries per second offered, with no stalled reader and with 1% of
+// the members never reading.
+func BenchmarkFanOut(b *testing.B) {
+	for _, offered := range []int{100000, 300000} {
+		for _, stall := range []int{0, 100} {
+			for _, impl := range impls {
+				name := fmt.Sprintf("offered=%dk/stalled=%s/%s", offered/1000, map[int]string{0: "0", 100: "1pct"}[stall], impl)
+				b.Run(name, func(b *testing.B) {
+					l, err := net.Listen("tcp", "127.0.0.1:0")
+					if err != nil {
+						b.Fatal(err)
+					}
+					addr := l.Addr().String()
+					l.Close()
+					srv := pinned(0, []string{"FAN_SERVER=" + impl, "FAN_ADDR=" + addr})
+					peer.Serve(b, srv, addr)
+					var res loadResult
+					for range b.N {
+						out, err := pinned(1, []string{
+							"FAN_LOAD=1", "FAN_ADDR=" + addr, "FAN_ROOMS=" + strconv.Itoa(*rooms),
+							"FAN_OFFERED=" + strconv.Itoa(int(float64(offered)**scale)), "FAN_STALL=" + strconv.Itoa(stall),
+							"FAN_DURATION=" + duration.String(), "FAN_PID=" + strconv.Itoa(srv.Process.Pid),
+						}).Output()
+						if err != nil {
+							b.Fatalf("load: %v\n%s", err, out)
+						}
+						if err := json.Unmarshal(out, &res); err != nil {
+							b.Fatalf("load output %q: %v", out, err)
+						}
+						if res.Errors > 0 {
+							b.Fatalf("%d load errors", res.Errors)
+						}
+					}
+					b.ReportMetric(float64(res.Delivered)/res.Seconds, "delivered/s")
+					b.ReportMetric(float64(res.Offered)/res.Seconds, "offered/s")
+					b.ReportMetric(100*res.ServerCPU/res.Seconds, "server-cpu-%")
+					if res.ServerCPU > 0 {
+						b.ReportMetric(float64(res.Delivered)/res.ServerCPU, "deliveries/cpu-s")
+					}
+					b.ReportMetric(res.P50us/1000, "p50-ms")
+					b.ReportMetric(res.P99us/1000, "p99-ms")
+					b.ReportMetric(float64(res.StalledClosed), "stalled-dropped")
+					b.ReportMetric(float64(res.Stalled), "stalled")
+					b.ReportMetric(float64(res.OthersClosed), "others-dropped")
+				})
+			}
+		}
+	}
+}

@@ -1,0 +1,272 @@
+package fanout
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+)
+
+type loadResult struct {
+	Delivered     int64   `json:"delivered"`
+	Offered       int64   `json:"offered"`
+	Seconds       float64 `json:"seconds"`
+	P50us         float64 `json:"p50_us"`
+	P99us         float64 `json:"p99_us"`
+	Stalled       int     `json:"stalled"`
+	StalledClosed int     `json:"stalled_closed"`
+	OthersClosed  int64   `json:"others_closed"`
+	Errors        int64   `json:"errors"`
+	ServerCPU     float64 `json:"server_cpu"`
+}
+
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	var f []string
+	for i, start := len(s)-1, 0; i >= 0; i-- {
+		if s[i] == ')' {
+			start = i + 2
+			f = splitFields(s[start:])
+			break
+		}
+	}
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
+}
+
+func splitFields(s string) []string {
+	var out []string
+	start := -1
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ' ' || s[i] == '\n' {
+			if start >= 0 {
+				out = append(out, s[start:i])
+				start = -1
+			}
+		} else if start < 0 {
+			start = i
+		}
+	}
+	return out
+}
+
+func dial(addr, path string) (net.Conn, *bufio.Reader, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, br, _, err := ws.Dial(ctx, "ws://"+addr+path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var r io.Reader = c
+	if br != nil {
+		r = io.MultiReader(br, c)
+	}
+	return c, bufio.NewReaderSize(r, 32<<10), nil
+}
+
+// readFrame reads one unmasked server frame's payload into buf.
+func readFrame(r *bufio.Reader, buf []byte) ([]byte, byte, error) {
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return nil, 0, err
+	}
+	n := int(h[1] & 0x7f)
+	switch n {
+	case 126:
+		var l [2]byte
+		if _, err := io.ReadFull(r, l[:]); err != nil {
+			return nil, 0, err
+		}
+		n = int(binary.BigEndian.Uint16(l[:]))
+	case 127:
+		var l [8]byte
+		if _, err := io.ReadFull(r, l[:]); err != nil {
+			return nil, 0, err
+		}
+		n = int(binary.BigEndian.Uint64(l[:]))
+	}
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	_, err := io.ReadFull(r, buf)
+	return buf, h[0] & 0x0f, err
+}
+
+// run connects rooms*100 members (every stallEvery-th never reads; 0:
+// none) and one publisher per room, publishes for d so that offered
+// deliveries per second arrive, drains, and prints a loadResult.
+func run(addr string, rooms, offered, stallEvery int, d time.Duration, pid int) error {
+	const perRoom = 100
+	type member struct {
+		c       net.Conn
+		r       *bufio.Reader
+		stalled bool
+	}
+	var errs atomic.Int64
+	members := make([]*member, rooms*perRoom)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	for i := range members {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			c, r, err := dial(addr, "/room/"+strconv.Itoa(i%rooms))
+			if err != nil {
+				errs.Add(1)
+				return
+			}
+			members[i] = &member{c: c, r: r, stalled: stallEvery > 0 && i%stallEvery == stallEvery-1}
+		}()
+	}
+	wg.Wait()
+	pubs := make([]net.Conn, rooms)
+	for i := range pubs {
+		c, _, err := dial(addr, "/pub/"+strconv.Itoa(i))
+		if err != nil {
+			return err
+		}
+		pubs[i] = c
+	}
+	// Let the servers register every member before the first publish.
+	time.Sleep(500 * time.Millisecond)
+
+	var delivered, othersClosed atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	var readers sync.WaitGroup
+	stalled := 0
+	for _, m := range members {
+		if m == nil {
+			continue
+		}
+		if m.stalled {
+			stalled++
+			continue
+		}
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			buf := make([]byte, 256)
+			mine := make([]time.Duration, 0, 1024)
+			for {
+				p, op, err := readFrame(m.r, buf)
+				if err != nil {
+					break
+				}
+				if op == 0x8 { // close: the server dropped us
+					othersClosed.Add(1)
+					break
+				}
+				t, _ := strconv.ParseInt(string(p[:19]), 10, 64)
+				mine = append(mine, time.Since(time.Unix(0, t)))
+				delivered.Add(1)
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	readersPerRoom := make([]int64, rooms)
+	for i, m := range members {
+		if m != nil && !m.stalled {
+			readersPerRoom[i%rooms]++
+		}
+	}
+
+	c0 := cpuSeconds(pid)
+	start := time.Now()
+	perRoomRate := float64(offered) / perRoom / float64(rooms) // publishes per second per room
+	interval := time.Duration(float64(time.Second) / perRoomRate)
+	var offeredToReaders atomic.Int64
+	var pw sync.WaitGroup
+	for i, c := range pubs {
+		pw.Add(1)
+		go func() {
+			defer pw.Done()
+			payload := make([]byte, 128)
+			for j := range payload {
+				payload[j] = 'x'
+			}
+			next := start.Add(time.Duration(i) * interval / time.Duration(len(pubs)))
+			for time.Since(start) < d {
+				time.Sleep(time.Until(next))
+				next = next.Add(interval)
+				copy(payload, strconv.AppendInt(nil, time.Now().UnixNano(), 10))
+				if err := wsutil.WriteClientText(c, payload); err != nil {
+					errs.Add(1)
+					return
+				}
+				offeredToReaders.Add(readersPerRoom[i])
+			}
+		}()
+	}
+	pw.Wait()
+	elapsed := time.Since(start).Seconds()
+	for deadline := time.Now().Add(5 * time.Second); delivered.Load() < offeredToReaders.Load() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cpu := cpuSeconds(pid) - c0
+	// Which stalled members did the server drop? Read what is left: a
+	// dropped member's stream ends (close frame or EOF).
+	stalledClosed := 0
+	var sw sync.WaitGroup
+	var smu sync.Mutex
+	for _, m := range members {
+		if m == nil || !m.stalled {
+			continue
+		}
+		sw.Add(1)
+		go func() {
+			defer sw.Done()
+			_ = m.c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			_, err := io.Copy(io.Discard, m.r)
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				return // still open: not dropped
+			}
+			smu.Lock()
+			stalledClosed++
+			smu.Unlock()
+		}()
+	}
+	sw.Wait()
+	for _, m := range members {
+		if m != nil {
+			m.c.Close()
+		}
+	}
+	for _, c := range pubs {
+		c.Close()
+	}
+	readers.Wait()
+	slices.Sort(lat)
+	res := loadResult{Delivered: delivered.Load(), Offered: offeredToReaders.Load(), Seconds: elapsed, Stalled: stalled,
+		StalledClosed: stalledClosed, OthersClosed: othersClosed.Load(), Errors: errs.Load(), ServerCPU: cpu}
+	if n := len(lat); n > 0 {
+		res.P50us = float64(lat[n/2].Microseconds())
+		res.P99us = float64(lat[n*99/100].Microseconds())
+	}
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
