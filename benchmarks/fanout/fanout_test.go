@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"testing"
@@ -47,20 +45,6 @@ func TestMain(m *testing.M) {
 	}
 }
 
-func pinned(cpu int, env []string) *exec.Cmd {
-	self, _ := os.Executable()
-	args := []string{self, "-test.run=^$"}
-	var cmd *exec.Cmd
-	if ts, err := exec.LookPath("taskset"); err == nil && runtime.NumCPU() >= 2 {
-		cmd = exec.Command(ts, append([]string{"-c", strconv.Itoa(cpu)}, args...)...)
-	} else {
-		cmd = exec.Command(args[0], args[1:]...)
-	}
-	cmd.Env = append(append(os.Environ(), env...), "GOMAXPROCS=1")
-	cmd.Stderr = os.Stderr
-	return cmd
-}
-
 // BenchmarkFanOut: 5,000 members in rooms of 100, 100k and 300k
 // deliveries per second offered, with no stalled reader and with 1% of
 // the members never reading.
@@ -76,11 +60,11 @@ func BenchmarkFanOut(b *testing.B) {
 					}
 					addr := l.Addr().String()
 					l.Close()
-					srv := pinned(0, []string{"FAN_SERVER=" + impl, "FAN_ADDR=" + addr})
+					srv := peer.Self(0, []string{"FAN_SERVER=" + impl, "FAN_ADDR=" + addr})
 					peer.Serve(b, srv, addr)
 					var res loadResult
 					for range b.N {
-						out, err := pinned(1, []string{
+						out, err := peer.Self(1, []string{
 							"FAN_LOAD=1", "FAN_ADDR=" + addr, "FAN_ROOMS=" + strconv.Itoa(*rooms),
 							"FAN_OFFERED=" + strconv.Itoa(int(float64(offered)**scale)), "FAN_STALL=" + strconv.Itoa(stall),
 							"FAN_DURATION=" + duration.String(), "FAN_PID=" + strconv.Itoa(srv.Process.Pid),

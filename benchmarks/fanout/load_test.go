@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+
+	"github.com/gnetty/gnetty/benchmarks/internal/peer"
 )
 
 type loadResult struct {
@@ -30,44 +31,6 @@ type loadResult struct {
 	OthersClosed  int64   `json:"others_closed"`
 	Errors        int64   `json:"errors"`
 	ServerCPU     float64 `json:"server_cpu"`
-}
-
-func cpuSeconds(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	var f []string
-	for i, start := len(s)-1, 0; i >= 0; i-- {
-		if s[i] == ')' {
-			start = i + 2
-			f = splitFields(s[start:])
-			break
-		}
-	}
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100
-}
-
-func splitFields(s string) []string {
-	var out []string
-	start := -1
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == ' ' || s[i] == '\n' {
-			if start >= 0 {
-				out = append(out, s[start:i])
-				start = -1
-			}
-		} else if start < 0 {
-			start = i
-		}
-	}
-	return out
 }
 
 func dial(addr, path string) (net.Conn, *bufio.Reader, error) {
@@ -196,7 +159,7 @@ func run(addr string, rooms, offered, stallEvery int, d time.Duration, pid int) 
 		}
 	}
 
-	c0 := cpuSeconds(pid)
+	c0 := peer.CPUSeconds(pid)
 	start := time.Now()
 	perRoomRate := float64(offered) / perRoom / float64(rooms) // publishes per second per room
 	interval := time.Duration(float64(time.Second) / perRoomRate)
@@ -228,7 +191,7 @@ func run(addr string, rooms, offered, stallEvery int, d time.Duration, pid int) 
 	for deadline := time.Now().Add(5 * time.Second); delivered.Load() < offeredToReaders.Load() && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	cpu := cpuSeconds(pid) - c0
+	cpu := peer.CPUSeconds(pid) - c0
 	// Which stalled members did the server drop? Read what is left: a
 	// dropped member's stream ends (close frame or EOF).
 	stalledClosed := 0

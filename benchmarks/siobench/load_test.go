@@ -17,6 +17,8 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+
+	"github.com/gnetty/gnetty/benchmarks/internal/peer"
 )
 
 // loadResult is what a load process prints.
@@ -35,7 +37,7 @@ type loadResult struct {
 // serverCPU reads the server's CPU seconds ($SIOB_PID).
 func serverCPU() float64 {
 	pid, _ := strconv.Atoi(os.Getenv("SIOB_PID"))
-	return cpuSeconds(pid)
+	return peer.CPUSeconds(pid)
 }
 
 // sioConn is one Socket.IO client over a raw WebSocket.

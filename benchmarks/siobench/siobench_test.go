@@ -8,10 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"runtime/pprof"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -56,21 +54,6 @@ func TestMain(m *testing.M) {
 	}
 }
 
-// pinned runs args on cpu (taskset) with GOMAXPROCS=1.
-func pinned(cpu int, env []string, args ...string) *exec.Cmd {
-	var cmd *exec.Cmd
-	if ts, err := exec.LookPath("taskset"); err == nil && runtime.NumCPU() >= 2 {
-		cmd = exec.Command(ts, append([]string{"-c", strconv.Itoa(cpu)}, args...)...)
-	} else {
-		cmd = exec.Command(args[0], args[1:]...)
-	}
-	cmd.Env = append(append(os.Environ(), env...), "GOMAXPROCS=1")
-	cmd.Stderr = os.Stderr
-	return cmd
-}
-
-func self() string { s, _ := os.Executable(); return s }
-
 type server struct {
 	addr string
 	pid  int
@@ -86,43 +69,32 @@ func startServer(b *testing.B, impl string) *server {
 	var cmd *exec.Cmd
 	switch impl {
 	case "gnetty", "zishang520":
-		cmd = pinned(0, []string{"SIOB_SERVER=" + impl, "SIOB_ADDR=" + addr}, self(), "-test.run=^$")
+		cmd = peer.Self(0, []string{"SIOB_SERVER=" + impl, "SIOB_ADDR=" + addr})
 	case "gnetty-wd10ms": // Config.WriteDelay 10 ms
-		cmd = pinned(0, []string{"SIOB_SERVER=gnetty", "SIOB_WRITE_DELAY=10ms", "SIOB_ADDR=" + addr}, self(), "-test.run=^$")
+		cmd = peer.Self(0, []string{"SIOB_SERVER=gnetty", "SIOB_WRITE_DELAY=10ms", "SIOB_ADDR=" + addr})
 	case "node":
 		dir, _ := filepath.Abs("../../tests/interop")
 		_, port, _ := net.SplitHostPort(addr)
-		cmd = pinned(0, []string{"PORT=" + port}, "node", filepath.Join(dir, "sio_bench_server.mjs"))
+		cmd = peer.Pinned(0, []string{"PORT=" + port}, "node", filepath.Join(dir, "sio_bench_server.mjs"))
 		cmd.Dir = dir
 	}
 	peer.Serve(b, cmd, addr)
 	return &server{addr: addr, pid: cmd.Process.Pid}
 }
 
-func cpuSeconds(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+2:])
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100
-}
-
 func load(b *testing.B, s *server, env []string) {
 	var res loadResult
 	var cpu float64
 	for range b.N {
-		c0 := cpuSeconds(s.pid)
-		out, err := pinned(1, append(env, "SIOB_ADDR="+s.addr, "SIOB_PID="+strconv.Itoa(s.pid), "SIOB_DURATION="+duration.String()), self(), "-test.run=^$").Output()
+		c0 := peer.CPUSeconds(s.pid)
+		out, err := peer.Self(1, append(env, "SIOB_ADDR="+s.addr, "SIOB_PID="+strconv.Itoa(s.pid), "SIOB_DURATION="+duration.String())).Output()
 		if err != nil {
 			b.Fatalf("load: %v\n%s", err, out)
 		}
 		if err := json.Unmarshal(out, &res); err != nil {
 			b.Fatalf("load output %q: %v", out, err)
 		}
-		cpu = cpuSeconds(s.pid) - c0
+		cpu = peer.CPUSeconds(s.pid) - c0
 		if res.ServerCPU > 0 {
 			cpu = res.ServerCPU // the measured window only, set-up excluded
 		}
