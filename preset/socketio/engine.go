@@ -279,16 +279,26 @@ func (s *session) answerPoll(p *poll, body []byte) {
 	p.ch.WriteAndFlush(resp)
 }
 
-// onPoll handles a long-polling GET (on home).
-func (s *session) onPoll(ch *pipeline.Channel, req *http1.Request, w *pollWatch) {
+// polling answers a polling request that the session can no longer take
+// (closed meanwhile, or upgraded) and reports whether it can.
+func (s *session) polling(ch *pipeline.Channel, req *http1.Request) bool {
 	switch {
 	case s.closed.Load():
 		s.srv.engineError(ch, req, errUnknownSID)
-		return
+		return false
 	case s.transport != transportPolling:
 		s.srv.engineError(ch, req, errBadRequest)
+		return false
+	}
+	return true
+}
+
+// onPoll handles a long-polling GET (on home).
+func (s *session) onPoll(ch *pipeline.Channel, req *http1.Request, w *pollWatch) {
+	if !s.polling(ch, req) {
 		return
-	case s.parked != nil:
+	}
+	if s.parked != nil {
 		s.srv.engineError(ch, req, errBadRequest)
 		s.close("transport error", false)
 		return
@@ -319,12 +329,7 @@ func (s *session) pollClosed(ch *pipeline.Channel) {
 
 // onPost handles a POST of packets (on home).
 func (s *session) onPost(ch *pipeline.Channel, req *http1.Request) {
-	switch {
-	case s.closed.Load():
-		s.srv.engineError(ch, req, errUnknownSID)
-		return
-	case s.transport != transportPolling:
-		s.srv.engineError(ch, req, errBadRequest)
+	if !s.polling(ch, req) {
 		return
 	}
 	body := req.Body
