@@ -75,6 +75,17 @@ type Config struct {
 	// Logger receives the server's and the channels' logs, gnet's included.
 	// Default slog.Default().
 	Logger *slog.Logger
+
+	// GCPercent and MemoryLimit tune the Go garbage collector when the
+	// server starts (runtime/debug.SetGCPercent and SetMemoryLimit; 0 keeps
+	// GOGC and GOMEMLIMIT; a negative GCPercent turns the collector off
+	// until MemoryLimit). They are process-wide: the last server started
+	// wins. With many connections the live heap is large and every cycle
+	// scans it; a higher GCPercent under a MemoryLimit trades headroom for
+	// fewer cycles (with 5,000 fan-out members, GOGC=400 took gnetty from
+	// 99k to 105k deliveries per CPU-second).
+	GCPercent   int
+	MemoryLimit int64
 }
 
 // ChannelOptions are the settings of each connection, the same for a

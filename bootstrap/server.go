@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -96,6 +97,12 @@ func (s *Server) Start() error {
 	}
 	s.started = true
 	s.mu.Unlock()
+	if s.cfg.GCPercent != 0 {
+		debug.SetGCPercent(s.cfg.GCPercent)
+	}
+	if s.cfg.MemoryLimit > 0 {
+		debug.SetMemoryLimit(s.cfg.MemoryLimit)
+	}
 
 	protos := make([]string, len(s.addrs))
 	for i, a := range s.addrs {

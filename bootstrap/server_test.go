@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -684,5 +685,32 @@ func TestLoopClockIsReadOncePerCallback(t *testing.T) {
 	_, _ = c.Write([]byte("y"))
 	if second := <-stamps; !second.a.After(first.a) {
 		t.Fatalf("the next callback's clock %v is not after %v", second.a, first.a)
+	}
+}
+
+// TestGCSettingsApplyAtStart: GCPercent and MemoryLimit reach the runtime
+// when the server starts (and are restored here for the other tests).
+func TestGCSettingsApplyAtStart(t *testing.T) {
+	oldPercent := debug.SetGCPercent(100)
+	debug.SetGCPercent(oldPercent)
+	oldLimit := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() {
+		debug.SetGCPercent(oldPercent)
+		debug.SetMemoryLimit(oldLimit)
+	})
+	s, err := bootstrap.New(bootstrap.Config{
+		Addrs: []string{"127.0.0.1:0"}, Workers: 1, Logger: slog.New(slog.DiscardHandler),
+		GCPercent: 321, MemoryLimit: 3 << 30,
+		Initializer: func(*pipeline.Channel) {},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	servertest.Start(t, s)
+	if p := debug.SetGCPercent(oldPercent); p != 321 {
+		t.Fatalf("GC percent %d", p)
+	}
+	if l := debug.SetMemoryLimit(-1); l != 3<<30 {
+		t.Fatalf("memory limit %d", l)
 	}
 }
