@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -59,21 +58,6 @@ func TestMain(m *testing.M) {
 // The server and load modes return from TestMain normally so that deferred
 // work (the CPU profile) completes.
 
-func pinned(cpu int, env []string, args ...string) *exec.Cmd {
-	self, _ := os.Executable()
-	args = append([]string{self, "-test.run=^$"}, args...)
-	var cmd *exec.Cmd
-	if ts, err := exec.LookPath("taskset"); err == nil && runtime.NumCPU() >= 2 {
-		cmd = exec.Command(ts, append([]string{"-c", strconv.Itoa(cpu)}, args...)...)
-	} else {
-		cmd = exec.Command(args[0], args[1:]...)
-	}
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
-	cmd.Stderr = os.Stderr
-	return cmd
-}
-
 type server struct {
 	cmd  *exec.Cmd
 	addr string
@@ -90,7 +74,7 @@ func startServerEnv(b *testing.B, impl string, env []string) *server {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := pinned(0, append([]string{"WSB_SERVER=" + impl, "WSB_ADDR=" + addr}, env...))
+	cmd := peer.Self(0, append([]string{"WSB_SERVER=" + impl, "WSB_ADDR=" + addr}, env...))
 	peer.Serve(b, cmd, addr)
 	s := &server{cmd: cmd, addr: addr}
 	s.pid = serverPID(cmd)
@@ -100,18 +84,6 @@ func startServerEnv(b *testing.B, impl string, env []string) *server {
 // serverPID finds the server process under taskset (taskset execs it, so
 // the PID is the same).
 func serverPID(cmd *exec.Cmd) int { return cmd.Process.Pid }
-
-// cpuSeconds reads the process's user+system CPU time.
-func cpuSeconds(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+2:])
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100 // USER_HZ
-}
 
 // rssKiB reads the process's resident memory.
 func rssKiB(pid int) float64 {
@@ -150,15 +122,15 @@ func runLoadProcess(b *testing.B, s *server, env []string) (loadResult, float64)
 	var res loadResult
 	var cpu float64
 	for range b.N {
-		c0 := cpuSeconds(s.pid)
-		out, err := pinned(1, env).Output()
+		c0 := peer.CPUSeconds(s.pid)
+		out, err := peer.Self(1, env).Output()
 		if err != nil {
 			b.Fatalf("load: %v\n%s", err, out)
 		}
 		if err := json.Unmarshal(out, &res); err != nil {
 			b.Fatalf("load output %q: %v", out, err)
 		}
-		cpu = cpuSeconds(s.pid) - c0
+		cpu = peer.CPUSeconds(s.pid) - c0
 		if res.Errors > 0 {
 			b.Fatalf("%d connection errors", res.Errors)
 		}
@@ -206,7 +178,7 @@ func BenchmarkIdle(b *testing.B) {
 func idleBytes(b *testing.B, s *server, env []string) float64 {
 	time.Sleep(200 * time.Millisecond)
 	before := rssKiB(s.pid)
-	cmd := pinned(1, append([]string{"WSB_IDLE=" + strconv.Itoa(*idleN), "WSB_ADDR=" + s.addr}, env...))
+	cmd := peer.Self(1, append([]string{"WSB_IDLE=" + strconv.Itoa(*idleN), "WSB_ADDR=" + s.addr}, env...))
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
