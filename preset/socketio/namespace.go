@@ -327,8 +327,12 @@ func (n *Namespace) deliver(rooms, except []string, offset string, e *encoded) {
 		for _, sock := range n.sockets {
 			add(sock)
 		}
+	} else if len(rooms) == 1 {
+		for sock := range n.rooms[rooms[0]] {
+			add(sock)
+		}
 	} else {
-		seen := map[*Socket]bool{}
+		seen := map[*Socket]bool{} // a socket in several of the rooms gets it once
 		for _, r := range rooms {
 			for sock := range n.rooms[r] {
 				if !seen[sock] {
