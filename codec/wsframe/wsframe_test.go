@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"runtime"
 	"strings"
 	"testing"
@@ -399,40 +398,6 @@ func TestNegotiateDeflate(t *testing.T) {
 // Autobahn 13.3/13.5: a window the client sets for the server is
 // accepted, answered, and honoured (Huffman coding only, no
 // back-references), and what is sent still inflates to the message.
-func TestServerWindowBitsAreHonoured(t *testing.T) {
-	d, ok := wsframe.AcceptDeflate([]byte("permessage-deflate; server_max_window_bits=9; client_max_window_bits"))
-	if !ok || d.ServerMaxWindowBits != 9 {
-		t.Fatalf("%+v %v", d, ok)
-	}
-	if got := d.Response(); got != wsframe.DeflateResponse+"; server_max_window_bits=9" {
-		t.Fatalf("response %q", got)
-	}
-	if got := (wsframe.Deflate{}).Response(); got != wsframe.DeflateResponse {
-		t.Fatalf("response %q", got)
-	}
-	d.Threshold = 1
-	ch := newCodec(t, wsframe.Config{Deflate: &d})
-	text := []byte(strings.Repeat("abcdefgh", 2000)) // would compress to almost nothing with back-references
-	ch.WriteOutbound(wsframe.AcquireMessage(ws.OpText, text))
-	frames := parseServer(t, ch.ReadOutboundBytes())
-	if len(frames) != 1 || !frames[0].rsv1 {
-		t.Fatalf("frames %v", frames)
-	}
-	// Huffman-only output: no shorter than 3 bits a byte of 8 symbols.
-	if len(frames[0].data) < len(text)*3/8 {
-		t.Fatalf("%d bytes for %d: back-references were used", len(frames[0].data), len(text))
-	}
-	r := flate.NewReader(bytes.NewReader(append(frames[0].data, 0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff)))
-	got, err := io.ReadAll(r)
-	if err != nil || !bytes.Equal(got, text) {
-		t.Fatalf("inflated %d bytes: %v", len(got), err)
-	}
-	drainEvents(ch)
-	if err := ch.Finish(); err != nil {
-		t.Error(err)
-	}
-}
-
 func TestPreparedBroadcastEncodesOnce(t *testing.T) {
 	p := wsframe.Prepare(ws.OpText, []byte("to everyone"))
 	var outs [][]byte

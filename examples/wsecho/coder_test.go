@@ -8,23 +8,46 @@ import (
 	"time"
 
 	cws "github.com/coder/websocket"
+
+	"github.com/gnetty/gnetty/bootstrap"
+	"github.com/gnetty/gnetty/codec/wsframe"
 )
 
+// coder/websocket's client in each compression mode, against the default
+// policy and against a budget that holds its 32 KiB window (it offers no
+// client_max_window_bits), so that both directions keep their context.
 func TestCoderWebsocketClientEcho(t *testing.T) {
-	_, addr := start(t)
-	for _, mode := range []cws.CompressionMode{cws.CompressionDisabled, cws.CompressionContextTakeover, cws.CompressionNoContextTakeover} {
+	_, small := start(t)
+	_, big := startDeflate(t, bootstrap.ChannelOptions{}, deflate{takeover: true, memory: 64 << 10})
+	for _, c := range []struct {
+		addr string
+		mode cws.CompressionMode
+		want string
+	}{
+		{small, cws.CompressionDisabled, ""},
+		{small, cws.CompressionContextTakeover, "permessage-deflate; client_no_context_takeover"},
+		{small, cws.CompressionNoContextTakeover, wsframe.DeflateResponse},
+		{big, cws.CompressionContextTakeover, "permessage-deflate"},
+	} {
+		mode := c.mode
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		c, _, err := cws.Dial(ctx, "ws://"+addr+"/", &cws.DialOptions{CompressionMode: mode})
+		c2, resp, err := cws.Dial(ctx, "ws://"+c.addr+"/", &cws.DialOptions{CompressionMode: mode})
 		if err != nil {
 			cancel()
 			t.Fatal(err)
 		}
+		if got := resp.Header.Get("Sec-WebSocket-Extensions"); got != c.want {
+			t.Errorf("mode %v: answered %q, want %q", mode, got, c.want)
+		}
+		c := c2
 		c.SetReadLimit(1 << 20)
 		for _, m := range []struct {
 			typ  cws.MessageType
 			data []byte
 		}{
 			{cws.MessageText, []byte("hi from coder")},
+			{cws.MessageText, []byte(strings.Repeat("a chat message of some length, sent again; ", 8))},
+			{cws.MessageText, []byte(strings.Repeat("a chat message of some length, sent again; ", 8))},
 			{cws.MessageText, []byte(strings.Repeat("repeat repeat ", 5000))},
 			{cws.MessageBinary, bytes.Repeat([]byte{1, 2, 3}, 50_000)},
 		} {

@@ -2,6 +2,11 @@
 // with permessage-deflate offered: the reference target for conformance
 // tools such as the Autobahn TestSuite.
 //
+// Compression keeps context takeover on by default: each connection keeps
+// a window of its past messages in both directions, 8 KiB in all
+// (-deflate-memory), so similar messages compress several times better.
+// -context-takeover=false compresses every message alone.
+//
 //	go run ./examples/wsecho -addr 127.0.0.1:9001
 //	go run ./examples/wsecho -addr 127.0.0.1:9443 -tls-cert cert.pem -tls-key key.pem   # wss://
 package main
@@ -28,6 +33,8 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:9001", "listen address")
 	certFile := flag.String("tls-cert", "", "PEM certificate: serve wss:// (with -tls-key; reloaded when the files change)")
 	keyFile := flag.String("tls-key", "", "PEM private key of -tls-cert")
+	takeover := flag.Bool("context-takeover", true, "permessage-deflate context takeover: keep each direction's window between messages")
+	memory := flag.Int("deflate-memory", wsframe.DefaultDeflateMemory, "bytes of compression window a connection keeps with -context-takeover, both directions")
 	flag.Parse()
 	var sc bootstrap.Config
 	if *certFile != "" || *keyFile != "" {
@@ -37,7 +44,7 @@ func main() {
 		}
 		sc.TLS = cfg
 	}
-	srv, err := newServer(*addr, sc)
+	srv, err := newServer(*addr, sc, deflate{takeover: *takeover, memory: *memory})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -48,7 +55,13 @@ func main() {
 	}
 }
 
-func newServer(addr string, sc bootstrap.Config) (*websocket.Server, error) {
+// deflate is the compression policy: context takeover and its budget.
+type deflate struct {
+	takeover bool
+	memory   int
+}
+
+func newServer(addr string, sc bootstrap.Config, d deflate) (*websocket.Server, error) {
 	echo := websocket.Funcs{
 		Message: func(c *websocket.Conn, typ websocket.MessageType, data []byte) {
 			if typ == websocket.Text {
@@ -67,9 +80,11 @@ func newServer(addr string, sc bootstrap.Config) (*websocket.Server, error) {
 			})
 		},
 		Upgrade: wsupgrade.Config{
-			Compression: true,
-			CheckOrigin: func(string, *http1.Request) bool { return true }, // a test target
-			Frame:       wsframe.Config{MaxMessageSize: 16 << 20},
+			Compression:       true,
+			ContextTakeover:   d.takeover,
+			CompressionMemory: d.memory,
+			CheckOrigin:       func(string, *http1.Request) bool { return true }, // a test target
+			Frame:             wsframe.Config{MaxMessageSize: 16 << 20},
 		},
 		Server: sc,
 	})

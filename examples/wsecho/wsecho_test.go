@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/gnetty/gnetty/bootstrap"
+	"github.com/gnetty/gnetty/codec/wsframe"
 	"github.com/gnetty/gnetty/internal/servertest"
 	gws "github.com/gnetty/gnetty/preset/websocket"
 )
@@ -25,7 +26,13 @@ func start(t *testing.T) (*gws.Server, string) {
 // the end of the test.
 func startWith(t *testing.T, opts bootstrap.ChannelOptions) (*gws.Server, string) {
 	t.Helper()
-	s, err := newServer("127.0.0.1:0", bootstrap.Config{Workers: 2, Logger: slog.New(slog.DiscardHandler), ChannelOptions: opts})
+	return startDeflate(t, opts, deflate{takeover: true, memory: wsframe.DefaultDeflateMemory})
+}
+
+// startDeflate is startWith with a compression policy of its own.
+func startDeflate(t *testing.T, opts bootstrap.ChannelOptions, d deflate) (*gws.Server, string) {
+	t.Helper()
+	s, err := newServer("127.0.0.1:0", bootstrap.Config{Workers: 2, Logger: slog.New(slog.DiscardHandler), ChannelOptions: opts}, d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,6 +61,15 @@ type Config struct {
 	// CompressionThreshold: messages shorter than this go uncompressed
 	// (default wsframe.DefaultDeflateThreshold).
 	CompressionThreshold int
+	// ContextTakeover lets both sides keep their compression window between
+	// messages (RFC 7692 context takeover) where the client's offer allows
+	// it, within CompressionMemory bytes per connection (see
+	// wsframe.DeflateOptions). Off: every message is compressed alone.
+	ContextTakeover bool
+	// CompressionMemory bounds the windows a compressed connection keeps
+	// with ContextTakeover, both directions together (default
+	// wsframe.DefaultDeflateMemory, 8 KiB).
+	CompressionMemory int
 	// Frame holds the frame codec's limits.
 	Frame wsframe.Config
 	// HTTPCodec is the name of the HTTP codec to replace with the frame
@@ -272,7 +281,8 @@ func upgrade(cfg *Config, ctx *pipeline.Context, req *http1.Request) {
 			if !strings.EqualFold(string(f.Name), "Sec-WebSocket-Extensions") {
 				continue
 			}
-			if d, ok := wsframe.AcceptDeflate(f.Value); ok {
+			opts := wsframe.DeflateOptions{ContextTakeover: cfg.ContextTakeover, Memory: cfg.CompressionMemory}
+			if d, ok := opts.Accept(f.Value); ok {
 				hs.Compressed = true
 				d.Threshold = cfg.CompressionThreshold
 				frameCfg.Deflate = &d
