@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	gobwas "github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
@@ -45,10 +46,12 @@ func serve(impl, addr string) error {
 	switch impl {
 	case "gnetty":
 		echo := gws.Funcs{Message: func(c *gws.Conn, typ gws.MessageType, data []byte) { _ = c.WriteMessage(typ, data) }}
+		ping, _ := time.ParseDuration(os.Getenv("WSB_PING")) // BenchmarkHeartbeat's; 0: the default 25 s
 		s, err := gws.New(gws.Config{
-			Addrs:   []string{addr},
-			Routes:  map[string]gws.Handler{"/": echo},
-			Upgrade: wsupgrade.Config{CheckOrigin: anyOrigin},
+			Addrs:        []string{addr},
+			Routes:       map[string]gws.Handler{"/": echo},
+			PingInterval: ping,
+			Upgrade:      wsupgrade.Config{CheckOrigin: anyOrigin},
 			Server:  bootstrap.Config{Workers: 1, Logger: slog.New(slog.DiscardHandler), ChannelOptions: bootstrap.ChannelOptions{TLS: tlsCfg}},
 		})
 		if err != nil {

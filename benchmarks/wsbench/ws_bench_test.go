@@ -43,6 +43,16 @@ func TestMain(m *testing.M) {
 	case os.Getenv("WSB_HANDSHAKES") != "":
 		d, _ := time.ParseDuration(os.Getenv("WSB_DURATION"))
 		err = runHandshakes(os.Getenv("WSB_ADDR"), d, os.Getenv("WSB_HANDSHAKES") == "resumed")
+	case os.Getenv("WSB_HB") != "":
+		n, _ := strconv.Atoi(os.Getenv("WSB_HB"))
+		d, _ := time.ParseDuration(os.Getenv("WSB_DURATION"))
+		var steps []int
+		for _, f := range strings.Split(os.Getenv("WSB_HB_STEPS"), ",") {
+			if k, e := strconv.Atoi(f); e == nil {
+				steps = append(steps, k)
+			}
+		}
+		err = runHeartbeat(os.Getenv("WSB_ADDR"), n, steps, d)
 	case os.Getenv("WSB_IDLE") != "":
 		n, _ := strconv.Atoi(os.Getenv("WSB_IDLE"))
 		err = runIdle(os.Getenv("WSB_ADDR"), n)
