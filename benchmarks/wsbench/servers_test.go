@@ -52,7 +52,7 @@ func serve(impl, addr string) error {
 			Routes:       map[string]gws.Handler{"/": echo},
 			PingInterval: ping,
 			Upgrade:      wsupgrade.Config{CheckOrigin: anyOrigin},
-			Server:  bootstrap.Config{Workers: 1, Logger: slog.New(slog.DiscardHandler), ChannelOptions: bootstrap.ChannelOptions{TLS: tlsCfg}},
+			Server:       bootstrap.Config{Workers: 1, Logger: slog.New(slog.DiscardHandler), ChannelOptions: bootstrap.ChannelOptions{TLS: tlsCfg}},
 		})
 		if err != nil {
 			return err
