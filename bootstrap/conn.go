@@ -38,7 +38,6 @@ type conn struct {
 	segs    []seg
 	flushTo int // segs[:flushTo] are flushed and go out at the end of the callback
 	batched int // bytes in segs
-	iov     [][]byte
 	queued  bool
 	closed  bool
 	closing bool
@@ -66,7 +65,16 @@ func (c *conn) addCopied(start int) {
 		c.segs[n-1].end = end
 		return
 	}
-	c.segs = append(c.segs, seg{start: start, end: end})
+	c.addSeg(seg{start: start, end: end})
+}
+
+// addSeg appends s to the batch's segments, borrowing the loop's spare
+// list when the connection holds none (an idle connection keeps none).
+func (c *conn) addSeg(s seg) {
+	if c.segs == nil {
+		c.segs = c.l.segList()
+	}
+	c.segs = append(c.segs, s)
 }
 
 // Write adds msg to the batch: small messages are copied into one buffer,
@@ -79,7 +87,7 @@ func (c *conn) Write(msg any) error {
 	switch m := msg.(type) {
 	case []byte:
 		if len(m) >= zeroCopyMin {
-			c.segs = append(c.segs, seg{b: m})
+			c.addSeg(seg{b: m})
 			c.batched += len(m)
 		} else {
 			c.appendCopy(m)
@@ -150,7 +158,8 @@ func (c *conn) flush() {
 		return
 	}
 	n := c.flushTo
-	iov := c.iov[:0]
+	iov := c.l.iov[:0] // the loop's: a writev's list is not kept between flushes
+	c.l.iov = nil      // a flush nested in a close callback takes a new one
 	copyEnd := 0
 	for _, s := range c.segs[:n] {
 		if s.b != nil {
@@ -177,12 +186,14 @@ func (c *conn) flush() {
 		c.l.e.writes.Add(1)
 		sending = sending[len(part):]
 	}
+	iov = iov[:cap(iov)]
+	clear(iov)
+	if cap(iov) <= iovMax {
+		c.l.iov = iov[:0]
+	}
 	if c.closed {
 		return // a write error closed the connection (and dropped the batch)
 	}
-	iov = iov[:cap(iov)]
-	clear(iov)
-	c.iov = iov[:0]
 	// gnet has written or copied everything; drop the flushed segments.
 	total := len(c.segs)
 	rest := c.segs[n:]
@@ -198,6 +209,10 @@ func (c *conn) flush() {
 	c.segs = c.segs[:copy(c.segs, rest)]
 	clear(c.segs[len(c.segs):total])
 	c.flushTo = 0
+	if len(c.segs) == 0 && c.segs != nil {
+		c.l.returnSegs(c.segs) // back to the loop too
+		c.segs = nil
+	}
 	if len(c.buf) == 0 && c.buf != nil {
 		c.l.returnBuf(c.buf) // back to the loop: an idle connection keeps no batch
 		c.buf = nil
@@ -210,6 +225,6 @@ func (c *conn) flush() {
 
 // drop releases the batch after the connection closed.
 func (c *conn) drop() {
-	c.segs, c.buf, c.iov = nil, nil, nil
+	c.segs, c.buf = nil, nil
 	c.batched, c.flushTo = 0, 0
 }

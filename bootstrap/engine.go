@@ -121,7 +121,7 @@ func (e *engine) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l.current = c
 	defer func() { l.current = nil }()
 	gc.SetContext(c)
-	c.ch = pipeline.NewChannel(c, e.chCfg)
+	c.ch = pipeline.NewChannelShared(c, &e.chCfg) // one config for all (normalized by config.go)
 	l.conns[c] = struct{}{}
 	if req != nil {
 		req.ch = c.ch

@@ -27,6 +27,8 @@ type loop struct {
 	flushing    bool
 	conns       map[*conn]struct{}
 	spare       [][]byte  // empty batch buffers, lent to connections as they write
+	spareSegs   [][]seg   // empty segment lists, lent likewise
+	iov         [][]byte  // the writev list of the connection being flushed
 	now         time.Time // the clock, read once per callback (valid while nowSet)
 	nowSet      bool
 	current     *conn   // the connection whose callback runs (nil in tasks and timers)
@@ -233,6 +235,25 @@ func (l *loop) batchBuf() []byte {
 		return b
 	}
 	return make([]byte, 0, 4<<10)
+}
+
+// segList lends a connection an empty segment list (loop only).
+func (l *loop) segList() []seg {
+	if n := len(l.spareSegs); n > 0 {
+		s := l.spareSegs[n-1]
+		l.spareSegs[n-1] = nil
+		l.spareSegs = l.spareSegs[:n-1]
+		return s
+	}
+	return make([]seg, 0, 4)
+}
+
+// returnSegs takes a connection's emptied segment list back (loop only).
+func (l *loop) returnSegs(s []seg) {
+	if cap(s) > iovMax || len(l.spareSegs) >= maxSpare {
+		return
+	}
+	l.spareSegs = append(l.spareSegs, s[:0])
 }
 
 // returnBuf takes a connection's emptied batch buffer back (loop only).

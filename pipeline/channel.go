@@ -110,13 +110,12 @@ var channelIDs atomic.Uint64
 // other methods, and everything reached through Pipeline(), may be called
 // only on the loop.
 type Channel struct {
-	id     uint64
-	tr     Transport
-	loop   EventLoop
-	sink   Sink
-	logger *slog.Logger
-	cfg    Config
-	p      Pipeline
+	id   uint64
+	tr   Transport
+	loop EventLoop
+	sink Sink
+	cfg  *Config // shared by the channels of one server
+	p    Pipeline
 
 	inbound Bytes
 
@@ -127,19 +126,23 @@ type Channel struct {
 	closing       bool
 	closed        bool
 	polling       bool
-	notified      bool // writability last reported to handlers
-	closeDeadline time.Time
+	notified      bool  // writability last reported to handlers
+	closeDeadline int64 // unix nanoseconds
 
-	mu        sync.Mutex
-	ops       []op
-	spare     []op
-	scheduled bool
-	done      chan struct{}
+	mu   sync.Mutex
+	ops  *opQueue // made on the first off-loop submit (idle channels skip it)
+	done chan struct{}
 
 	attrMu sync.Mutex
 	attrs  []attr
+}
 
-	runOpsFn func() // made on the first off-loop submit (idle channels skip it)
+// opQueue holds what other goroutines asked of a channel, until its loop
+// runs them.
+type opQueue struct {
+	ops, spare []op
+	scheduled  bool
+	run        func()
 }
 
 // NewChannel creates a channel over tr. Transports call it on the loop
@@ -149,12 +152,18 @@ func NewChannel(tr Transport, cfg Config) *Channel {
 	if cfg.Logger == nil {
 		_ = cfg.Normalize()
 	}
+	return NewChannelShared(tr, &cfg)
+}
+
+// NewChannelShared is NewChannel with a configuration that the channels
+// of one server share (8 bytes a channel instead of a copy): cfg must be
+// normalized and must not change while a channel uses it.
+func NewChannelShared(tr Transport, cfg *Config) *Channel {
 	ch := &Channel{
-		id:     channelIDs.Add(1),
-		tr:     tr,
-		loop:   tr.EventLoop(),
-		logger: cfg.Logger,
-		cfg:    cfg,
+		id:   channelIDs.Add(1),
+		tr:   tr,
+		loop: tr.EventLoop(),
+		cfg:  cfg,
 	}
 	ch.sink, _ = tr.(Sink)
 	ch.writable.Store(true)
@@ -179,7 +188,7 @@ func (ch *Channel) Pipeline() *Pipeline { return &ch.p }
 func (ch *Channel) EventLoop() EventLoop { return ch.loop }
 
 // Logger returns the channel's logger. Safe for concurrent use.
-func (ch *Channel) Logger() *slog.Logger { return ch.logger }
+func (ch *Channel) Logger() *slog.Logger { return ch.cfg.Logger }
 
 // IsActive reports whether the channel is connected. Safe for concurrent use.
 func (ch *Channel) IsActive() bool { return ch.active.Load() }
@@ -298,13 +307,15 @@ type op struct {
 
 func (ch *Channel) submit(o op) {
 	ch.mu.Lock()
-	ch.ops = append(ch.ops, o)
-	sched := !ch.scheduled
-	ch.scheduled = true
-	if ch.runOpsFn == nil {
-		ch.runOpsFn = ch.runOps
+	q := ch.ops
+	if q == nil {
+		q = &opQueue{run: ch.runOps}
+		ch.ops = q
 	}
-	run := ch.runOpsFn
+	q.ops = append(q.ops, o)
+	sched := !q.scheduled
+	q.scheduled = true
+	run := q.run
 	ch.mu.Unlock()
 	if sched {
 		ch.loop.Execute(run)
@@ -313,10 +324,11 @@ func (ch *Channel) submit(o op) {
 
 func (ch *Channel) runOps() {
 	ch.mu.Lock()
-	ops := ch.ops
-	ch.ops = ch.spare[:0]
-	ch.spare = nil
-	ch.scheduled = false
+	q := ch.ops
+	ops := q.ops
+	q.ops = q.spare[:0]
+	q.spare = nil
+	q.scheduled = false
 	ch.mu.Unlock()
 	for i := range ops {
 		o := ops[i]
@@ -324,7 +336,7 @@ func (ch *Channel) runOps() {
 		ch.apply(o)
 	}
 	ch.mu.Lock()
-	ch.spare = ops[:0]
+	q.spare = ops[:0]
 	ch.mu.Unlock()
 }
 
@@ -422,7 +434,7 @@ func (ch *Channel) Deactivate(cause error) {
 func (ch *Channel) safely(f func()) {
 	defer func() {
 		if r := recover(); r != nil {
-			LogPanic(ch.logger, "pipeline: handler panic while closing", r, debug.Stack(), "channel", ch.id)
+			LogPanic(ch.cfg.Logger, "pipeline: handler panic while closing", r, debug.Stack(), "channel", ch.id)
 		}
 	}()
 	f()
@@ -439,7 +451,7 @@ func (ch *Channel) Recover() {
 
 func (ch *Channel) handlePanic(r any) {
 	err := &PanicError{Value: r, Stack: debug.Stack()}
-	LogPanic(ch.logger, "pipeline: handler panic; closing the channel", r, err.Stack,
+	LogPanic(ch.cfg.Logger, "pipeline: handler panic; closing the channel", r, err.Stack,
 		"channel", ch.id, "remote", ch.tr.RemoteAddr())
 	if !ch.closed {
 		ch.safely(func() { ch.p.FireError(err) })
@@ -471,7 +483,7 @@ func (ch *Channel) closeGracefully() {
 		return
 	}
 	ch.closing = true
-	ch.closeDeadline = ch.loop.Now().Add(ch.cfg.CloseTimeout)
+	ch.closeDeadline = ch.loop.Now().Add(ch.cfg.CloseTimeout).UnixNano()
 	ch.tr.Flush()
 	if ch.tr.Pending() == 0 {
 		ch.tr.Close()
@@ -497,7 +509,7 @@ func (ch *Channel) UpdateWritability() {
 	}
 	pending := ch.tr.Pending()
 	if ch.closing {
-		if pending == 0 || !ch.loop.Now().Before(ch.closeDeadline) {
+		if pending == 0 || ch.loop.Now().UnixNano() >= ch.closeDeadline {
 			ch.tr.Close()
 			return
 		}

@@ -20,14 +20,14 @@ type Context struct {
 	mask    uint16
 	removed bool
 
-	// The per-read and per-write events keep their interface values; the
-	// rare ones (active, inactive, user event, error, writability, close)
-	// are asserted from handler when they fire. That keeps a context at 128
-	// bytes instead of 224: it matters with many idle connections.
-	read     ReadHandler
-	readDone ReadCompleteHandler
-	write    WriteHandler
-	flush    FlushHandler
+	// The per-message events keep their interface values; the rarer ones
+	// (read complete, once a read; active, inactive, user event, error,
+	// writability, close) are asserted from handler when they fire. That
+	// keeps a context at 112 bytes instead of 224: it matters with many
+	// idle connections.
+	read  ReadHandler
+	write WriteHandler
+	flush FlushHandler
 }
 
 func newContext(p *Pipeline, name string, h any) *Context {
@@ -35,8 +35,8 @@ func newContext(p *Pipeline, name string, h any) *Context {
 	if x, ok := h.(ReadHandler); ok {
 		c.read, c.mask = x, c.mask|maskRead
 	}
-	if x, ok := h.(ReadCompleteHandler); ok {
-		c.readDone, c.mask = x, c.mask|maskReadComplete
+	if _, ok := h.(ReadCompleteHandler); ok {
+		c.mask |= maskReadComplete
 	}
 	if _, ok := h.(ActiveHandler); ok {
 		c.mask |= maskActive
@@ -106,7 +106,7 @@ func (c *Context) FireReadComplete() {
 	for n.mask&maskReadComplete == 0 || n.removed {
 		n = n.next
 	}
-	n.readDone.HandleReadComplete(n)
+	n.handler.(ReadCompleteHandler).HandleReadComplete(n)
 }
 
 // FireActive passes the active event on.

@@ -30,7 +30,7 @@ func (p *Pipeline) init(ch *Channel) {
 	p.tail = Context{name: "tail", p: p, mask: maskInbound}
 	t := tailHandler{ch: ch}
 	p.tail.handler = t
-	p.tail.read, p.tail.readDone = t, t
+	p.tail.read = t
 	p.head.next = &p.tail
 	p.tail.prev = &p.head
 }
@@ -278,7 +278,7 @@ func (t tailHandler) HandleRead(_ *Context, msg any) {
 		b.Skip(b.Len())
 		return
 	}
-	t.ch.logger.Debug("pipeline: message reached the tail unhandled; dropped",
+	t.ch.cfg.Logger.Debug("pipeline: message reached the tail unhandled; dropped",
 		"channel", t.ch.id, "type", fmt.Sprintf("%T", msg))
 	Release(msg)
 }
@@ -302,7 +302,7 @@ func (t tailHandler) HandleError(_ *Context, err error) {
 		s.TailError(err)
 		return
 	}
-	t.ch.logger.Warn("pipeline: error reached the tail unhandled",
+	t.ch.cfg.Logger.Warn("pipeline: error reached the tail unhandled",
 		"channel", t.ch.id, "remote", t.ch.RemoteAddr(), "err", err)
 }
 

@@ -37,16 +37,17 @@ type Timeout struct{ Silent time.Duration }
 // Pong is the user event fired when a pong answers our ping.
 type Pong struct{ RTT time.Duration }
 
-// Handler is the keepalive handler.
+// Handler is the keepalive handler. It runs one timer at a time: at the
+// end of the silence allowed, or, while a ping waits, at its deadline (64
+// bytes and one timer per idle connection).
 type Handler struct {
 	interval, timeout time.Duration
 
 	ctx      *pipeline.Context
-	lastSeen time.Time
-	sentAt   time.Time
+	lastSeen int64 // loop clock, unix nanoseconds
+	sentAt   int64
 	waiting  bool
-	check    pipeline.Timer
-	deadline pipeline.Timer
+	timer    pipeline.Timer
 }
 
 // Config configures a Handler; zero durations mean the defaults.
@@ -70,40 +71,37 @@ func New(cfg Config) *Handler {
 	return &Handler{interval: cfg.PingInterval, timeout: cfg.PongTimeout}
 }
 
-// HandlerAdded starts the timers (the handler is added after the upgrade,
+// HandlerAdded starts the timer (the handler is added after the upgrade,
 // on an active channel).
 func (h *Handler) HandlerAdded(ctx *pipeline.Context) {
 	h.ctx = ctx
 	if ctx.Channel().IsActive() {
-		h.lastSeen = ctx.EventLoop().Now()
-		h.check = ctx.EventLoop().Schedule(h.interval, h.tick)
+		h.lastSeen = ctx.EventLoop().Now().UnixNano()
+		h.timer = ctx.EventLoop().Schedule(h.interval, h.tick)
 	}
 }
 
-// HandlerRemoved stops the timers.
+// HandlerRemoved stops the timer.
 func (h *Handler) HandlerRemoved(*pipeline.Context) { h.stop() }
 
-// HandleInactive stops the timers.
+// HandleInactive stops the timer.
 func (h *Handler) HandleInactive(ctx *pipeline.Context) {
 	h.stop()
 	ctx.FireInactive()
 }
 
 func (h *Handler) stop() {
-	if h.check != nil {
-		h.check.Stop()
-	}
-	if h.deadline != nil {
-		h.deadline.Stop()
+	if h.timer != nil {
+		h.timer.Stop()
 	}
 }
 
+// alive notes a sign of life; a waiting ping is answered (its deadline
+// timer, when it fires, finds nothing to wait for and rearms for the
+// silence).
 func (h *Handler) alive() {
-	h.lastSeen = h.ctx.EventLoop().Now()
-	if h.waiting {
-		h.waiting = false
-		h.deadline.Stop()
-	}
+	h.lastSeen = h.ctx.EventLoop().Now().UnixNano()
+	h.waiting = false
 }
 
 // HandleRead counts a message as a sign of life.
@@ -120,7 +118,7 @@ func (h *Handler) HandleUserEvent(ctx *pipeline.Context, ev any) {
 		h.alive()
 		if waited {
 			ctx.FireUserEvent(ev)
-			ctx.FireUserEvent(Pong{RTT: ctx.EventLoop().Now().Sub(h.sentAt)})
+			ctx.FireUserEvent(Pong{RTT: time.Duration(h.lastSeen - h.sentAt)})
 			return
 		}
 	case wsframe.PingReceived:
@@ -134,28 +132,30 @@ func (h *Handler) tick() {
 	if !ctx.Channel().IsActive() || ctx.IsRemoved() {
 		return
 	}
-	now := ctx.EventLoop().Now()
-	if idle := now.Sub(h.lastSeen); idle < h.interval {
-		h.check = ctx.EventLoop().Schedule(h.interval-idle, h.tick)
+	loop := ctx.EventLoop()
+	now := loop.Now().UnixNano()
+	if h.waiting {
+		if left := time.Duration(h.sentAt + int64(h.timeout) - now); left > 0 {
+			h.timer = loop.Schedule(left, h.tick)
+			return
+		}
+		h.expire(now)
 		return
 	}
-	h.check = ctx.EventLoop().Schedule(h.interval, h.tick)
-	if h.waiting {
+	if idle := time.Duration(now - h.lastSeen); idle < h.interval {
+		h.timer = loop.Schedule(h.interval-idle, h.tick)
 		return
 	}
 	h.waiting, h.sentAt = true, now
-	payload := binary.BigEndian.AppendUint64(nil, uint64(now.UnixNano()))
-	ctx.WriteAndFlush(wsframe.Ping{Payload: payload})
-	h.deadline = ctx.EventLoop().Schedule(h.timeout, h.expire)
+	var payload [8]byte
+	binary.BigEndian.PutUint64(payload[:], uint64(now))
+	ctx.WriteAndFlush(wsframe.Ping{Payload: payload[:]})
+	h.timer = loop.Schedule(h.timeout, h.tick)
 }
 
-func (h *Handler) expire() {
+func (h *Handler) expire(now int64) {
 	ctx := h.ctx
-	if !h.waiting || !ctx.Channel().IsActive() {
-		return
-	}
-	silent := ctx.EventLoop().Now().Sub(h.lastSeen)
-	ctx.FireUserEvent(Timeout{Silent: silent})
+	ctx.FireUserEvent(Timeout{Silent: time.Duration(now - h.lastSeen)})
 	ctx.WriteAndFlush(wsframe.Close{Code: ws.StatusGoingAway, Reason: "ping timeout"})
 	ctx.Close()
 }
