@@ -24,6 +24,7 @@ var (
 	hbConns = flag.Int("hb.conns", 19000, "connections for BenchmarkHeartbeat")
 	hbHold  = flag.Duration("hb.duration", time.Minute, "how long BenchmarkHeartbeat holds them")
 	hbPing  = flag.Duration("hb.ping", 10*time.Second, "the server's ping interval in BenchmarkHeartbeat")
+	hbGC    = flag.Int("hb.gcpercent", 0, "bootstrap.Config.GCPercent of the server in BenchmarkHeartbeat (0: GOGC)")
 )
 
 // hbResult is what the heartbeat load process prints at the end.
@@ -44,7 +45,7 @@ type hbResult struct {
 // both ends of a loopback connection are on this machine), and fails if a
 // connection was dropped, missed its pings, or cannot echo at the end.
 func BenchmarkHeartbeat(b *testing.B) {
-	s := startServerEnv(b, "gnetty", []string{"WSB_PING=" + hbPing.String()})
+	s := startServerEnv(b, "gnetty", []string{"WSB_PING=" + hbPing.String(), "WSB_GCPERCENT=" + strconv.Itoa(*hbGC)})
 	steps := []int{*hbConns / 4, *hbConns / 2, *hbConns}
 	for range b.N {
 		time.Sleep(200 * time.Millisecond)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -47,12 +48,13 @@ func serve(impl, addr string) error {
 	case "gnetty":
 		echo := gws.Funcs{Message: func(c *gws.Conn, typ gws.MessageType, data []byte) { _ = c.WriteMessage(typ, data) }}
 		ping, _ := time.ParseDuration(os.Getenv("WSB_PING")) // BenchmarkHeartbeat's; 0: the default 25 s
+		gcPercent, _ := strconv.Atoi(os.Getenv("WSB_GCPERCENT"))
 		s, err := gws.New(gws.Config{
 			Addrs:        []string{addr},
 			Routes:       map[string]gws.Handler{"/": echo},
 			PingInterval: ping,
 			Upgrade:      wsupgrade.Config{CheckOrigin: anyOrigin},
-			Server:       bootstrap.Config{Workers: 1, Logger: slog.New(slog.DiscardHandler), ChannelOptions: bootstrap.ChannelOptions{TLS: tlsCfg}},
+			Server:       bootstrap.Config{Workers: 1, GCPercent: gcPercent, Logger: slog.New(slog.DiscardHandler), ChannelOptions: bootstrap.ChannelOptions{TLS: tlsCfg}},
 		})
 		if err != nil {
 			return err

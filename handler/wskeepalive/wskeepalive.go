@@ -96,12 +96,16 @@ func (h *Handler) stop() {
 	}
 }
 
-// alive notes a sign of life; a waiting ping is answered (its deadline
-// timer, when it fires, finds nothing to wait for and rearms for the
-// silence).
+// alive notes a sign of life. A waiting ping is answered: the timer moves
+// from the ping's deadline to the end of the next silence.
 func (h *Handler) alive() {
-	h.lastSeen = h.ctx.EventLoop().Now().UnixNano()
-	h.waiting = false
+	loop := h.ctx.EventLoop()
+	h.lastSeen = loop.Now().UnixNano()
+	if h.waiting {
+		h.waiting = false
+		h.timer.Stop()
+		h.timer = loop.Schedule(h.interval, h.tick)
+	}
 }
 
 // HandleRead counts a message as a sign of life.

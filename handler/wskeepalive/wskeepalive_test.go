@@ -69,6 +69,31 @@ func TestPingsWhenIdleAndStaysOpenOnPong(t *testing.T) {
 	}
 }
 
+// Pings keep their interval when the pong timeout is longer than it: the
+// next ping is due a silence after the pong, not after the ping's deadline.
+func TestPingIntervalShorterThanPongTimeout(t *testing.T) {
+	ch := pipelinetest.New(wsframe.New(wsframe.Config{}))
+	if err := ch.Pipeline().AddLast(wskeepalive.Name, wskeepalive.New(wskeepalive.Config{PingInterval: 10 * time.Second, PongTimeout: 20 * time.Second})); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		ch.Advance(10 * time.Second)
+		out := ch.ReadOutboundBytes()
+		if ops := opcodes(out); len(ops) != 1 || ops[0] != ws.OpPing {
+			t.Fatalf("ping %d: %v", i, ops)
+		}
+		ch.WriteInbound(mask(ws.OpPong, out[2:10])) // answered at once
+		for ch.ReadUserEvent() != nil {
+		}
+	}
+	if ch.IsClosed() {
+		t.Fatal("closed although every pong came")
+	}
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestClosesWhenPongNeverComes(t *testing.T) {
 	ch := setup(t)
 	ch.Advance(10 * time.Second) // ping
