@@ -102,6 +102,17 @@ func (c *conn) Write(msg any) error {
 	case *pipeline.Bytes:
 		c.appendCopy(m.Bytes())
 		m.Skip(m.Len())
+	case pipeline.Shared:
+		// A broadcast frame: referenced while the connection has no batch
+		// buffer (so a member written to by a broadcast borrows none and
+		// copies nothing), else copied behind what is batched.
+		b := m.SharedBytes()
+		if c.buf == nil || len(b) >= zeroCopyMin {
+			c.addSeg(seg{b: b})
+			c.batched += len(b)
+		} else {
+			c.appendCopy(b)
+		}
 	case pipeline.Appender:
 		if c.buf == nil {
 			c.buf = c.l.batchBuf()

@@ -61,6 +61,15 @@ type Appender interface {
 	AppendTo(dst []byte) []byte
 }
 
+// Shared is an outbound message whose bytes are immutable and shared by
+// many channels (a broadcast frame encoded once, wsframe.Prepared): a
+// transport may send those bytes by reference instead of copying them
+// into its batch, keeping the message until they are written. A Shared
+// message is not released (it has no single owner).
+type Shared interface {
+	SharedBytes() []byte
+}
+
 // Releaser is a pooled message. Whoever ends a message's journey (the
 // transport after copying it, the tail after dropping it, a handler that
 // consumes it without passing it on) calls Release once; the message must

@@ -126,8 +126,9 @@ func (f *frame) Release() {
 }
 
 // Prepared is a message encoded once and written to many connections (a
-// broadcast): each connection copies the same frame bytes into its batch.
-// It is immutable and safe to share across goroutines and loops.
+// broadcast): the transport sends the same frame bytes by reference
+// (pipeline.Shared) or copies them into its batch. It is immutable and
+// safe to share across goroutines and loops.
 type Prepared struct {
 	b       []byte
 	invalid bool // text that is not UTF-8: codecs refuse to send it
@@ -143,6 +144,9 @@ func Prepare(op ws.OpCode, data []byte) *Prepared {
 
 // Size reports the encoded size.
 func (p *Prepared) Size() int { return len(p.b) }
+
+// SharedBytes returns the encoded frame (pipeline.Shared): never modify it.
+func (p *Prepared) SharedBytes() []byte { return p.b }
 
 // AppendTo appends the encoded frame.
 func (p *Prepared) AppendTo(dst []byte) []byte { return append(dst, p.b...) }
