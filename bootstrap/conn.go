@@ -172,15 +172,26 @@ func (c *conn) flush() {
 	iov := c.l.iov[:0] // the loop's: a writev's list is not kept between flushes
 	c.l.iov = nil      // a flush nested in a close callback takes a new one
 	copyEnd := 0
+	runStart, runEnd := -1, -1 // the copied bytes of iov's last entry
 	for _, s := range c.segs[:n] {
 		if s.b != nil {
 			iov = append(iov, s.b)
 			c.batched -= len(s.b)
+			runEnd = -1
+			continue
+		}
+		// Copied segments that follow each other in the buffer (messages
+		// each written and flushed, an echo's replies) go out as one
+		// entry: one write(2) instead of a writev of many small entries.
+		if runEnd == s.start {
+			iov[len(iov)-1] = c.buf[runStart:s.end]
 		} else {
 			iov = append(iov, c.buf[s.start:s.end])
-			c.batched -= s.end - s.start
-			copyEnd = s.end
+			runStart = s.start
 		}
+		runEnd = s.end
+		c.batched -= s.end - s.start
+		copyEnd = s.end
 	}
 	var err error
 	sending := iov
