@@ -117,6 +117,50 @@ func TestDeflateNegotiatesContextTakeover(t *testing.T) {
 	}
 }
 
+// echoStream echoes stream through a codec that accepted the browsers'
+// offer under opts, as a context-takeover client sends and reads it; it
+// fails the test on any difference and returns the channel and the
+// compressed bytes the server sent.
+func echoStream(t *testing.T, opts wsframe.DeflateOptions, stream [][]byte) (*pipelinetest.Channel, int) {
+	t.Helper()
+	d, ok := opts.Accept([]byte("permessage-deflate; client_max_window_bits"))
+	if !ok {
+		t.Fatal("declined")
+	}
+	d.Threshold = 1
+	ch := newCodec(t, wsframe.Config{Deflate: &d})
+	peer := newTakeoverPeer(t, d)
+	out := 0
+	for i, m := range stream {
+		ch.WriteInbound(clientFrame(true, 4, ws.OpText, peer.compress(m)))
+		frames := parseServer(t, ch.ReadOutboundBytes())
+		if len(frames) != 1 || !frames[0].rsv1 {
+			t.Fatalf("message %d: frames %v (events %v)", i, frames, ch.ReadError())
+		}
+		if got := peer.inflate(frames[0].data, len(m)); !bytes.Equal(got, m) {
+			t.Fatalf("message %d: echo %q, want %q", i, got, m)
+		}
+		out += len(frames[0].data)
+	}
+	return ch, out
+}
+
+// heapPerConn is the live heap that n values made by mk hold each.
+func heapPerConn(n int, mk func(i int) any) int64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	before := ms.HeapAlloc
+	held := make([]any, n)
+	for i := range held {
+		held[i] = mk(i)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	runtime.KeepAlive(held)
+	return int64(ms.HeapAlloc-before) / int64(n)
+}
+
 // Both directions keep their window: every message of a chat stream
 // decodes on the client's single stream and on the server's windowed
 // decompressor, and the server's output is a fraction of what the same
@@ -124,28 +168,13 @@ func TestDeflateNegotiatesContextTakeover(t *testing.T) {
 func TestContextTakeoverRoundTrip(t *testing.T) {
 	stream := chatStream(300)
 	size := func(opts wsframe.DeflateOptions) (in, out int) {
-		d, ok := opts.Accept([]byte("permessage-deflate; client_max_window_bits"))
-		if !ok {
-			t.Fatal("declined")
-		}
-		d.Threshold = 1
-		ch := newCodec(t, wsframe.Config{Deflate: &d})
-		peer := newTakeoverPeer(t, d)
-		for i, m := range stream {
-			ch.WriteInbound(clientFrame(true, 4, ws.OpText, peer.compress(m)))
-			frames := parseServer(t, ch.ReadOutboundBytes())
-			if len(frames) != 1 || !frames[0].rsv1 {
-				t.Fatalf("message %d: frames %v (events %v)", i, frames, ch.ReadError())
-			}
-			if got := peer.inflate(frames[0].data, len(m)); !bytes.Equal(got, m) {
-				t.Fatalf("message %d: echo %q, want %q", i, got, m)
-			}
-			in += len(m)
-			out += len(frames[0].data)
-		}
+		ch, out := echoStream(t, opts, stream)
 		drainEvents(ch)
 		if err := ch.Finish(); err != nil {
 			t.Error(err)
+		}
+		for _, m := range stream {
+			in += len(m)
 		}
 		return in, out
 	}
@@ -211,38 +240,22 @@ func TestServerWindowBitsAreHonoured(t *testing.T) {
 }
 
 // A connection with context takeover keeps its two windows and nothing
-// else: 200 codecs after a stream each way hold about the budget each.
+// else: 500 codecs after a stream each way hold about the budget more than
+// 500 without takeover.
 func TestContextTakeoverKeepsOnlyItsWindows(t *testing.T) {
-	const n = 200
 	stream := chatStream(50)
-	opts := wsframe.DeflateOptions{ContextTakeover: true}
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	before := ms.HeapAlloc
-	chans := make([]*pipelinetest.Channel, n)
-	for i := range chans {
-		d, _ := opts.Accept([]byte("permessage-deflate; client_max_window_bits"))
-		d.Threshold = 1
-		ch := newCodec(t, wsframe.Config{Deflate: &d})
-		peer := newTakeoverPeer(t, d)
-		for _, m := range stream {
-			ch.WriteInbound(clientFrame(true, 4, ws.OpText, peer.compress(m)))
-			frames := parseServer(t, ch.ReadOutboundBytes())
-			if got := peer.inflate(frames[0].data, len(m)); !bytes.Equal(got, m) {
-				t.Fatalf("codec %d: echo differs", i)
-			}
-		}
-		chans[i] = ch
+	held := func(opts wsframe.DeflateOptions) int64 {
+		return heapPerConn(500, func(int) any {
+			ch, _ := echoStream(t, opts, stream)
+			return ch
+		})
 	}
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	per := int64(ms.HeapAlloc-before) / n
-	t.Logf("heap per connection with context takeover (budget %d B): %d B", wsframe.DefaultDeflateMemory, per)
-	if per > wsframe.DefaultDeflateMemory+16<<10 {
-		t.Fatalf("%d bytes held per connection: more than the windows", per)
+	alone := held(wsframe.DeflateOptions{})
+	kept := held(wsframe.DeflateOptions{ContextTakeover: true})
+	t.Logf("heap per connection: %d B without context takeover, %d B with (budget %d B)", alone, kept, wsframe.DefaultDeflateMemory)
+	if kept-alone > wsframe.DefaultDeflateMemory+4<<10 {
+		t.Fatalf("context takeover holds %d bytes more per connection: more than the windows", kept-alone)
 	}
-	runtime.KeepAlive(chans)
 }
 
 // BenchmarkDeflateStream compresses a chat stream as a server sends it,

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -461,28 +460,18 @@ func TestNeverSendsInvalidUTF8Text(t *testing.T) {
 // pooled. 200 codecs that each inflated and deflated a message must not
 // hold more than a pool's worth.
 func TestCompressedConnectionsHoldNoFlateState(t *testing.T) {
-	const n = 200
 	long := strings.Repeat("compress me, compress me, compress me. ", 50)
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	before := ms.HeapAlloc
-	chans := make([]*pipelinetest.Channel, n)
-	for i := range chans {
+	per := heapPerConn(200, func(i int) any {
 		ch := newCodec(t, wsframe.Config{Deflate: &wsframe.Deflate{Threshold: 1}})
 		ch.WriteInbound(clientFrame(true, 4, ws.OpText, deflateBody(t, []byte(long))))
 		frames := parseServer(t, ch.ReadOutboundBytes())
 		if len(frames) != 1 || !frames[0].rsv1 || string(inflateBody(t, frames[0].data)) != long {
 			t.Fatalf("codec %d: echo %v", i, frames)
 		}
-		chans[i] = ch
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	per := int64(ms.HeapAlloc-before) / n
+		return ch
+	})
 	t.Logf("heap per compressed connection after a message each way: %d B", per)
 	if per > 100<<10 {
 		t.Fatalf("%d bytes held per compressed connection: flate state is kept per connection", per)
 	}
-	runtime.KeepAlive(chans)
 }
