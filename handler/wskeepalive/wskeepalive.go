@@ -4,7 +4,8 @@
 // sends a close frame (1001, "ping timeout") and closes the connection.
 // The defaults (25 s and 20 s) are in the range Socket.IO and Centrifugo
 // use. Pings from the peer are answered by the frame codec itself; this
-// handler counts them, and every pong, as signs of life.
+// handler counts them, every pong and every read from the peer as signs
+// of life.
 //
 // Place it after the wsframe.Codec (wsupgrade.Config.Install does); one
 // Handler per channel, run on its loop. Timers use the loop clock, so tests
@@ -108,10 +109,12 @@ func (h *Handler) alive() {
 	}
 }
 
-// HandleRead counts a message as a sign of life.
-func (h *Handler) HandleRead(ctx *pipeline.Context, msg any) {
+// HandleReadComplete counts every read as a sign of life: once a read,
+// not once a message (the handler stays out of the per-message path), and
+// also a read that brought only part of a large frame.
+func (h *Handler) HandleReadComplete(ctx *pipeline.Context) {
 	h.alive()
-	ctx.FireRead(msg)
+	ctx.FireReadComplete()
 }
 
 // HandleUserEvent counts pings and pongs.

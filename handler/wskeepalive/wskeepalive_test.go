@@ -94,6 +94,26 @@ func TestPingIntervalShorterThanPongTimeout(t *testing.T) {
 	}
 }
 
+// Bytes count as life before they make a message: a large frame that is
+// still arriving holds the ping back.
+func TestPartOfAFrameCountsAsLife(t *testing.T) {
+	ch := setup(t)
+	frame := mask(ws.OpBinary, make([]byte, 100))
+	ch.Advance(9 * time.Second)
+	ch.WriteInbound(frame[:40]) // at 9s, part of a frame
+	ch.Advance(2 * time.Second) // 11s: 2s since the bytes
+	if ops := opcodes(ch.ReadOutboundBytes()); len(ops) != 0 {
+		t.Fatalf("pinged a connection whose frame is arriving: %v", ops)
+	}
+	ch.WriteInbound(frame[40:])
+	if m := ch.ReadInbound(); m == nil {
+		t.Fatal("the frame did not arrive whole")
+	}
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestClosesWhenPongNeverComes(t *testing.T) {
 	ch := setup(t)
 	ch.Advance(10 * time.Second) // ping
