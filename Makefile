@@ -16,7 +16,7 @@ bench-smoke:
 	go test -run '^$$' -bench . -benchtime 1x ./... > /dev/null
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./echo > /dev/null
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./httpbench -wrk.duration 1s > /dev/null
-	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./wsbench -ws.duration 300ms -ws.conns 50 -ws.idle 300 > /dev/null
+	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./wsbench -ws.duration 300ms -ws.conns 50 -ws.idle 300 -hb.conns 200 -hb.duration 5s -hb.ping 1s > /dev/null
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./siobench -sio.duration 300ms -sio.conns 10 -sio.members 50 > /dev/null
 	cd benchmarks && go test -run '^$$' -bench 'FanOut/offered=100k' -benchtime 1x ./fanout -fan.duration 300ms -fan.rooms 2 -fan.scale 0.01 > /dev/null
 
