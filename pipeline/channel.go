@@ -157,7 +157,8 @@ func NewChannel(tr Transport, cfg Config) *Channel {
 
 // NewChannelShared is NewChannel with a configuration that the channels
 // of one server share (8 bytes a channel instead of a copy): cfg must be
-// normalized and must not change while a channel uses it.
+// normalized and must not change while a channel uses it. Like
+// NewChannel, call it on the loop that will own the channel.
 func NewChannelShared(tr Transport, cfg *Config) *Channel {
 	ch := &Channel{
 		id:   channelIDs.Add(1),

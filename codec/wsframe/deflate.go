@@ -84,7 +84,8 @@ const DeflateResponse = "permessage-deflate; server_no_context_takeover; client_
 const DefaultDeflateMemory = 8 << 10
 
 // DeflateOptions is what a server accepts of permessage-deflate offers.
-// The zero value accepts offers without context takeover only.
+// The zero value accepts offers without context takeover only. Accept
+// only reads its receiver: one value may serve every loop at once.
 type DeflateOptions struct {
 	// ContextTakeover keeps each direction's window between messages
 	// where the offer allows it and Memory has room.
