@@ -26,10 +26,10 @@ type loop struct {
 	dirty       []*conn
 	flushing    bool
 	conns       map[*conn]struct{}
-	spare       [][]byte  // empty batch buffers, lent to connections as they write
-	spareSegs   [][]seg   // empty segment lists, lent likewise
-	iov         [][]byte  // the writev list of the connection being flushed
-	now         time.Time // the clock, read once per callback (valid while nowSet)
+	spare       spares[byte] // empty batch buffers, lent to connections as they write
+	spareSegs   spares[seg]  // empty segment lists, lent likewise
+	iov         [][]byte     // the writev list of the connection being flushed
+	now         time.Time    // the clock, read once per callback (valid while nowSet)
 	nowSet      bool
 	current     *conn   // the connection whose callback runs (nil in tasks and timers)
 	deferred    []*conn // other connections written this pass, flushed after it
@@ -225,41 +225,37 @@ func sendQueued(list *[]*conn) {
 // maxSpare bounds the loop's spare batch buffers.
 const maxSpare = 64
 
-// batchBuf lends a connection an empty batch buffer (loop only): an idle
-// connection holds none.
-func (l *loop) batchBuf() []byte {
-	if n := len(l.spare); n > 0 {
-		b := l.spare[n-1]
-		l.spare[n-1] = nil
-		l.spare = l.spare[:n-1]
+// spares is a loop's free list of empty slices (loop only).
+type spares[T any] [][]T
+
+// take lends an empty slice, made with capacity size when none is spare.
+func (sp *spares[T]) take(size int) []T {
+	if n := len(*sp); n > 0 {
+		b := (*sp)[n-1]
+		(*sp)[n-1] = nil
+		*sp = (*sp)[:n-1]
 		return b
 	}
-	return make([]byte, 0, 4<<10)
+	return make([]T, 0, size)
 }
 
-// segList lends a connection an empty segment list (loop only).
-func (l *loop) segList() []seg {
-	if n := len(l.spareSegs); n > 0 {
-		s := l.spareSegs[n-1]
-		l.spareSegs[n-1] = nil
-		l.spareSegs = l.spareSegs[:n-1]
-		return s
-	}
-	return make([]seg, 0, 4)
-}
-
-// returnSegs takes a connection's emptied segment list back (loop only).
-func (l *loop) returnSegs(s []seg) {
-	if cap(s) > iovMax || len(l.spareSegs) >= maxSpare {
+// give takes an emptied slice back unless it is too big or the list full.
+func (sp *spares[T]) give(b []T, maxCap int) {
+	if cap(b) == 0 || cap(b) > maxCap || len(*sp) >= maxSpare {
 		return
 	}
-	l.spareSegs = append(l.spareSegs, s[:0])
+	*sp = append(*sp, b[:0])
 }
+
+// batchBuf lends a connection an empty batch buffer (loop only): an idle
+// connection holds none.
+func (l *loop) batchBuf() []byte { return l.spare.take(4 << 10) }
 
 // returnBuf takes a connection's emptied batch buffer back (loop only).
-func (l *loop) returnBuf(b []byte) {
-	if cap(b) == 0 || cap(b) > keepBatchCap || len(l.spare) >= maxSpare {
-		return
-	}
-	l.spare = append(l.spare, b[:0])
-}
+func (l *loop) returnBuf(b []byte) { l.spare.give(b, keepBatchCap) }
+
+// segList lends a connection an empty segment list (loop only).
+func (l *loop) segList() []seg { return l.spareSegs.take(4) }
+
+// returnSegs takes a connection's emptied segment list back (loop only).
+func (l *loop) returnSegs(s []seg) { l.spareSegs.give(s, iovMax) }
