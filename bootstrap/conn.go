@@ -78,7 +78,8 @@ func (c *conn) addSeg(s seg) {
 }
 
 // Write adds msg to the batch: small messages are copied into one buffer,
-// an owned []byte of zeroCopyMin or more is referenced.
+// an owned []byte of zeroCopyMin or more is referenced, and so is a
+// pipeline.Shared broadcast frame when no batch buffer is in use.
 func (c *conn) Write(msg any) error {
 	if c.closed {
 		pipeline.Release(msg)
