@@ -230,7 +230,7 @@ var deflateTail = []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
 // keeps its windows only.
 var (
 	readerPool sync.Pool     // of io.ReadCloser (flate readers)
-	writerPool [20]sync.Pool // of *pooledWriter, by writerKey
+	writerPool [20]sync.Pool // of *pooledWriter, by deflater.key
 	outPool    sync.Pool     // of *[]byte: inflated messages
 )
 
@@ -251,19 +251,15 @@ func (w *window) add(p []byte) {
 	if w.max == 0 {
 		return
 	}
+	if w.b == nil {
+		w.b = make([]byte, 0, w.max)
+	}
 	if len(p) >= w.max {
-		if w.b == nil {
-			w.b = make([]byte, 0, w.max)
-		}
 		w.b = append(w.b[:0], p[len(p)-w.max:]...)
 		return
 	}
 	if over := len(w.b) + len(p) - w.max; over > 0 {
-		n := copy(w.b, w.b[over:])
-		w.b = w.b[:n]
-	}
-	if w.b == nil {
-		w.b = make([]byte, 0, w.max)
+		w.b = w.b[:copy(w.b, w.b[over:])]
 	}
 	w.b = append(w.b, p...)
 }
