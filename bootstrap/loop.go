@@ -34,6 +34,7 @@ type loop struct {
 	current     *conn   // the connection whose callback runs (nil in tasks and timers)
 	deferred    []*conn // other connections written this pass, flushed after it
 	queuedFlush bool    // a flushDeferred task is queued
+	locals      map[any]any
 
 	driver   *time.Timer // runs on a runtime goroutine: only submits runTimers
 	timerRun gnet.Runnable
@@ -83,6 +84,14 @@ func (l *loop) Execute(fn func()) {
 	if err := l.el.Execute(context.Background(), task{l: l, fn: fn}); err != nil {
 		l.e.logger.Debug("bootstrap: task dropped: event loop stopped", "err", err)
 	}
+}
+
+// Locals is pipeline.LoopLocals: values the loop keeps for its handlers.
+func (l *loop) Locals() map[any]any {
+	if l.locals == nil {
+		l.locals = make(map[any]any)
+	}
+	return l.locals
 }
 
 // InLoop reports whether the caller runs on this loop's goroutine.

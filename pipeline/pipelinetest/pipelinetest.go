@@ -55,12 +55,22 @@ type Loop struct {
 	timers timerq.Queue
 	mu     sync.Mutex
 	tasks  []func()
+	locals map[any]any // owner only
 }
 
 func newLoop() *Loop {
 	l := &Loop{owner: goid.Current()}
 	l.timers.SetOwner(l.owner)
 	return l
+}
+
+// Locals is pipeline.LoopLocals: values the loop keeps for its
+// handlers. Call it on the test goroutine.
+func (l *Loop) Locals() map[any]any {
+	if l.locals == nil {
+		l.locals = make(map[any]any)
+	}
+	return l.locals
 }
 
 // Execute queues task to run at the test goroutine's next call. Safe for
