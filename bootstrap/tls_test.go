@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -341,4 +342,80 @@ func TestTLSClientBootstrap(t *testing.T) {
 		t.Fatal("no echo through the client bootstrap")
 	}
 	ch.Close()
+}
+
+// openssl s_client on each TLS 1.3 suite, with KeyUpdate both ways: the
+// handler runs TLS 1.3 records itself after the handshake, and a real
+// client checks every suite and key change.
+func TestTLS13SuitesAndKeyUpdateWithOpenSSL(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Fatal("openssl is required (.ci/run installs it)")
+	}
+	certs := tlstest.New(t)
+	s := startTLS(t, certs.ServerConfig(), nil)
+	for _, suite := range []string{"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"} {
+		t.Run(suite, func(t *testing.T) {
+			cmd := exec.Command(openssl, "s_client", "-tls1_3", "-ciphersuites", suite, "-CAfile", certs.CAFile,
+				"-connect", s.Addrs()[0].String(), "-servername", "localhost")
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			pr, pw := io.Pipe()
+			cmd.Stdout, cmd.Stderr = pw, pw
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); _ = pw.Close() })
+			lines := make(chan string, 1000)
+			go func() {
+				sc := bufio.NewScanner(pr)
+				for sc.Scan() {
+					lines <- sc.Text()
+				}
+				close(lines)
+			}()
+			var seen []string
+			wait := func(want string) {
+				t.Helper()
+				deadline := time.After(20 * time.Second)
+				for {
+					select {
+					case l, ok := <-lines:
+						if !ok {
+							t.Fatalf("openssl ended before %q:\n%s", want, strings.Join(seen, "\n"))
+						}
+						seen = append(seen, l)
+						if strings.Contains(l, want) {
+							return
+						}
+					case <-deadline:
+						t.Fatalf("no %q from openssl:\n%s", want, strings.Join(seen, "\n"))
+					}
+				}
+			}
+			send := func(s string) {
+				t.Helper()
+				if _, err := io.WriteString(stdin, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wait(suite) // "Cipher is ..." once handshaken
+			send("first line\n")
+			wait("first line")
+			send("K\n") // KeyUpdate, asking for the server's
+			wait("KEYUPDATE")
+			send("after the update\n")
+			wait("after the update")
+			send("k\n") // KeyUpdate without a request
+			wait("KEYUPDATE")
+			send(strings.Repeat("z", 40_000) + "\n") // three records each way
+			wait(strings.Repeat("z", 40_000))
+			_ = stdin.Close()
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("openssl: %v\n%s", err, strings.Join(seen, "\n"))
+			}
+		})
+	}
 }

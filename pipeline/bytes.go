@@ -14,6 +14,9 @@ package pipeline
 // Channel.Wake. A *Bytes that reaches the tail of the pipeline counts as
 // consumed and is dropped.
 //
+// A handler may change the bytes it consumes in place (the WebSocket codec
+// unmasks them, the TLS handler decrypts them) but not the unread rest.
+//
 // Writing a *Bytes copies its unread bytes into the outbound batch and
 // consumes them.
 type Bytes struct {

@@ -95,6 +95,7 @@ type session struct {
 	client *tls.Conn
 	p      *pipe
 	got    *collect
+	h      *tlsh.Handler
 }
 
 // pump moves bytes both ways once, feeding the channel in pieces of the
@@ -139,7 +140,7 @@ func handshake(t testing.TB, certs *tlstest.Certs, split []byte) *session {
 	t.Helper()
 	got := &collect{}
 	h := tlsh.New(tlsh.Config{TLS: certs.ServerConfig()})
-	s := &session{ch: pipelinetest.New(h, got), p: newPipe(), got: got}
+	s := &session{ch: pipelinetest.New(h, got), p: newPipe(), got: got, h: h}
 	s.client = tls.Client(s.p, certs.ClientConfig())
 	done := make(chan error, 1)
 	go func() { done <- s.client.Handshake() }()
@@ -269,6 +270,17 @@ func TestRepliesToOneReadShareARecord(t *testing.T) {
 	got := make([]byte, 8)
 	if _, err := io.ReadFull(s.client, got); err != nil || string(got) != "eight by" {
 		t.Fatalf("client read %q %v", got, err)
+	}
+	s.p.Close()
+}
+
+// After a TLS 1.3 handshake the handler runs the records itself; what
+// the server sends after its session tickets opens at the client.
+func TestTLS13RecordsRunByTheHandler(t *testing.T) {
+	certs := tlstest.New(t)
+	s := handshake(t, certs, nil)
+	if !s.h.RunsRecords() {
+		t.Fatal("crypto/tls still runs the records")
 	}
 	s.p.Close()
 }
