@@ -8,9 +8,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,6 +37,9 @@ func TestMain(m *testing.M) {
 			if f, ferr := os.Create(path); ferr == nil && pprof.StartCPUProfile(f) == nil {
 				defer pprof.StopCPUProfile()
 			}
+		}
+		if path := os.Getenv("WSB_HEAPPROFILE"); path != "" {
+			writeHeapProfileOnSIGUSR1(path)
 		}
 		err = serve(os.Getenv("WSB_SERVER"), os.Getenv("WSB_ADDR"))
 	case os.Getenv("WSB_LOAD") != "":
@@ -127,20 +133,49 @@ func BenchmarkEcho(b *testing.B) {
 }
 
 // runLoadProcess runs a load process with env b.N times against s and
-// returns its last result and the server CPU seconds that run took.
+// returns its last result and the server CPU seconds of that run (of its
+// measured window, for a load that marks one: the echo loads do).
 func runLoadProcess(b *testing.B, s *server, env []string) (loadResult, float64) {
 	var res loadResult
 	var cpu float64
 	for range b.N {
-		c0 := peer.CPUSeconds(s.pid)
-		out, err := peer.Self(1, env).Output()
+		cmd := peer.Self(1, env)
+		stdout, err := cmd.StdoutPipe()
 		if err != nil {
-			b.Fatalf("load: %v\n%s", err, out)
+			b.Fatal(err)
+		}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		c0 := peer.CPUSeconds(s.pid)
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		// A load that marks its measured window (windowStart and
+		// windowStop lines) has the server's CPU counted within it;
+		// otherwise over the whole process.
+		var out []byte
+		c1 := -1.0
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			switch line := sc.Text(); line {
+			case windowStart:
+				c0 = peer.CPUSeconds(s.pid)
+			case windowStop:
+				c1 = peer.CPUSeconds(s.pid)
+			default:
+				out = append(out, line...)
+			}
+		}
+		if err := cmd.Wait(); err != nil {
+			b.Fatalf("load: %v\n%s%s", err, out, stderr.String())
+		}
+		if c1 < 0 {
+			c1 = peer.CPUSeconds(s.pid)
 		}
 		if err := json.Unmarshal(out, &res); err != nil {
 			b.Fatalf("load output %q: %v", out, err)
 		}
-		cpu = peer.CPUSeconds(s.pid) - c0
+		cpu = c1 - c0
 		if res.Errors > 0 {
 			b.Fatalf("%d connection errors", res.Errors)
 		}
@@ -158,6 +193,12 @@ func echoLoad(b *testing.B, s *server, impl string, inflight, size int, extra []
 		"WSB_DURATION=" + duration.String(),
 	}, extra...))
 }
+
+// The lines a load prints around the window it measures.
+const (
+	windowStart = "window-start"
+	windowStop  = "window-stop"
+)
 
 // report records one load run's figures.
 func report(b *testing.B, res loadResult, cpu float64, pid int) {
@@ -205,4 +246,26 @@ func idleBytes(b *testing.B, s *server, env []string) float64 {
 	stdin.Close()
 	_ = cmd.Wait()
 	return (after - before) * 1024 / float64(*idleN)
+}
+
+// writeHeapProfileOnSIGUSR1 makes the server write a heap profile to path
+// each time it gets SIGUSR1 (after a GC, so the profile shows what is
+// live) and its memory statistics to stderr: to see where an idle connection's bytes go, send it while the
+// idle load holds its connections.
+func writeHeapProfileOnSIGUSR1(path string) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	go func() {
+		for range sig {
+			runtime.GC()
+			if f, err := os.Create(path); err == nil {
+				_ = pprof.Lookup("heap").WriteTo(f, 0)
+				_ = f.Close()
+			}
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			fmt.Fprintf(os.Stderr, "heap-alloc %d heap-inuse %d heap-idle %d heap-released %d stack-inuse %d sys %d next-gc %d\n",
+				m.HeapAlloc, m.HeapInuse, m.HeapIdle, m.HeapReleased, m.StackInuse, m.Sys, m.NextGC)
+		}
+	}()
 }
