@@ -1,7 +1,9 @@
 package wsbench
 
 import (
+	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -67,13 +69,20 @@ func BenchmarkTLSHandshake(b *testing.B) {
 	}
 }
 
+// idleGC is the GC setting of gnetty's servers in BenchmarkTLSIdle.
+var idleGC = flag.Int("idle.gcpercent", 0, "bootstrap.Config.GCPercent of gnetty's servers in BenchmarkTLSIdle (0: GOGC)")
+
 // BenchmarkTLSIdle is BenchmarkIdle for TLS connections (handshaken and
-// upgraded), beside gnetty's plaintext ones.
+// upgraded), beside gnetty's plaintext ones. A TLS handshake leaves tens
+// of kilobytes of garbage, so after 10,000 of them a server's heap has
+// grown to its GC goal (twice what is live, at GOGC=100) while a
+// plaintext server's has not: -idle.gcpercent sets gnetty's GC, to see
+// the connections' own share.
 func BenchmarkTLSIdle(b *testing.B) {
 	tlsEnv := tlsEnvs(b)
 	for _, impl := range tlsImpls {
 		b.Run(impl, func(b *testing.B) {
-			env := tlsEnv(impl)
+			env := append(tlsEnv(impl), "WSB_GCPERCENT="+strconv.Itoa(*idleGC))
 			s := startServerEnv(b, impl, env)
 			for range b.N {
 				b.ReportMetric(idleBytes(b, s, env), "B/conn")

@@ -16,7 +16,7 @@ type Peer struct{ r *records }
 
 // NewPeer runs the client's side of suite with its traffic secrets.
 func NewPeer(suite uint16, clientSecret, serverSecret []byte) *Peer {
-	c := &cipherCache{slots: make([]*half, 4)}
+	c := newCipherCache(nil, 4)
 	return &Peer{newRecords(suiteFor(suite), serverSecret, clientSecret, c)}
 }
 

@@ -29,8 +29,9 @@ func (h *Handler) takeOver(ctx *pipeline.Context) ([]byte, bool) {
 	if st.Version != tls.VersionTLS13 || suite == nil {
 		return nil, false
 	}
-	cache := pipeline.LoopLocal(ctx.Channel().EventLoop(), cacheKey{h.cfg.ActiveCiphers}, func() *cipherCache {
-		return &cipherCache{slots: make([]*half, h.cfg.ActiveCiphers)}
+	loop := ctx.Channel().EventLoop()
+	cache := pipeline.LoopLocal(loop, cacheKey{h.cfg.ActiveCiphers}, func() *cipherCache {
+		return newCipherCache(loop, h.cfg.ActiveCiphers)
 	})
 	r := newRecords(suite, cs, ss, cache)
 	// crypto/tls may have sealed records with the server's application

@@ -10,8 +10,11 @@ import (
 	"errors"
 	"hash"
 	"slices"
+	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/gnetty/gnetty/pipeline"
 )
 
 // TLS 1.3's record layer (RFC 8446 section 5), run by the handler itself
@@ -78,15 +81,16 @@ var errTooManyIgnored = errors.New("tls: too many ignored records")
 
 // suite13 is a TLS 1.3 cipher suite the handler's record layer runs.
 type suite13 struct {
-	keyLen int
-	hash   func() hash.Hash
-	aead   func(key []byte) (cipher.AEAD, error)
+	keyLen  int
+	hashLen int
+	hash    func() hash.Hash
+	aead    func(key []byte) (cipher.AEAD, error)
 }
 
 var (
-	suiteAES128 = &suite13{16, sha256.New, aesGCM}
-	suiteAES256 = &suite13{32, sha512.New384, aesGCM}
-	suiteChaCha = &suite13{32, sha256.New, chacha20poly1305.New}
+	suiteAES128 = &suite13{16, sha256.Size, sha256.New, aesGCM}
+	suiteAES256 = &suite13{32, sha512.Size384, sha512.New384, aesGCM}
+	suiteChaCha = &suite13{32, sha256.Size, sha256.New, chacha20poly1305.New}
 )
 
 func suiteFor(id uint16) *suite13 {
@@ -123,13 +127,12 @@ func expandLabel(h func() hash.Hash, secret []byte, label string, n int) []byte 
 	return out
 }
 
-// half is one direction's keys: the traffic secret, the key and IV made
-// from it, the record sequence number, and (while the loop's cache holds
-// it) the cipher.
+// half is one direction's keys: the traffic secret, the IV made from it,
+// the record sequence number, and (while the loop's cache holds it) the
+// cipher, whose key is made from the secret when the cipher is.
 type half struct {
 	suite  *suite13
 	secret [48]byte // hash-length bytes used
-	key    [32]byte // keyLen bytes used
 	iv     [12]byte
 	nonce  [12]byte // scratch: iv ^ seq
 	seq    uint64
@@ -138,21 +141,20 @@ type half struct {
 	ref    bool        // used since the cache's hand last passed
 }
 
-// setSecret installs a traffic secret and the key and IV made from it,
-// with the sequence number at 0.
+// setSecret installs a traffic secret and the IV made from it, with the
+// sequence number at 0.
 func (h *half) setSecret(s *suite13, secret []byte, c *cipherCache) {
 	c.drop(h)
 	h.suite = s
 	n := copy(h.secret[:], secret)
 	clear(h.secret[n:])
-	copy(h.key[:], expandLabel(s.hash, secret, "key", s.keyLen))
 	copy(h.iv[:], expandLabel(s.hash, secret, "iv", len(h.iv)))
 	h.seq = 0
 }
 
 // next moves to the next traffic secret (a KeyUpdate, RFC 8446 7.2).
 func (h *half) next(c *cipherCache) {
-	n := h.suite.hash().Size()
+	n := h.suite.hashLen
 	h.setSecret(h.suite, expandLabel(h.suite.hash, h.secret[:n], "traffic upd", n), c)
 }
 
@@ -164,7 +166,7 @@ func (h *half) cipher(c *cipherCache) (cipher.AEAD, error) {
 		return nil, errors.New("tls: sequence number wraparound")
 	}
 	if h.aead == nil {
-		a, err := h.suite.aead(h.key[:h.suite.keyLen])
+		a, err := h.suite.aead(expandLabel(h.suite.hash, h.secret[:h.suite.hashLen], "key", h.suite.keyLen))
 		if err != nil {
 			return nil, err
 		}
@@ -386,17 +388,61 @@ func (a *remoteAlert) Error() string { return "remote error: " + tls.AlertError(
 // connections (each direction counts once): a connection pushed out keeps
 // its keys and makes its cipher again when it next has traffic. The
 // replacement is CLOCK: an entry used since the hand last passed gets
-// another turn. It runs on its loop.
+// another turn. A sweep every cacheSweep also takes the cipher of every
+// entry unused since the last sweep, so idle connections hold none
+// whatever the cache's size. It runs on its loop.
 type cipherCache struct {
 	slots []*half
 	hand  int
+	loop  pipeline.EventLoop
+	sweep func()
+	armed bool // a sweep is scheduled
 }
 
 // DefaultActiveCiphers is Config.ActiveCiphers's default.
 const DefaultActiveCiphers = 4096
 
+// cacheSweep is how often the cache drops the ciphers of directions that
+// had no record since its last sweep: a connection idle for one to two
+// sweeps keeps its keys only.
+const cacheSweep = time.Second
+
 // cacheKey is the key of a loop's cipher cache of a given size.
 type cacheKey struct{ size int }
+
+func newCipherCache(loop pipeline.EventLoop, size int) *cipherCache {
+	c := &cipherCache{slots: make([]*half, size), loop: loop}
+	c.sweep = c.sweepIdle
+	return c
+}
+
+// sweepIdle drops the ciphers unused since the last sweep and schedules
+// the next sweep while any are left.
+func (c *cipherCache) sweepIdle() {
+	c.armed = false
+	left := false
+	for i, e := range c.slots {
+		switch {
+		case e == nil:
+		case e.ref:
+			e.ref = false
+			left = true
+		default:
+			e.aead, e.slot = nil, -1
+			c.slots[i] = nil
+		}
+	}
+	if left {
+		c.arm()
+	}
+}
+
+func (c *cipherCache) arm() {
+	if !c.armed && c.loop != nil {
+		c.armed = true
+		c.loop.Schedule(cacheSweep, c.sweep)
+	}
+}
 
 func (c *cipherCache) admit(h *half) {
 	if len(c.slots) == 0 {
@@ -415,6 +461,7 @@ func (c *cipherCache) admit(h *half) {
 		c.slots[c.hand] = h
 		h.slot = int32(c.hand)
 		c.hand = (c.hand + 1) % len(c.slots)
+		c.arm()
 		return
 	}
 }

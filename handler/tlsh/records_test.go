@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gnetty/gnetty/handler/tlsh"
 	"github.com/gnetty/gnetty/internal/tlstest"
@@ -268,6 +269,29 @@ func TestTLS13CipherCache(t *testing.T) {
 	ps.ch.RunPendingTasks()
 	if in, out := ps.h.CiphersHeld(); in || out {
 		t.Fatal("a closed connection keeps a cipher")
+	}
+}
+
+// A connection idle for two of the cache's sweeps holds no cipher, and
+// makes them again for its next record.
+func TestTLS13IdleConnectionsHoldNoCipher(t *testing.T) {
+	ps := newPeerSession(t)
+	ps.ch.WriteInbound(ps.peer.Seal(23, []byte("one")))
+	if in, out := ps.h.CiphersHeld(); !in || !out {
+		t.Fatalf("an active connection's ciphers: in %v out %v", in, out)
+	}
+	ps.ch.Advance(time.Second) // used since the last sweep: kept
+	if in, out := ps.h.CiphersHeld(); !in || !out {
+		t.Fatalf("after one sweep: in %v out %v", in, out)
+	}
+	ps.ch.Advance(time.Second)
+	if in, out := ps.h.CiphersHeld(); in || out {
+		t.Fatalf("an idle connection keeps its ciphers: in %v out %v", in, out)
+	}
+	ps.ch.WriteInbound(ps.peer.Seal(23, []byte("two")))
+	_, data := ps.replies(t)
+	if string(bytes.Join(data, nil)) != "onetwo" || string(ps.got.got) != "onetwo" {
+		t.Fatalf("echo %q, got %q", data, ps.got.got)
 	}
 }
 

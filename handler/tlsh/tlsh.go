@@ -39,8 +39,9 @@
 // at most 16 records in a row carrying no data). An idle connection then
 // keeps its two traffic secrets (about 1 KB in all, against 9 KB under
 // crypto/tls); the cipher state, 1.3 KB per direction, is kept for each
-// loop's ActiveCiphers most recently active directions and made again
-// from the keys when an evicted one gets traffic.
+// loop's ActiveCiphers most recently active directions, dropped after a
+// second or two without records, and made again from the keys when such
+// a direction gets traffic.
 //
 // TLS 1.2, the client side and FIPS 140-3 mode keep crypto/tls's own
 // record layer, driven through an in-memory connection whose reads report
@@ -92,8 +93,10 @@ type Config struct {
 	// their cipher state (an AES-GCM key schedule is about 1.3 KB)
 	// between records, after a TLS 1.3 server handshake; the least
 	// recently active give it up and make it again from their keys when
-	// they next have traffic (about 0.6 µs). Handlers that share a loop
-	// and a value share the cache. Default DefaultActiveCiphers.
+	// they next have traffic (about 0.6 µs). A direction with no record
+	// for one to two seconds gives it up too, so idle connections hold
+	// none. Handlers that share a loop and a value share the cache.
+	// Default DefaultActiveCiphers.
 	ActiveCiphers int
 }
 
