@@ -211,7 +211,11 @@ func (h *Handler) start(ctx *pipeline.Context) {
 	ch := ctx.Channel()
 	h.conn = &memConn{ch: ch, local: ch.LocalAddr(), remote: ch.RemoteAddr(), handshaking: true, keep: !h.cfg.Client}
 	h.conn.cond.L = &h.conn.mu
-	h.conn.flushOut = func() { h.writeOut(ctx) }
+	h.conn.flushOut = func() {
+		if ch.IsActive() {
+			h.writeOut(ctx)
+		}
+	}
 	if h.cfg.Client {
 		h.tc = tls.Client(h.conn, h.cfg.TLS)
 	} else {
@@ -233,7 +237,10 @@ func (h *Handler) start(ctx *pipeline.Context) {
 			conn.in = nil // nothing left of the handshake's input: keep no buffer
 		}
 		conn.mu.Unlock()
-		ch.Execute(func() { h.handshakeDone(ctx, err) })
+		// The loop's own queue, not the channel's: tasks from one
+		// goroutine keep their order either way, and the channel then
+		// never makes its off-loop queue (kept for its life).
+		ch.EventLoop().Execute(func() { h.handshakeDone(ctx, err) })
 	}()
 }
 
@@ -256,6 +263,7 @@ func (h *Handler) handshakeDone(ctx *pipeline.Context, err error) {
 	h.open = true
 	if h.timer != nil {
 		h.timer.Stop()
+		h.timer = nil // an idle connection keeps no timer
 	}
 	left, took := h.takeOver(ctx)
 	ctx.FireUserEvent(HandshakeDone{State: h.State()})
@@ -656,7 +664,7 @@ func (c *memConn) Write(p []byte) (int, error) {
 	handshaking := c.handshaking
 	c.mu.Unlock()
 	if handshaking {
-		c.ch.Execute(c.flushOut) // the handshake goroutine's flight, in order
+		c.ch.EventLoop().Execute(c.flushOut) // the handshake goroutine's flight, in order
 	}
 	return len(p), nil
 }
