@@ -53,3 +53,13 @@ func (p *Peer) Open(b []byte) (typ byte, data, rest []byte, err error) {
 // UpdateIn and UpdateOut move one direction to its next traffic secret.
 func (p *Peer) UpdateIn()  { p.r.in.next(p.r.cache) }
 func (p *Peer) UpdateOut() { p.r.out.next(p.r.cache) }
+
+// SkipOutRecords counts n records as sealed, as if the connection had
+// sent them (for the test of the handler's own key update).
+func (h *Handler) SkipOutRecords(n uint64) { h.rec.out.seq += n }
+
+// RekeyAfter is how many records one key seals.
+const RekeyAfter = rekeyAfter
+
+// SkipInRecords counts n of the server's records as opened.
+func (p *Peer) SkipInRecords(n uint64) { p.r.in.seq += n }

@@ -243,6 +243,29 @@ func (r *records) sealData(dst, p []byte) ([]byte, error) {
 	return dst, nil
 }
 
+// sealBatch seals b[5:], application data written after 5 bytes of room
+// for a header: in place when it fits one record (no copy), else into a
+// new buffer (b goes back to the pool).
+func (r *records) sealBatch(b []byte) ([]byte, error) {
+	p := b[5:]
+	if len(p) > maxPlaintext || r.out.seq >= rekeyAfter {
+		out, err := r.sealData(getBuf(), p)
+		putBuf(b)
+		return out, err
+	}
+	a, err := r.out.cipher(r.cache)
+	if err != nil {
+		return b[:0], err
+	}
+	n := len(p) + 1 + a.Overhead()
+	b = slices.Grow(b, 1+a.Overhead())
+	b[0], b[1], b[2], b[3], b[4] = recordData, 3, 3, byte(n>>8), byte(n)
+	b = append(b, recordData)
+	sealed := a.Seal(b[5:5], r.out.nonce[:], b[5:], b[:5])
+	r.out.seq++
+	return b[:5+len(sealed)], nil
+}
+
 // sealAlert appends an alert record.
 func (r *records) sealAlert(dst []byte, a byte) []byte {
 	level := byte(2)

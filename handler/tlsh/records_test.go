@@ -331,3 +331,44 @@ func TestTakeOverKeepsTheApplicationsConfig(t *testing.T) {
 		s.p.Close()
 	}
 }
+
+// After RekeyAfter records under one key the handler updates its own key
+// (a KeyUpdate without a request, under the old key), for small and big
+// writes alike.
+func TestTLS13TheServerUpdatesItsKey(t *testing.T) {
+	for _, size := range []int{10, 40_000} {
+		ps := newPeerSession(t)
+		ps.h.SkipOutRecords(tlsh.RekeyAfter - 1)
+		ps.peer.SkipInRecords(tlsh.RekeyAfter - 1)
+		msg := bytes.Repeat([]byte("k"), size)
+		for _, half := range [][]byte{msg[:size/2], msg[size/2:]} {
+			var in []byte
+			for p := half; len(p) > 0; p = p[min(len(p), 16384):] {
+				in = append(in, ps.peer.Seal(23, p[:min(len(p), 16384)])...)
+			}
+			ps.ch.WriteInbound(in)
+		}
+		types, data := ps.replies(t) // opens the KeyUpdate, then moves to the next key
+		updates := 0
+		for i, typ := range types {
+			if typ == 22 {
+				updates++
+				if !bytes.Equal(data[i], keyUpdate) || i == 0 {
+					t.Fatalf("size %d: record %d of %v is %x", size, i, types, data[i])
+				}
+			}
+		}
+		if updates != 1 {
+			t.Fatalf("size %d: %d key updates in %v", size, updates, types)
+		}
+		var got []byte
+		for i, typ := range types {
+			if typ == 23 {
+				got = append(got, data[i]...)
+			}
+		}
+		if !bytes.Equal(got, msg) {
+			t.Fatalf("size %d: echo of %d bytes", size, len(got))
+		}
+	}
+}

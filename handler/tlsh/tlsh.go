@@ -135,6 +135,7 @@ type Handler struct {
 	timer   pipeline.Timer
 
 	wbuf []byte         // plaintext written since the last flush
+	lead bool           // wbuf starts with room for a record header
 	in   pipeline.Bytes // decrypted input, as fired
 	out  pipeline.Bytes // ciphertext handed on
 }
@@ -433,6 +434,11 @@ func (h *Handler) HandleWrite(ctx *pipeline.Context, msg any) {
 func (h *Handler) buf() []byte {
 	if h.wbuf == nil {
 		h.wbuf = getBuf()
+		if h.rec != nil {
+			// Room for the record header: a batch that fits one record
+			// is sealed where it is.
+			h.wbuf, h.lead = append(h.wbuf, 0, 0, 0, 0, 0), true
+		}
 	}
 	return h.wbuf
 }
@@ -473,13 +479,19 @@ func (h *Handler) HandleFlush(ctx *pipeline.Context) {
 
 // flushNow encrypts and sends the plaintext batch.
 func (h *Handler) flushNow(ctx *pipeline.Context) {
-	if !h.open || h.failed || len(h.wbuf) == 0 {
+	if !h.open || h.failed || len(h.wbuf) == 0 || h.lead && len(h.wbuf) == 5 {
 		return
 	}
 	if h.rec != nil {
-		out, err := h.rec.sealData(getBuf(), h.wbuf)
-		putBuf(h.wbuf)
-		h.wbuf = nil
+		var out []byte
+		var err error
+		if h.lead {
+			out, err = h.rec.sealBatch(h.wbuf)
+		} else {
+			out, err = h.rec.sealData(getBuf(), h.wbuf)
+			putBuf(h.wbuf)
+		}
+		h.wbuf, h.lead = nil, false
 		h.send(ctx, out)
 		if err != nil {
 			h.fail(ctx, fmt.Errorf("tlsh: %w", err))
