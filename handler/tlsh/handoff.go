@@ -130,18 +130,7 @@ func (h *Handler) readRecords(ctx *pipeline.Context, buf []byte) int {
 		h.send(ctx, reply)
 	}
 	if start >= 0 && w > start {
-		h.in.Reset(buf[start:w])
-		h.reading = true
-		ctx.FireRead(&h.in) // handlers copy what they keep (the decoders do)
-		ctx.FireReadComplete()
-		h.reading = false
-		h.in.Reset(nil)
-		if h.flushed {
-			// Everything the handlers answered to this input, in as few
-			// records as it fills (not one record per message).
-			h.flushed = false
-			h.HandleFlush(ctx)
-		}
+		h.firePlain(ctx, buf[start:w])
 	}
 	switch {
 	case h.failed:
@@ -154,6 +143,21 @@ func (h *Handler) readRecords(ctx *pipeline.Context, buf []byte) int {
 		ctx.Close()
 	}
 	return off
+}
+
+// firePlain fires decrypted input on, then flushes what the handlers
+// answered to it, in as few records as it fills (not one per message).
+func (h *Handler) firePlain(ctx *pipeline.Context, p []byte) {
+	h.in.Reset(p)
+	h.reading = true
+	ctx.FireRead(&h.in) // handlers copy what they keep (the decoders do)
+	ctx.FireReadComplete()
+	h.reading = false
+	h.in.Reset(nil)
+	if h.flushed {
+		h.flushed = false
+		h.HandleFlush(ctx)
+	}
 }
 
 // send hands ciphertext (a pooled buffer, returned) to the transport,

@@ -375,18 +375,7 @@ func (h *Handler) decrypt(ctx *pipeline.Context) {
 			}
 		}
 		if len(p) > 0 {
-			h.in.Reset(p)
-			h.reading = true
-			ctx.FireRead(&h.in) // handlers copy what they keep (the decoders do)
-			ctx.FireReadComplete()
-			h.reading = false
-			h.in.Reset(nil)
-			if h.flushed {
-				// Everything the handlers answered to this input, in as few
-				// records as it fills (not one record per message).
-				h.flushed = false
-				h.HandleFlush(ctx)
-			}
+			h.firePlain(ctx, p)
 		}
 		plainPool.Put(pb)
 		if err == nil {
