@@ -208,19 +208,28 @@ func (r *records) release() {
 // seal appends one record of type typ holding p (at most maxPlaintext
 // bytes) to dst, encrypted in place.
 func (r *records) seal(dst []byte, typ byte, p []byte) ([]byte, error) {
+	start := len(dst)
+	dst = slices.Grow(dst, 5+len(p)+1+16) // 16: the tag of every TLS 1.3 AEAD
+	dst = append(dst, 0, 0, 0, 0, 0)
+	return r.sealAt(append(dst, p...), start, typ)
+}
+
+// sealAt seals b[start+5:] (at most maxPlaintext bytes) where it is, as
+// one record of type typ whose header goes in the 5 bytes of room at
+// b[start:]; it returns b through the record's end.
+func (r *records) sealAt(b []byte, start int, typ byte) ([]byte, error) {
 	a, err := r.out.cipher(r.cache)
 	if err != nil {
-		return dst, err
+		return b[:start], err
 	}
-	n := len(p) + 1 + a.Overhead()
-	dst = slices.Grow(dst, 5+n)
-	dst = append(dst, recordData, 3, 3, byte(n>>8), byte(n))
-	body := len(dst)
-	dst = append(dst, p...)
-	dst = append(dst, typ)
-	dst = a.Seal(dst[:body], r.out.nonce[:], dst[body:], dst[body-5:body])
+	body := start + 5
+	n := len(b) - body + 1 + a.Overhead()
+	b = slices.Grow(b, 1+a.Overhead())
+	b[start], b[start+1], b[start+2], b[start+3], b[start+4] = recordData, 3, 3, byte(n>>8), byte(n)
+	b = append(b, typ)
+	b = a.Seal(b[:body], r.out.nonce[:], b[body:], b[start:body])
 	r.out.seq++
-	return dst, nil
+	return b, nil
 }
 
 // sealData appends p as application data records, updating the key when
@@ -253,17 +262,7 @@ func (r *records) sealBatch(b []byte) ([]byte, error) {
 		putBuf(b)
 		return out, err
 	}
-	a, err := r.out.cipher(r.cache)
-	if err != nil {
-		return b[:0], err
-	}
-	n := len(p) + 1 + a.Overhead()
-	b = slices.Grow(b, 1+a.Overhead())
-	b[0], b[1], b[2], b[3], b[4] = recordData, 3, 3, byte(n>>8), byte(n)
-	b = append(b, recordData)
-	sealed := a.Seal(b[5:5], r.out.nonce[:], b[5:], b[:5])
-	r.out.seq++
-	return b[:5+len(sealed)], nil
+	return r.sealAt(b, 0, recordData)
 }
 
 // sealAlert appends an alert record.
