@@ -55,9 +55,6 @@ func (h *Handler) takeOver(ctx *pipeline.Context) ([]byte, bool) {
 	}
 	h.rec, h.state, h.tc, h.conn = r, &st, nil, nil
 	c.in = nil
-	if len(left) == 0 {
-		return nil, true
-	}
 	return left, true
 }
 
