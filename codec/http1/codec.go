@@ -27,6 +27,9 @@ const (
 // A request it cannot accept is answered with its *StatusError's status
 // (400, 414, 431, 501, 505), the error is fired, and the connection closes
 // after the answer: once framing is in doubt nothing after it is read.
+// Requests decoded before the bad one keep their place: their responses go
+// out first, in order (also when they are produced later, off the loop),
+// then the error's answer, then the close.
 //
 // Create one per channel.
 type ServerCodec struct {
@@ -39,7 +42,8 @@ type ServerCodec struct {
 	streaming bool
 	closing   bool
 	paused    bool
-	secure    int8 // 0 unknown, 1 TLS, -1 plaintext: read once per channel
+	failure   []byte // the answer to a bad request, held until the responses before it are out
+	secure    int8   // 0 unknown, 1 TLS, -1 plaintext: read once per channel
 }
 
 type reqInfo struct {
@@ -85,8 +89,18 @@ func (c *ServerCodec) requested(ctx *pipeline.Context, req *Request) {
 	}
 }
 
-func (c *ServerCodec) failed(ctx *pipeline.Context, err *StatusError) {
+// failed answers a request the decoder refused; inBody says the fault was
+// in the body of the request decoded last.
+func (c *ServerCodec) failed(ctx *pipeline.Context, err *StatusError, inBody bool) {
 	c.closing = true
+	if n := len(c.pending); inBody && n > 0 && c.pending[n-1].seq == c.seq {
+		// The answer to the error is that request's response.
+		if n == 1 && c.streaming {
+			ctx.Close() // its response has begun: the connection can only end
+			return
+		}
+		c.pending = c.pending[:n-1]
+	}
 	body := err.Reason + "\n"
 	b := appendStatusLine(nil, err.Code)
 	b = append(b, "Content-Type: text/plain; charset=utf-8\r\nContent-Length: "...)
@@ -95,6 +109,18 @@ func (c *ServerCodec) failed(ctx *pipeline.Context, err *StatusError) {
 	b = append(b, httpDate()...)
 	b = append(b, "\r\n\r\n"...)
 	b = append(b, body...)
+	c.failure = b
+	c.answerFailure(ctx)
+}
+
+// answerFailure writes the answer to a bad request and closes, once every
+// request before it has its whole response.
+func (c *ServerCodec) answerFailure(ctx *pipeline.Context) {
+	if c.failure == nil || len(c.pending) > 0 || c.streaming {
+		return
+	}
+	b := c.failure
+	c.failure = nil
 	ctx.WriteAndFlush(b)
 	ctx.Close()
 }
@@ -103,6 +129,11 @@ func (c *ServerCodec) failed(ctx *pipeline.Context, err *StatusError) {
 // of a streamed one) for a later request than the one due is held until
 // the responses before it are complete.
 func (c *ServerCodec) HandleWrite(ctx *pipeline.Context, msg any) {
+	c.write(ctx, msg)
+	c.answerFailure(ctx)
+}
+
+func (c *ServerCodec) write(ctx *pipeline.Context, msg any) {
 	var seq uint64
 	switch m := msg.(type) {
 	case *Response:

@@ -109,7 +109,7 @@ func (d *decoder) fireContent(ctx *pipeline.Context, data []byte, last bool, tra
 
 // fail answers the error, closes the connection and stops decoding.
 func (d *decoder) fail(ctx *pipeline.Context, err *StatusError) (int, error) {
-	d.sc.failed(ctx, err)
+	d.sc.failed(ctx, err, d.state != stateHead)
 	return 0, err
 }
 

@@ -376,3 +376,86 @@ func TestPipeliningIsBoundedAndResumes(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A bad request that arrives in the same read as good ones is answered
+// after them: every request before it gets its response, in order, then the
+// 400, then the connection closes.
+func TestBadRequestAfterGoodOnesIsAnsweredLast(t *testing.T) {
+	cases := []struct {
+		name  string
+		input string
+		good  int // requests decoded before the bad part
+		want  string
+	}{
+		{name: "bad request line", input: "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n", good: 2, want: "400 Bad Request"},
+		{name: "unsupported version", input: "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/2.7\r\nHost: x\r\n\r\n", good: 1, want: "505 "},
+		// The bad chunk belongs to the second request: its answer is the 400.
+		{name: "bad chunk of a later request", input: "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", good: 2, want: "400 Bad Request"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var reqs []*http1.Request
+			ch := pipelinetest.New(http1.NewServerCodec(http1.Config{}), pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
+				if r, ok := msg.(*http1.Request); ok {
+					reqs = append(reqs, r)
+				}
+			}))
+			ch.WriteInbound([]byte(tc.input))
+			if len(reqs) != tc.good {
+				t.Fatalf("%d requests decoded, want %d", len(reqs), tc.good)
+			}
+			if ch.IsClosed() {
+				t.Fatal("closed before the good requests were answered")
+			}
+			if out := ch.ReadOutboundBytes(); len(out) != 0 {
+				t.Fatalf("wrote %q before the good requests were answered", out)
+			}
+			// Answer the first good request, off the loop's turn (later).
+			r := http1.NewResponse(reqs[0])
+			r.Body = append(r.Body, "first"...)
+			ch.WriteOutbound(r)
+			if tc.good == 2 && !strings.HasPrefix(tc.name, "bad chunk") {
+				r := http1.NewResponse(reqs[1])
+				r.Body = append(r.Body, "second"...)
+				ch.WriteOutbound(r)
+			}
+			out := string(ch.ReadOutboundBytes())
+			if !ch.IsClosed() {
+				t.Fatalf("open after the answers:\n%s", out)
+			}
+			iFirst, iBad := strings.Index(out, "first"), strings.Index(out, tc.want)
+			if iFirst < 0 || iBad < 0 || iFirst > iBad {
+				t.Fatalf("want the good answers, then %q, got:\n%s", tc.want, out)
+			}
+			if tc.good == 2 && !strings.HasPrefix(tc.name, "bad chunk") {
+				if i := strings.Index(out, "second"); i < iFirst || i > iBad {
+					t.Fatalf("second answer missing or out of order:\n%s", out)
+				}
+			}
+			if !errors.As(ch.ReadError(), new(*http1.StatusError)) {
+				t.Error("no StatusError fired")
+			}
+			for _, r := range reqs {
+				r.Release()
+			}
+		})
+	}
+}
+
+// A bad chunk in the only request waiting is answered at once.
+func TestBadChunkOfTheOnlyRequestIsAnsweredAtOnce(t *testing.T) {
+	var reqs []*http1.Request
+	ch := pipelinetest.New(http1.NewServerCodec(http1.Config{}), pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
+		if r, ok := msg.(*http1.Request); ok {
+			reqs = append(reqs, r)
+		}
+	}))
+	ch.WriteInbound([]byte("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n"))
+	out := string(ch.ReadOutboundBytes())
+	if !strings.HasPrefix(out, "HTTP/1.1 400 ") || !ch.IsClosed() {
+		t.Fatalf("closed=%v out=%q", ch.IsClosed(), out)
+	}
+	for _, r := range reqs {
+		r.Release()
+	}
+}

@@ -186,3 +186,14 @@ func TestChatOverHTTPS(t *testing.T) {
 	}
 	runScript(t, p.logs, []string{"HOME=" + home}, "chat_browser.mjs", "https://"+addr)
 }
+
+// TestPipelineWithABadRequestLast: the chat answers every request that
+// came before a malformed one in the same write, then 400, then closes.
+func TestPipelineWithABadRequestLast(t *testing.T) {
+	s, err := chat.New(chat.Config{Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := servertest.Start(t, s)
+	servertest.PipelinedThenBad(t, addr, []string{"/healthz", "/", "/api/me", "/healthz"}, []int{200, 200, 401, 200})
+}

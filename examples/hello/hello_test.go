@@ -358,3 +358,11 @@ func TestHTTPSWithCurlAndOpenSSL(t *testing.T) {
 		t.Fatalf("TLS 1.1 with openssl:\n%s", out)
 	}
 }
+
+// TestPipelineWithABadRequestLast: answers made on the loop, off it
+// (net/http) and from files all come out before the 400 for a malformed
+// request that followed them in the same write.
+func TestPipelineWithABadRequestLast(t *testing.T) {
+	addr := startHello(t)
+	servertest.PipelinedThenBad(t, addr, []string{"/hello/a", "/api/time", "/static/site.css", "/nope"}, []int{200, 200, 200, 404})
+}

@@ -75,3 +75,10 @@ func TestChromiumChatPage(t *testing.T) {
 		t.Fatalf("browser: %v", res)
 	}
 }
+
+// TestPipelineWithABadRequestLast: the page and an Engine.IO handshake
+// are answered before the 400 for a malformed request in the same write.
+func TestPipelineWithABadRequestLast(t *testing.T) {
+	addr := start(t, options{})
+	servertest.PipelinedThenBad(t, addr, []string{"/", "/socket.io/?EIO=4&transport=polling", "/nope"}, []int{200, 200, 404})
+}

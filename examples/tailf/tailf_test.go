@@ -137,3 +137,15 @@ func TestTailFollowsTruncationAndRotation(t *testing.T) {
 	appendTo("and more\n")
 	expect("and more")
 }
+
+// TestPipelineWithABadRequestLast: two unknown paths are
+// answered before the 400 that follows them.
+func TestPipelineWithABadRequestLast(t *testing.T) {
+	srv, stop, err := newServer("127.0.0.1:0", files{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	addr := servertest.Start(t, srv)
+	servertest.PipelinedThenBad(t, addr, []string{"/nope", "/ws/nope"}, []int{404, 404})
+}

@@ -196,3 +196,10 @@ func echoed(t *testing.T, c *websocket.Conn, typ int, data []byte) {
 		t.Fatalf("echo of %d bytes differs (got %d)", len(data), len(got))
 	}
 }
+
+// TestPipelineWithABadRequestLast: the self-test page and an unknown path
+// are answered before the 400 that follows them.
+func TestPipelineWithABadRequestLast(t *testing.T) {
+	_, addr := start(t)
+	servertest.PipelinedThenBad(t, addr, []string{"/page", "/nope", "/page"}, []int{200, 404, 200})
+}

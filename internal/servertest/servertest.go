@@ -10,10 +10,14 @@
 package servertest
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -72,4 +76,51 @@ func FreeAddr(t testing.TB) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// PipelinedThenBad sends a GET request for each path and then a malformed
+// request, all in one write, and checks what RFC 9112 asks of a server
+// that reads them: every GET gets its own answer, in order, with the
+// status in want (one status per path), then the malformed one gets 400,
+// then the server closes the connection.
+func PipelinedThenBad(t testing.TB, addr string, paths []string, want []int) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	var batch strings.Builder
+	for _, p := range paths {
+		batch.WriteString("GET " + p + " HTTP/1.1\r\nHost: " + addr + "\r\n\r\n")
+	}
+	batch.WriteString("NOT A REQUEST\r\n\r\n")
+	if _, err := io.WriteString(c, batch.String()); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	for i, p := range paths {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("answer %d (GET %s) before the 400: %v", i+1, p, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want[i] {
+			t.Fatalf("answer %d (GET %s): status %d, want %d", i+1, p, resp.StatusCode, want[i])
+		}
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("no 400 after the %d good answers: %v", len(paths), err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("the malformed request got %d, want 400", resp.StatusCode)
+	}
+	if rest, err := io.ReadAll(br); err != nil || len(rest) > 0 {
+		t.Fatalf("after the 400: %q, %v; want the connection closed", rest, err)
+	}
 }
