@@ -419,3 +419,94 @@ func TestTLS13SuitesAndKeyUpdateWithOpenSSL(t *testing.T) {
 		})
 	}
 }
+
+// heldConn holds every write after the first (the ClientHello) until
+// release, so that a TLS 1.3 client's Finished and its first data arrive
+// in one segment, as a fast client's often do.
+type heldConn struct {
+	net.Conn
+	mu     sync.Mutex
+	writes int
+	held   []byte
+}
+
+func (c *heldConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes++
+	if c.writes == 1 {
+		return c.Conn.Write(p)
+	}
+	c.held = append(c.held, p...)
+	return len(p), nil
+}
+
+func (c *heldConn) release() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, err := c.Conn.Write(c.held)
+	c.held = nil
+	return err
+}
+
+// A handler that refuses a connection on HandshakeDone (by ALPN, SNI or
+// client certificate) closes it: nothing the client sent with its
+// Finished reaches the handlers behind it, and nothing more is sent but
+// close_notify.
+func TestNoDataPastAHandlerThatClosedOnHandshakeDone(t *testing.T) {
+	certs := tlstest.New(t)
+	var mu sync.Mutex
+	leaked := 0
+	inactive := make(chan struct{}, 16)
+	s := startTLS(t, certs.ServerConfig(), func(ch *pipeline.Channel) {
+		p := ch.Pipeline()
+		_ = p.AddLast("refuse", pipeline.UserEventFunc(func(ctx *pipeline.Context, ev any) {
+			if _, ok := ev.(tlsh.HandshakeDone); ok {
+				ctx.Close()
+				return
+			}
+			ctx.FireUserEvent(ev)
+		}))
+		_ = p.AddLast("behind", pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) {
+			if b, ok := msg.(*pipeline.Bytes); ok {
+				mu.Lock()
+				leaked += b.Len()
+				mu.Unlock()
+				b.Skip(b.Len())
+			}
+		}))
+		_ = p.AddLast("done", pipeline.InactiveFunc(func(ctx *pipeline.Context) {
+			inactive <- struct{}{}
+		}))
+	})
+	for i := range 5 {
+		raw, err := net.DialTimeout("tcp", s.Addrs()[0].String(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = raw.SetDeadline(time.Now().Add(20 * time.Second))
+		hc := &heldConn{Conn: raw}
+		cfg := certs.ClientConfig()
+		cfg.MinVersion = tls.VersionTLS13
+		c := tls.Client(hc, cfg)
+		if err := c.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write([]byte("31 bytes sent with the Finished")); err != nil {
+			t.Fatal(err)
+		}
+		if err := hc.release(); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := c.Read(make([]byte, 64)); err != io.EOF {
+			t.Fatalf("client %d: read %d bytes, %v; want close_notify", i, n, err)
+		}
+		<-inactive
+		c.Close()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if leaked != 0 {
+		t.Fatalf("%d bytes reached the handlers behind one that closed", leaked)
+	}
+}

@@ -63,3 +63,10 @@ const RekeyAfter = rekeyAfter
 
 // SkipInRecords counts n of the server's records as opened.
 func (p *Peer) SkipInRecords(n uint64) { p.r.in.seq += n }
+
+// SecretsWiped reports whether both traffic secrets and IVs are zero.
+func (h *Handler) SecretsWiped() bool {
+	var zero [48]byte
+	var zeroIV [12]byte
+	return h.rec.in.secret == zero && h.rec.out.secret == zero && h.rec.in.iv == zeroIV && h.rec.out.iv == zeroIV
+}

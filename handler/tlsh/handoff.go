@@ -21,6 +21,8 @@ func (h *Handler) takeOver(ctx *pipeline.Context) ([]byte, bool) {
 	cs, ss, sent, left, recLeft, keep := c.clientSecret, c.serverSecret, c.sent, c.in, c.recLeft, c.keep
 	c.sent, c.clientSecret, c.serverSecret = nil, nil, nil
 	c.mu.Unlock()
+	defer clear(cs) // the records keep copies; these are dropped either way
+	defer clear(ss)
 	if h.cfg.Client || !keep || recLeft != 0 || len(cs) == 0 || len(ss) == 0 || len(c.out) > 0 {
 		return nil, false
 	}
@@ -89,6 +91,9 @@ func (h *Handler) readPending(ctx *pipeline.Context) {
 // answer to close_notify, an alert) and returns how many bytes it used:
 // the rest is the start of a record still arriving.
 func (h *Handler) readRecords(ctx *pipeline.Context, buf []byte) int {
+	if h.failed {
+		return len(buf) // closed or failed: nothing more is read
+	}
 	off, start, w := 0, -1, 0
 	var reply []byte
 	var err error

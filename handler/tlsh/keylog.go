@@ -69,7 +69,8 @@ func (k *keyLog) Write(line []byte) (int, error) {
 			dst = &k.c.serverSecret
 		}
 		if dst != nil {
-			if s, err := hex.DecodeString(string(f[2])); err == nil {
+			s := make([]byte, hex.DecodedLen(len(f[2])))
+			if _, err := hex.Decode(s, f[2]); err == nil { // no string copy of the secret left behind
 				k.c.mu.Lock()
 				*dst = s
 				k.c.mu.Unlock()

@@ -46,7 +46,7 @@ const (
 	maxPlaintext  = 16 << 10
 	maxCiphertext = maxPlaintext + 256
 	// maxUseless bounds records in a row that carry no application data
-	// (empty records, change_cipher_spec, KeyUpdate, user_canceled), as
+	// (empty records, KeyUpdate, user_canceled), as
 	// crypto/tls does, so a peer cannot keep the loop busy with them.
 	maxUseless = 16
 	// rekeyAfter is how many records one key seals before the handler
@@ -155,7 +155,16 @@ func (h *half) setSecret(s *suite13, secret []byte, c *cipherCache) {
 // next moves to the next traffic secret (a KeyUpdate, RFC 8446 7.2).
 func (h *half) next(c *cipherCache) {
 	n := h.suite.hashLen
-	h.setSecret(h.suite, expandLabel(h.suite.hash, h.secret[:n], "traffic upd", n), c)
+	s := expandLabel(h.suite.hash, h.secret[:n], "traffic upd", n)
+	h.setSecret(h.suite, s, c)
+	clear(s)
+}
+
+// wipe zeroes the direction's secret and what was made from it.
+func (h *half) wipe() {
+	clear(h.secret[:])
+	clear(h.iv[:])
+	clear(h.nonce[:])
 }
 
 // cipher returns the direction's AEAD, making it (and putting it in the
@@ -166,7 +175,9 @@ func (h *half) cipher(c *cipherCache) (cipher.AEAD, error) {
 		return nil, errors.New("tls: sequence number wraparound")
 	}
 	if h.aead == nil {
-		a, err := h.suite.aead(expandLabel(h.suite.hash, h.secret[:h.suite.hashLen], "key", h.suite.keyLen))
+		key := expandLabel(h.suite.hash, h.secret[:h.suite.hashLen], "key", h.suite.keyLen)
+		a, err := h.suite.aead(key)
+		clear(key) // the cipher keeps its own schedule
 		if err != nil {
 			return nil, err
 		}
@@ -199,10 +210,13 @@ func newRecords(s *suite13, clientSecret, serverSecret []byte, c *cipherCache) *
 	return r
 }
 
-// release gives the connection's ciphers back to the cache (it closed).
+// release gives the connection's ciphers back to the cache (it closed)
+// and zeroes its traffic secrets.
 func (r *records) release() {
 	r.cache.drop(&r.in)
 	r.cache.drop(&r.out)
+	r.in.wipe()
+	r.out.wipe()
 }
 
 // seal appends one record of type typ holding p (at most maxPlaintext
@@ -292,11 +306,11 @@ func (r *records) open(rec, reply []byte) (event, []byte, []byte, error) {
 	switch rec[0] {
 	case recordData:
 	case recordCCS:
-		// Ignored in TLS 1.3 (RFC 8446 appendix D.4), as crypto/tls does.
-		if len(rec) != 6 || rec[5] != 1 {
-			return 0, nil, reply, alert(alertDecodeError)
-		}
-		return r.nothing(reply, nil)
+		// The handler runs the records only after the client's Finished,
+		// and RFC 8446 section 5 makes a change_cipher_spec after the
+		// peer's Finished an unexpected record (crypto/tls still ignores
+		// it, also in the middle of a split KeyUpdate).
+		return 0, nil, reply, alert(alertUnexpectedMessage)
 	default:
 		return 0, nil, reply, alert(alertUnexpectedMessage)
 	}

@@ -161,8 +161,7 @@ func TestTLS13KeyUpdateFromTheClient(t *testing.T) {
 func TestTLS13IgnoredRecords(t *testing.T) {
 	ps := newPeerSession(t)
 	p := ps.peer
-	ccs := []byte{20, 3, 3, 0, 1, 1}
-	ps.ch.WriteInbound(cat(ccs, p.Seal(23, nil), p.Seal(21, []byte{1, 90}), p.Seal(23, []byte("x"))))
+	ps.ch.WriteInbound(cat(p.Seal(23, nil), p.Seal(21, []byte{1, 90}), p.Seal(23, []byte("x"))))
 	if string(ps.got.got) != "x" || ps.ch.IsClosed() {
 		t.Fatalf("got %q closed %v", ps.got.got, ps.ch.IsClosed())
 	}
@@ -191,7 +190,9 @@ func TestTLS13BadRecords(t *testing.T) {
 		{"no content type", func(p *tlsh.Peer) []byte { return p.Seal(0, []byte{0, 0}) }, 10},
 		{"unknown content type", func(p *tlsh.Peer) []byte { return p.Seal(99, []byte("x")) }, 10},
 		{"plaintext handshake record", func(*tlsh.Peer) []byte { return []byte{22, 3, 3, 0, 5, 24, 0, 0, 1, 0} }, 10},
-		{"bad change_cipher_spec", func(*tlsh.Peer) []byte { return []byte{20, 3, 3, 0, 1, 2} }, 50},
+		{"change_cipher_spec after the Finished", func(*tlsh.Peer) []byte { return []byte{20, 3, 3, 0, 1, 1} }, 10},
+		{"change_cipher_spec inside a split KeyUpdate", func(p *tlsh.Peer) []byte { return cat(p.Seal(22, keyUpdate[:2]), []byte{20, 3, 3, 0, 1, 1}) }, 10},
+		{"bad change_cipher_spec", func(*tlsh.Peer) []byte { return []byte{20, 3, 3, 0, 1, 2} }, 10},
 		{"record version", func(p *tlsh.Peer) []byte { r := p.Seal(23, []byte("x")); r[2] = 1; return r }, 70},
 		{"tampered", func(p *tlsh.Peer) []byte { r := p.Seal(23, []byte("x")); r[len(r)-1] ^= 1; return r }, 20},
 		{"oversized", func(*tlsh.Peer) []byte { return []byte{23, 3, 3, 0x41, 0x01} }, 22},
@@ -370,5 +371,18 @@ func TestTLS13TheServerUpdatesItsKey(t *testing.T) {
 		if !bytes.Equal(got, msg) {
 			t.Fatalf("size %d: echo of %d bytes", size, len(got))
 		}
+	}
+}
+
+// A closed connection's traffic secrets are zeroed, not just dropped.
+func TestTLS13SecretsAreZeroedOnClose(t *testing.T) {
+	ps := newPeerSession(t)
+	ps.ch.WriteInbound(ps.peer.Seal(23, []byte("x")))
+	if ps.h.SecretsWiped() {
+		t.Fatal("secrets zero while the connection is open")
+	}
+	ps.ch.Close()
+	if !ps.ch.IsClosed() || !ps.h.SecretsWiped() {
+		t.Fatalf("closed %v, secrets still held after the close", ps.ch.IsClosed())
 	}
 }

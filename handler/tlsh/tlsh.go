@@ -268,6 +268,13 @@ func (h *Handler) handshakeDone(ctx *pipeline.Context, err error) {
 	}
 	left, took := h.takeOver(ctx)
 	ctx.FireUserEvent(HandshakeDone{State: h.State()})
+	if h.failed || !ctx.Channel().IsActive() {
+		// A handler refused the connection (by ALPN, SNI or client
+		// certificate) and closed it: what the client sent with its
+		// Finished is dropped unread.
+		h.pending, h.held = nil, false
+		return
+	}
 	if len(h.wbuf) > 0 {
 		h.HandleFlush(ctx)
 	}
@@ -606,6 +613,9 @@ func (c *memConn) feedUpTo(p []byte, limit int) int {
 func (c *memConn) abort() {
 	c.mu.Lock()
 	c.aborted = true
+	clear(c.clientSecret) // a handshake that failed after logging them
+	clear(c.serverSecret)
+	c.clientSecret, c.serverSecret = nil, nil
 	c.cond.Broadcast()
 	c.mu.Unlock()
 }
