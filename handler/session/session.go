@@ -4,7 +4,12 @@
 // Session IDs are 128 random bits from crypto/rand, written as 32 hex
 // characters, carried only in a cookie (HttpOnly, SameSite=Lax, Path=/,
 // Secure when the request came over TLS or a trusted proxy says so), never
-// in URLs. Data lives server-side in a Store, with an idle lifetime
+// in URLs. Over TLS the cookie's name carries the "__Host-" prefix
+// ("__Host-gnetty_session"): browsers accept such a cookie only from a
+// secure origin, without a Domain and with Path=/, so neither a sibling
+// subdomain nor a network attacker on plain http can plant one, and over
+// TLS only that name is read. A request that carries two different live
+// sessions is refused (ErrConflict) instead of running as either. Data lives server-side in a Store, with an idle lifetime
 // (renewed by use) and an absolute one; expired sessions are collected by
 // a janitor. Login regenerates the ID (no fixation), Logout destroys the
 // session and clears the cookie, and a session can be bound to the
@@ -73,7 +78,8 @@ var ErrNotFound = errors.New("session: not found")
 
 // Config configures a Manager; zero values mean the defaults.
 type Config struct {
-	// CookieName defaults to "gnetty_session".
+	// CookieName defaults to "gnetty_session". Over TLS the cookie is
+	// named "__Host-" + CookieName.
 	CookieName string
 	// IdleTimeout ends a session unused this long; default 30 min.
 	IdleTimeout time.Duration
@@ -225,19 +231,29 @@ func uaHash(req *http1.Request) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// cookieName is the session cookie's name: with the "__Host-" prefix
+// when the request came over TLS.
+func (m *Manager) cookieName(secure bool) string {
+	if secure {
+		return "__Host-" + m.cfg.CookieName
+	}
+	return m.cfg.CookieName
+}
+
 // cookieIDs returns every well-formed session cookie of the request, in
 // order. A client may carry several (a cookie planted for a parent domain
-// or another path comes first): each is tried, so a planted one cannot
-// shadow the real session.
-func (m *Manager) cookieIDs(req *http1.Request) []string {
+// or another path comes first): each is tried, so an unknown one cannot
+// shadow the real session, and two live ones are refused.
+func (m *Manager) cookieIDs(req *http1.Request, secure bool) []string {
 	var ids []string
+	want := m.cookieName(secure)
 	for _, f := range req.Fields() {
 		if !strings.EqualFold(string(f.Name), "Cookie") {
 			continue
 		}
 		for _, part := range strings.Split(string(f.Value), ";") {
 			name, value, ok := strings.Cut(strings.TrimSpace(part), "=")
-			if ok && name == m.cfg.CookieName && validID(value) && len(ids) < maxSessionCookies {
+			if ok && name == want && validID(value) && len(ids) < maxSessionCookies {
 				ids = append(ids, value)
 			}
 		}
@@ -252,6 +268,13 @@ const maxSessionCookies = 4
 // a session cookie but the store could not be asked (and this node had
 // not loaded that session lately): answer 503, not "log in".
 var ErrUnavailable = errors.New("session: store unavailable")
+
+// ErrConflict is what FromChannelErr reports when the request carried two
+// different live sessions: one may have been planted (a cookie set for a
+// parent domain or a narrower path is sent first), so the request runs as
+// neither. Answer 400 and let the client log in again, which destroys
+// every session its cookies name.
+var ErrConflict = errors.New("session: the request carries two different sessions")
 
 type recentSession struct {
 	d      Data
@@ -298,13 +321,18 @@ func (m *Manager) recalled(id string, now time.Time) (*Data, bool) {
 	return &d, true
 }
 
-// load returns the live session named by one of the request's cookies,
-// or nil; err is ErrUnavailable when the store failed and no session
-// could be found (nor recalled).
-func (m *Manager) load(ctx context.Context, req *http1.Request) (*Session, error) {
+// load returns the live session named by the request's cookies, or nil;
+// err is ErrUnavailable when the store failed and no session could be
+// found (nor recalled), ErrConflict when two cookies name different live
+// sessions.
+func (m *Manager) load(ctx context.Context, req *http1.Request, secure bool) (*Session, error) {
 	var failed error
+	var found *Session
 	now := m.cfg.Now()
-	for _, id := range m.cookieIDs(req) {
+	for _, id := range m.cookieIDs(req, secure) {
+		if found != nil && id == found.ID {
+			continue
+		}
 		d, err := m.cfg.Store.Load(ctx, id)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			var ok bool
@@ -325,10 +353,17 @@ func (m *Manager) load(ctx context.Context, req *http1.Request) (*Session, error
 		if m.cfg.BindUserAgent && d.UAHash != uaHash(req) {
 			continue
 		}
+		if found != nil {
+			return nil, ErrConflict
+		}
+		found = &Session{ID: id, Data: d}
+	}
+	if found != nil {
+		d := found.Data
 		d.LastSeen = now
-		_ = m.cfg.Store.Save(ctx, id, d, m.expiry(d)) // fails quietly during an outage
-		m.remember(id, d, now)
-		return &Session{ID: id, Data: d}, nil
+		_ = m.cfg.Store.Save(ctx, found.ID, d, m.expiry(d)) // fails quietly during an outage
+		m.remember(found.ID, d, now)
+		return found, nil
 	}
 	if failed != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, failed)
@@ -348,15 +383,16 @@ func (m *Manager) expiry(d *Data) time.Time {
 // the request on (other messages pass the manager by, through its
 // Inbound).
 func (m *Manager) HandleMessage(ctx *pipeline.Context, req *http1.Request) {
+	secure := m.secure(ctx.Channel(), req)
 	if m.inline {
-		s, err := m.load(context.Background(), req)
+		s, err := m.load(context.Background(), req, secure)
 		m.attach(ctx, s, err)
 		ctx.FireRead(req)
 		return
 	}
 	ch := ctx.Channel()
 	go func() {
-		s, err := m.load(context.Background(), req)
+		s, err := m.load(context.Background(), req, secure)
 		ch.Execute(func() {
 			if ctx.IsRemoved() || !ch.IsActive() {
 				req.Release()
@@ -406,10 +442,10 @@ func (m *Manager) secure(ch *pipeline.Channel, req *http1.Request) bool {
 	return false
 }
 
-func (m *Manager) cookie(ch *pipeline.Channel, req *http1.Request, value string, maxAge int) string {
+func (m *Manager) cookie(secure bool, value string, maxAge int) string {
 	c := &http.Cookie{
-		Name: m.cfg.CookieName, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: m.secure(ch, req),
+		Name: m.cookieName(secure), Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure,
 	}
 	return c.String()
 }
@@ -419,7 +455,8 @@ func (m *Manager) cookie(ch *pipeline.Channel, req *http1.Request, value string,
 // the cookie to resp and records the session on the channel. It may block
 // when the store does: call it off the loop then.
 func (m *Manager) Login(ctx context.Context, ch *pipeline.Channel, req *http1.Request, resp *http1.Response, values map[string]string) (*Session, error) {
-	for _, old := range m.cookieIDs(req) {
+	secure := m.secure(ch, req)
+	for _, old := range m.cookieIDs(req, secure) {
 		_ = m.cfg.Store.Delete(ctx, old)
 		m.forget(old)
 	}
@@ -435,7 +472,7 @@ func (m *Manager) Login(ctx context.Context, ch *pipeline.Channel, req *http1.Re
 	if err := m.cfg.Store.Save(ctx, id, d, m.expiry(d)); err != nil {
 		return nil, err
 	}
-	resp.Header.Add("Set-Cookie", m.cookie(ch, req, id, int(m.cfg.MaxLifetime.Seconds())))
+	resp.Header.Add("Set-Cookie", m.cookie(secure, id, int(m.cfg.MaxLifetime.Seconds())))
 	m.remember(id, d, now)
 	s := &Session{ID: id, Data: d}
 	if ch != nil {
@@ -455,9 +492,10 @@ func (m *Manager) Logout(ctx context.Context, ch *pipeline.Channel, req *http1.R
 	if ch != nil {
 		sessionKey.Delete(ch)
 	}
-	resp.Header.Add("Set-Cookie", m.cookie(ch, req, "", -1))
+	secure := m.secure(ch, req)
+	resp.Header.Add("Set-Cookie", m.cookie(secure, "", -1))
 	var errs []error
-	for _, id := range m.cookieIDs(req) {
+	for _, id := range m.cookieIDs(req, secure) {
 		m.forget(id)
 		if err := m.cfg.Store.Delete(ctx, id); err != nil {
 			errs = append(errs, err)

@@ -58,6 +58,10 @@ func (a *app) do(req string) string {
 			router.Error(ctx, req, 503, "sessions unavailable")
 			return
 		}
+		if errors.Is(err, session.ErrConflict) {
+			router.Error(ctx, req, 400, "two sessions")
+			return
+		}
 		if s == nil {
 			router.Error(ctx, req, 401, "not logged in")
 			return
@@ -79,7 +83,7 @@ func (a *app) do(req string) string {
 	return out
 }
 
-var cookieRE = regexp.MustCompile(`Set-Cookie: gnetty_session=([0-9a-f]*);([^\r]*)\r\n`)
+var cookieRE = regexp.MustCompile(`Set-Cookie: (?:__Host-)?gnetty_session=([0-9a-f]*);([^\r]*)\r\n`)
 
 func login(a *app, user string, extra ...string) (id, attrs string) {
 	out := a.do("POST /login HTTP/1.1\r\nHost: x\r\nUser-Agent: ua1\r\n" + strings.Join(extra, "") + "Content-Length: " + strconv.Itoa(len(user)) + "\r\n\r\n" + user)
@@ -92,6 +96,11 @@ func login(a *app, user string, extra ...string) (id, attrs string) {
 
 func me(a *app, id string, ua string) string {
 	return a.do("GET /me HTTP/1.1\r\nHost: x\r\nUser-Agent: " + ua + "\r\nCookie: theme=dark; gnetty_session=" + id + "\r\n\r\n")
+}
+
+// meTLS is me behind a trusted TLS proxy, with the __Host- cookie.
+func meTLS(a *app, id string, ua string) string {
+	return a.do("GET /me HTTP/1.1\r\nHost: x\r\nX-Forwarded-Proto: https\r\nUser-Agent: " + ua + "\r\nCookie: theme=dark; __Host-gnetty_session=" + id + "\r\n\r\n")
 }
 
 func TestLoginCookieRoundTrip(t *testing.T) {
@@ -177,10 +186,10 @@ func TestUserAgentBindingAndSecure(t *testing.T) {
 	if !strings.Contains(attrs, "Secure") {
 		t.Fatalf("cookie %q not Secure behind a trusted TLS proxy", attrs)
 	}
-	if out := me(a, id, "ua1"); !strings.Contains(out, "me=ann") {
+	if out := meTLS(a, id, "ua1"); !strings.Contains(out, "me=ann") {
 		t.Fatal("same agent refused")
 	}
-	if out := me(a, id, "ua2"); !strings.Contains(out, "401") {
+	if out := meTLS(a, id, "ua2"); !strings.Contains(out, "401") {
 		t.Fatal("other agent accepted")
 	}
 }
@@ -273,5 +282,59 @@ func TestTrustedProxies(t *testing.T) {
 				t.Fatalf("cookie %q: Secure %v, want %v", attrs, got, tc.secure)
 			}
 		})
+	}
+}
+
+// Over TLS the cookie is a __Host- cookie (no Domain, Path=/, Secure),
+// which no sibling subdomain or plain-http attacker can plant, and a
+// cookie without the prefix is not read.
+func TestHostPrefixOverTLS(t *testing.T) {
+	a := newApp(t, session.Config{TrustProxy: true})
+	out := a.do("POST /login HTTP/1.1\r\nHost: x\r\nX-Forwarded-Proto: https\r\nContent-Length: 3\r\n\r\nann")
+	m := regexp.MustCompile(`Set-Cookie: __Host-gnetty_session=([0-9a-f]{32}); Path=/;([^\r]*)\r\n`).FindStringSubmatch(out)
+	if m == nil || !strings.Contains(m[2], "Secure") || strings.Contains(m[2], "Domain") {
+		t.Fatalf("want a Secure __Host- cookie without Domain:\n%s", out)
+	}
+	id := m[1]
+	if out := meTLS(a, id, "ua1"); !strings.Contains(out, "me=ann") {
+		t.Fatalf("the __Host- cookie over TLS:\n%s", out)
+	}
+	plain := a.do("GET /me HTTP/1.1\r\nHost: x\r\nX-Forwarded-Proto: https\r\nCookie: gnetty_session=" + id + "\r\n\r\n")
+	if !strings.Contains(plain, "401") {
+		t.Fatalf("a cookie without the prefix was read over TLS:\n%s", plain)
+	}
+	out = a.do("POST /logout HTTP/1.1\r\nHost: x\r\nX-Forwarded-Proto: https\r\nCookie: __Host-gnetty_session=" + id + "\r\nContent-Length: 0\r\n\r\n")
+	if !strings.Contains(out, "Set-Cookie: __Host-gnetty_session=; Path=/; Max-Age=0; HttpOnly; Secure") {
+		t.Fatalf("logout over TLS does not clear the __Host- cookie:\n%s", out)
+	}
+	if out := meTLS(a, id, "ua1"); !strings.Contains(out, "401") {
+		t.Fatal("the session outlived its logout")
+	}
+}
+
+// A live session planted in front of the victim's (Domain=parent;
+// Path=/ws is sent first) does not make the request run as the planter:
+// a request with two different live sessions runs as neither.
+func TestTwoLiveSessionsAreRefused(t *testing.T) {
+	a := newApp(t, session.Config{})
+	victim, _ := login(a, "victim")
+	attacker, _ := login(a, "attacker")
+	for _, cookies := range []string{
+		"Cookie: gnetty_session=" + attacker + "; gnetty_session=" + victim + "\r\n",
+		"Cookie: gnetty_session=" + victim + "\r\nCookie: gnetty_session=" + attacker + "\r\n",
+	} {
+		out := a.do("GET /me HTTP/1.1\r\nHost: x\r\n" + cookies + "\r\n")
+		if !strings.Contains(out, "400 Bad Request") || strings.Contains(out, "me=") {
+			t.Fatalf("two live sessions:\n%s", out)
+		}
+	}
+	// The same session twice is one session.
+	if out := a.do("GET /me HTTP/1.1\r\nHost: x\r\nCookie: gnetty_session=" + victim + "; gnetty_session=" + victim + "\r\n\r\n"); !strings.Contains(out, "me=victim") {
+		t.Fatalf("one session named twice:\n%s", out)
+	}
+	// Logging in again destroys every session the cookies name.
+	fresh, _ := login(a, "victim", "Cookie: gnetty_session="+attacker+"; gnetty_session="+victim+"\r\n")
+	if out := a.do("GET /me HTTP/1.1\r\nHost: x\r\nCookie: gnetty_session=" + attacker + "; gnetty_session=" + fresh + "\r\n\r\n"); !strings.Contains(out, "me=victim") {
+		t.Fatalf("after a new login:\n%s", out)
 	}
 }

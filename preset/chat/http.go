@@ -107,6 +107,10 @@ func (s *Server) httpRoutes(r *router.Router) error {
 				router.Reply(ctx, req, http.StatusServiceUnavailable, "application/json", []byte(`{"error":"sessions unavailable, try again"}`))
 				return
 			}
+			if errors.Is(err, session.ErrConflict) {
+				router.Reply(ctx, req, http.StatusBadRequest, "application/json", []byte(`{"error":"two different sessions: log in again"}`))
+				return
+			}
 			if sess == nil {
 				router.Reply(ctx, req, http.StatusUnauthorized, "application/json", []byte(`{"error":"not logged in"}`))
 				return

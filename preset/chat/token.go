@@ -77,6 +77,8 @@ func (s *Server) authorize(ch *pipeline.Channel, req *http1.Request) (int, strin
 	switch sess, err := session.FromChannelErr(ch); {
 	case errors.Is(err, session.ErrUnavailable):
 		return 503, "sessions unavailable, try again" // not "log in": the session may be fine
+	case errors.Is(err, session.ErrConflict):
+		return 400, "two different sessions: log in again"
 	case sess == nil:
 		return 401, "log in first"
 	default:
