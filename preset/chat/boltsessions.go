@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"bytes"
 	"context"
 	"time"
 
@@ -85,23 +86,34 @@ func (s *BoltStore) collectSessions(now time.Time) (int, error) {
 	})
 }
 
-// boltNames keeps name owners in the BoltStore (one node, durable).
-type boltNames struct{ s *BoltStore }
+// boltDirectory keeps the directory in the BoltStore (one node, durable):
+// names, accounts, and each identity's sessions (keys uid NUL sid).
+type boltDirectory struct{ s *BoltStore }
 
-func (n boltNames) owner(_ context.Context, key string) (string, error) {
-	var v string
-	err := n.s.db.View(func(tx *bolt.Tx) error {
-		if bk := tx.Bucket(namesBucket); bk != nil {
-			v = string(bk.Get([]byte(key)))
+var (
+	accountsBucket    = []byte("accounts")
+	uidSessionsBucket = []byte("sessions-of")
+)
+
+func (d boltDirectory) get(bucket []byte, key string) ([]byte, error) {
+	var v []byte
+	err := d.s.db.View(func(tx *bolt.Tx) error {
+		if bk := tx.Bucket(bucket); bk != nil {
+			v = bytes.Clone(bk.Get([]byte(key)))
 		}
 		return nil
 	})
 	return v, err
 }
 
-func (n boltNames) swap(_ context.Context, key, from, to string) (bool, error) {
+func (d boltDirectory) owner(_ context.Context, key string) (string, error) {
+	v, err := d.get(namesBucket, key)
+	return string(v), err
+}
+
+func (d boltDirectory) swap(_ context.Context, key, from, to string) (bool, error) {
 	ok := false
-	err := n.s.db.Update(func(tx *bolt.Tx) error {
+	err := d.s.db.Update(func(tx *bolt.Tx) error {
 		bk, err := tx.CreateBucketIfNotExists(namesBucket)
 		if err != nil {
 			return err
@@ -110,16 +122,91 @@ func (n boltNames) swap(_ context.Context, key, from, to string) (bool, error) {
 			return nil
 		}
 		ok = true
+		if to == "" {
+			return bk.Delete([]byte(key))
+		}
 		return bk.Put([]byte(key), []byte(to))
 	})
 	return ok, err
 }
 
-func (n boltNames) release(_ context.Context, key, sid string) error {
-	return n.s.db.Update(func(tx *bolt.Tx) error {
+func (d boltDirectory) release(_ context.Context, key, sid string) error {
+	return d.s.db.Update(func(tx *bolt.Tx) error {
 		bk := tx.Bucket(namesBucket)
-		if bk != nil && string(bk.Get([]byte(key))) == sid {
+		if bk == nil {
+			return nil
+		}
+		if h := decodeHolder(string(bk.Get([]byte(key)))); h.guest() && h.SID == sid {
 			return bk.Delete([]byte(key))
+		}
+		return nil
+	})
+}
+
+func (d boltDirectory) account(_ context.Context, uid string) (account, bool, error) {
+	v, err := d.get(accountsBucket, uid)
+	if err != nil || v == nil {
+		return account{}, false, err
+	}
+	var a account
+	return a, true, jsonmsg.API.Unmarshal(v, &a)
+}
+
+func (d boltDirectory) put(bucket []byte, key string, v []byte) error {
+	return d.s.db.Update(func(tx *bolt.Tx) error {
+		bk, err := tx.CreateBucketIfNotExists(bucket)
+		if err != nil {
+			return err
+		}
+		return bk.Put([]byte(key), v)
+	})
+}
+
+func (d boltDirectory) putAccount(_ context.Context, a account) error {
+	b, _ := jsonmsg.API.Marshal(a)
+	return d.put(accountsBucket, a.UID, b)
+}
+
+func (d boltDirectory) deleteAccount(_ context.Context, uid string) error {
+	return d.s.db.Update(func(tx *bolt.Tx) error {
+		if bk := tx.Bucket(accountsBucket); bk != nil {
+			return bk.Delete([]byte(uid))
+		}
+		return nil
+	})
+}
+
+func (d boltDirectory) addSession(_ context.Context, uid, sid string) error {
+	return d.put(uidSessionsBucket, uid+"\x00"+sid, nil)
+}
+
+func (d boltDirectory) sessionsOf(_ context.Context, uid string) ([]string, error) {
+	var out []string
+	prefix := []byte(uid + "\x00")
+	err := d.s.db.View(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(uidSessionsBucket)
+		if bk == nil {
+			return nil
+		}
+		c := bk.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			out = append(out, string(k[len(prefix):]))
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (d boltDirectory) dropSessions(_ context.Context, uid string, sids ...string) error {
+	return d.s.db.Update(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(uidSessionsBucket)
+		if bk == nil {
+			return nil
+		}
+		for _, sid := range sids {
+			if err := bk.Delete([]byte(uid + "\x00" + sid)); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -93,6 +93,13 @@ type Config struct {
 	// chat's own that may POST /login and /logout from a browser; every
 	// other cross-site POST is refused with 403 (login CSRF).
 	AllowedOrigins []string
+	// NoGuests turns guest login (a name alone) off: every login needs a
+	// password (the first login with a password to a free name makes the
+	// account). Connection tokens still work.
+	NoGuests bool
+	// LoginAttempts is how many password logins a minute one client
+	// address may try (a name gets half as many); default 20.
+	LoginAttempts int
 	// JWTSecret, when set, lets a WebSocket connect without a session:
 	// GET /ws/chat/{room}?token=JWT, signed HS256 with it, with the claims
 	// sub (the name), exp (required) and optionally avatar (see token.go).
@@ -148,6 +155,9 @@ func (c *Config) normalize() {
 	if c.Registry == nil {
 		c.Registry = prometheus.NewRegistry()
 	}
+	if c.LoginAttempts <= 0 {
+		c.LoginAttempts = 20
+	}
 	if c.PresenceTTL <= 0 {
 		c.PresenceTTL = 15 * time.Second
 	}
@@ -171,7 +181,8 @@ type Server struct {
 	cfg      Config
 	store    Store
 	sessions *session.Manager
-	names    names
+	dir      directory
+	logins   *loginLimiter
 	exec     *executor.Executor
 	d        *dispatch.Dispatcher
 	slow     *slowconsumer.Stats
@@ -196,7 +207,7 @@ const statusTryAgainLater ws.StatusCode = 1013
 // New builds the chat server (not yet listening).
 func New(cfg Config) (*Server, error) {
 	cfg.normalize()
-	s := &Server{cfg: cfg, store: cfg.Store, bySession: map[string]map[*member]struct{}{}, epochs: map[string]string{}, slow: &slowconsumer.Stats{}}
+	s := &Server{cfg: cfg, store: cfg.Store, logins: newLoginLimiter(cfg.LoginAttempts), bySession: map[string]map[*member]struct{}{}, epochs: map[string]string{}, slow: &slowconsumer.Stats{}}
 	if cfg.Redis != nil {
 		b := &redisBackend{s: s, store: NewRedisStore(RedisStoreConfig{Client: cfg.Redis})}
 		rl, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: cfg.Redis, Node: cfg.Node, Logger: cfg.Logger, Tap: s.track,
@@ -206,7 +217,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		b.layer, s.layer, s.store = rl, rl, b.store
 		b.presence = &presenceStore{c: cfg.Redis, node: rl.Node(), ttl: cfg.PresenceTTL}
-		s.names = redisNames{c: cfg.Redis}
+		s.dir = redisDirectory{c: cfg.Redis}
 		s.sessions = session.New(session.Config{Store: redisstore.New(redisstore.Config{Client: cfg.Redis}),
 			TrustProxy: len(cfg.TrustedProxies) > 0, TrustedProxies: cfg.TrustedProxies})
 		if err := b.presence.beat(context.Background()); err != nil {
@@ -227,11 +238,11 @@ func New(cfg Config) (*Server, error) {
 		if bs, ok := cfg.Store.(*BoltStore); ok {
 			// Sessions and names live in the same file as the history, so
 			// a restart logs nobody out.
-			scfg.Store, s.names = bs, boltNames{s: bs}
+			scfg.Store, s.dir = bs, boltDirectory{s: bs}
 			s.janitorStop, s.janitorDone = make(chan struct{}), make(chan struct{})
 			go s.collectSessions(bs)
 		} else {
-			s.names = &memoryNames{m: map[string]string{}}
+			s.dir = newMemoryDirectory()
 		}
 		s.sessions = session.New(scfg)
 	}

@@ -114,11 +114,13 @@ type in struct {
 	Last  uint64 `json:"last"`
 	More  bool   `json:"more"`
 	To    string `json:"to"`
+	ToID  string `json:"to_id"`
 	CID   string `json:"cid"`
 	Name  string `json:"name"`
 	DM    string `json:"dm"`
 	Epoch string `json:"epoch"`
 	User  struct {
+		ID     string `json:"id"`
 		Name   string `json:"username"`
 		Avatar string `json:"headerimg"`
 	} `json:"user"`

@@ -60,7 +60,7 @@ func (h *handler) OnOpen(c *websocket.Conn) {
 	set[m] = struct{}{}
 	s.mu.Unlock()
 	_ = s.layer.GroupAdd(sessionGroup(m.sid), m.ch)
-	_ = s.layer.GroupAdd(userGroup(u.Name), m.ch) // direct messages
+	_ = s.layer.GroupAdd(userGroup(u.ID), m.ch) // direct messages
 	s.m.conns.Inc()
 	s.send(m, notice{Type: "handShake", Msg: "connected", User: &u})
 	if !s.join(m, c.Handshake().Param("room"), historyQuery{}) {
@@ -97,7 +97,7 @@ func (h *handler) OnClose(c *websocket.Conn, code ws.StatusCode, reason string) 
 	}
 	s.mu.Unlock()
 	_ = s.layer.GroupDiscard(sessionGroup(m.sid), m.ch)
-	_ = s.layer.GroupDiscard(userGroup(m.user.Name), m.ch)
+	_ = s.layer.GroupDiscard(userGroup(m.user.ID), m.ch)
 	s.m.conns.Dec()
 }
 

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -8,50 +9,87 @@ import (
 	"github.com/gnetty/gnetty/handler/layer"
 )
 
-// Direct messages: a conversation between two users is numbered and
-// stored like a room, under a key no room name can be (rooms are letters,
-// digits, - and _), and delivered to every connection of both users
-// through their user groups, on every node.
+// Direct messages: a conversation between two identities (User.ID) is
+// numbered and stored like a room, under a key no room name can be (rooms
+// are letters, digits, - and _), and delivered to every connection of
+// both users through their user groups, on every node. A recipient is
+// named by its display name (resolved through the directory to whoever
+// holds the name now), by its identity (to_id), or by both (the name must
+// still be that identity's: a reply never reaches a newcomer who took the
+// name).
 
-// userGroupPrefix names a user's layer group: all of that user's
+// userGroupPrefix names a user's layer group: all of that identity's
 // connections, on every node.
 const userGroupPrefix = "user:"
 
-func userGroup(name string) string { return userGroupPrefix + nameKey(name) }
+func userGroup(uid string) string { return userGroupPrefix + uid }
 
-// dmRoom is the store key of the conversation between a and b, the same
-// both ways round and without case ("@alice\nbob"; names hold no control
-// characters).
+// dmRoom is the store key of the conversation between identities a and
+// b, the same both ways round ("@a:...\ng:..."; identities hold no
+// newline).
 func dmRoom(a, b string) string {
-	a, b = nameKey(a), nameKey(b)
 	if b < a {
 		a, b = b, a
 	}
 	return "@" + a + "\n" + b
 }
 
+// findUser resolves a direct message's recipient from a name, an
+// identity, or both; ok false when nobody is there. It blocks.
+func (s *Server) findUser(ctx context.Context, name, uid string) (User, bool, error) {
+	if name != "" {
+		v, err := s.dir.owner(ctx, nameKey(name))
+		if err != nil {
+			return User{}, false, err
+		}
+		h := decodeHolder(v)
+		live, err := s.holds(ctx, h)
+		if err != nil || !live || uid != "" && h.UID != uid {
+			return User{}, false, err
+		}
+		u := User{ID: h.UID, Name: h.Name}
+		if u.Name == "" {
+			u.Name = name
+		}
+		return u, true, nil
+	}
+	switch {
+	case strings.HasPrefix(uid, accountPrefix):
+		a, ok, err := s.dir.account(ctx, uid)
+		return User{ID: uid, Name: a.Name}, ok, err
+	case strings.HasPrefix(uid, tokenPrefix) && len(uid) > len(tokenPrefix):
+		return User{ID: uid, Name: uid[len(tokenPrefix):]}, true, nil
+	}
+	return User{}, false, nil // a guest is found by its name
+}
+
 // sendDM finds the recipient and posts the message to the conversation,
-// on its executor queue (the store may block).
-func (s *Server) sendDM(m *member, to, text, cid string, received time.Time) {
+// on its executor queue (the stores may block).
+func (s *Server) sendDM(m *member, to, toID, text, cid string, received time.Time) {
 	from := m.user
-	key := dmRoom(from.Name, to)
-	if err := s.exec.Submit(roomKey(key), func() {
-		u, ok, err := s.store.FindUser(to)
+	if err := s.exec.Submit(roomKey("@"+from.ID), func() {
+		u, ok, err := s.findUser(context.Background(), to, toID)
 		switch {
 		case err != nil:
 			s.cfg.Logger.Warn("chat: dm: find user", "err", err)
 			s.send(m, errMsg("unavailable", "message not sent: storage unavailable, try again"))
 			return
 		case !ok:
-			s.send(m, errMsg("no_such_user", "nobody of that name has been here"))
+			s.send(m, errMsg("no_such_user", "nobody of that name is here"))
 			return
 		}
-		groups := []string{userGroup(from.Name)}
-		if nameKey(u.Name) != nameKey(from.Name) {
-			groups = append(groups, userGroup(u.Name))
+		groups := []string{userGroup(from.ID)}
+		if u.ID != from.ID {
+			groups = append(groups, userGroup(u.ID))
 		}
-		s.runPost(&post{kind: kindDM, key: key, groups: groups, received: received, sender: m,
-			msg: Msg{Room: key, To: u.Name, From: from.Name, Avatar: from.Avatar, Text: text, Time: time.Now().UTC(), CID: cid}})
+		key := dmRoom(from.ID, u.ID)
+		// Numbered on the conversation's own queue, in arrival order.
+		if err := s.exec.Submit(roomKey(key), func() {
+			s.runPost(&post{kind: kindDM, key: key, groups: groups, received: received, sender: m,
+				msg: Msg{Room: key, To: u.Name, ToID: u.ID, From: from.Name, FromID: from.ID, Avatar: from.Avatar, Text: text, Time: time.Now().UTC(), CID: cid}})
+		}); err != nil {
+			s.send(m, errMsg("busy", "server busy, try again"))
+		}
 	}); err != nil {
 		s.send(m, errMsg("busy", "server busy, try again"))
 	}

@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"context"
+
 	"github.com/gnetty/gnetty/handler/dispatch"
 )
 
@@ -70,15 +72,27 @@ func (s *Server) readHistory(name string, q historyQuery) any {
 	return historyMsg{Type: "history", Room: name, Messages: msgs, Last: last, Epoch: epoch, More: more}
 }
 
-// readDMHistory is readHistory for the conversation between me and
-// partner: the reply names the partner (dm), not the conversation's key.
-func (s *Server) readDMHistory(me, partner string, q historyQuery) any {
-	reply := s.readHistory(dmRoom(me, partner), q)
+// readDMHistory is readHistory for the conversation between identity me
+// and the user named name or with identity uid (one conversation of
+// me's own, whoever that is): the reply names the partner (dm, dm_id),
+// not the conversation's key.
+func (s *Server) readDMHistory(me, name, uid string, q historyQuery) any {
+	if uid == "" {
+		u, ok, err := s.findUser(context.Background(), name, "")
+		if err != nil {
+			return errMsg("unavailable", "history unavailable, try again")
+		}
+		if !ok {
+			return errMsg("no_such_user", "nobody of that name is here")
+		}
+		uid = u.ID
+	}
+	reply := s.readHistory(dmRoom(me, uid), q)
 	h, ok := reply.(historyMsg)
 	if !ok {
 		return reply
 	}
-	h.Room, h.DM = "", partner
+	h.Room, h.DM, h.DMID = "", name, uid
 	for i := range h.Messages {
 		h.Messages[i].Room = ""
 	}

@@ -70,12 +70,6 @@ func newMetrics(reg *prometheus.Registry, s *Server) metrics {
 	return m
 }
 
-// loginForm is what POST /login takes (form or JSON).
-type loginForm struct {
-	Name   string `json:"name"`
-	Avatar string `json:"avatar"`
-}
-
 func (s *Server) httpRoutes(r *router.Router) error {
 	files, err := fs.Sub(web, "web")
 	if err != nil {
@@ -139,7 +133,11 @@ func (s *Server) httpRoutes(r *router.Router) error {
 // login time.
 func sessionUser(sess *session.Session) User {
 	t, _ := time.Parse(time.RFC3339Nano, sess.Get("login_time"))
-	return User{Name: sess.Get("user"), Avatar: sess.Get("avatar"), LoginTime: t}
+	uid := sess.Get("uid")
+	if uid == "" {
+		uid = guestPrefix + sessionKeyOf(sess.ID) // a session from before identities: a guest of its own
+	}
+	return User{ID: uid, Name: sess.Get("user"), Avatar: sess.Get("avatar"), LoginTime: t}
 }
 
 // healthz is readiness: 200 "ok" only while the node can serve, 503 and
@@ -201,107 +199,4 @@ func (s *Server) sameSite(ctx *pipeline.Context, req *http1.Request) bool {
 		router.Error(ctx, req, http.StatusForbidden, "cross-site request refused")
 	}
 	return ok
-}
-
-// logout ends the session, off the loop (the store may block), and
-// closes every WebSocket connection of that session, on every node.
-func (s *Server) logout(ctx *pipeline.Context, req *http1.Request) {
-	if !s.sameSite(ctx, req) {
-		return
-	}
-	ch := ctx.Channel()
-	sess := session.FromChannel(ch)
-	go func() {
-		resp := http1.NewResponse(req)
-		if err := s.sessions.Logout(context.Background(), ch, req, resp); err != nil {
-			s.cfg.Logger.Warn("chat: logout", "err", err)
-		}
-		if sess != nil {
-			_ = s.names.release(context.Background(), nameKey(sess.Get("user")), sess.ID)
-			s.endSession(sess.ID)
-		}
-		resp.Header.Set("Content-Type", "application/json")
-		resp.Body = append(resp.Body, `{"ok":true}`...)
-		req.Release()
-		ch.WriteAndFlush(resp)
-	}()
-}
-
-func (s *Server) login(ctx *pipeline.Context, req *http1.Request) {
-	if !s.sameSite(ctx, req) {
-		return
-	}
-	var f loginForm
-	if strings.HasPrefix(string(req.Header("Content-Type")), "application/json") {
-		if len(req.Body) > 0 && jsonmsg.API.Unmarshal(req.Body, &f) != nil {
-			router.Error(ctx, req, http.StatusBadRequest, "bad JSON")
-			return
-		}
-	} else {
-		q, err := url.ParseQuery(string(req.Body))
-		if err != nil {
-			router.Error(ctx, req, http.StatusBadRequest, "bad form")
-			return
-		}
-		f.Name, f.Avatar = q.Get("name"), q.Get("avatar")
-	}
-	name, err := s.cleanName(f.Name)
-	if err != nil {
-		router.Error(ctx, req, http.StatusBadRequest, "names are 1 to 32 characters without control characters")
-		return
-	}
-	u := User{Name: name, Avatar: cleanAvatar(f.Avatar), LoginTime: time.Now().UTC()}
-	ch := ctx.Channel()
-	cur := session.FromChannel(ch) // logging in again from a live session keeps its own name
-	go func() {                    // the stores may block: never on the loop
-		bg := context.Background()
-		resp := http1.NewResponse(req)
-		values := map[string]string{"user": u.Name, "avatar": u.Avatar, "login_time": u.LoginTime.Format(time.RFC3339Nano)}
-		curSID := ""
-		if cur != nil {
-			curSID = cur.ID
-		}
-		_, err := s.claimName(bg, u.Name, curSID, func() (string, error) {
-			ns, err := s.sessions.Login(bg, ch, req, resp, values)
-			if err != nil {
-				return "", err
-			}
-			return ns.ID, nil
-		})
-		if errors.Is(err, errNameTaken) {
-			resp.Header = resp.Header[:0]
-			resp.Status = http.StatusConflict
-			resp.Header.Set("Content-Type", "application/json")
-			resp.Body = append(resp.Body[:0], `{"code":"name_taken","msg":"that name is in use; pick another"}`...)
-			req.Release()
-			ch.WriteAndFlush(resp)
-			return
-		}
-		if err == nil && cur != nil && nameKey(cur.Get("user")) != nameKey(u.Name) {
-			_ = s.names.release(bg, nameKey(cur.Get("user")), curSID) // renamed: the old name is free
-		}
-		if err == nil {
-			if err := s.store.SaveUser(u); err != nil {
-				s.cfg.Logger.Error("chat: save user", "err", err)
-			}
-		}
-		if err != nil {
-			// The store is down (a Redis outage): nothing is wrong with the
-			// request, so 503 and a retry, not 500.
-			s.cfg.Logger.Warn("chat: login: session store", "err", err)
-			resp.Header = resp.Header[:0]
-			resp.Status = http.StatusServiceUnavailable
-			resp.Header.Set("Retry-After", "2")
-			resp.Header.Set("Content-Type", "application/json")
-			resp.Body = append(resp.Body[:0], `{"code":"unavailable","msg":"sessions unavailable, try again"}`...)
-			req.Release()
-			ch.WriteAndFlush(resp)
-			return
-		}
-		b, _ := jsonmsg.API.Marshal(u)
-		resp.Header.Set("Content-Type", "application/json")
-		resp.Body = append(resp.Body, b...)
-		req.Release()
-		ch.WriteAndFlush(resp)
-	}()
 }

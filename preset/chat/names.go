@@ -1,127 +1,97 @@
 package chat
 
 import (
-	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"strings"
-	"sync"
+	"unicode"
+	"unicode/utf8"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/gnetty/gnetty/handler/session"
+	"github.com/mtibben/confusables"
+	"golang.org/x/text/secure/precis"
 )
 
-// Names: a name belongs to the session that logged in with it, while that
-// session lives. The record is name -> session ID; whether the owner still
-// lives is asked of the session store itself, so a logout or an expiry
-// frees the name with no clock of its own to keep in step. Names compare
-// without case ("Alice" is taken when "alice" is).
-type names interface {
-	// owner returns the session ID holding key, or "".
-	owner(ctx context.Context, key string) (string, error)
-	// swap sets key's owner to to if it is still from ("" for none), and
-	// reports whether it did: two logins racing for a name cannot both win.
-	swap(ctx context.Context, key, from, to string) (bool, error)
-	// release frees key if sid holds it.
-	release(ctx context.Context, key, sid string) error
-}
+// Names. A display name is prepared with the PRECIS profiles of RFC 8265
+// (golang.org/x/text/secure/precis): UsernameCasePreserved gives the name
+// shown, UsernameCaseMapped the one compared, each applied to every
+// space-separated part (RFC 8265 section 3.5 lets an application take a
+// name as several userparts), so "ALICE", "alice " and fullwidth "ａｌｉｃｅ"
+// are one name. Invisible characters (default-ignorable code points such as
+// U+200B, Hangul fillers) and bidirectional controls are refused outright.
+// Two names are the same name when their UTS #39 skeletons are equal
+// (github.com/mtibben/confusables, Unicode's confusables.txt), so "аlice"
+// with a Cyrillic а, or "bob1" against "bobl", cannot stand beside the real
+// one: the name directory is keyed by that skeleton (nameKey).
 
-func nameKey(name string) string { return strings.ToLower(name) }
+var errBadName = errors.New("chat: bad name")
 
-// errNameTaken is the answer (409) to a login with a name another live
-// session holds.
-var errNameTaken = errors.New("chat: name taken")
-
-// claimName makes the session newSID the owner of name, unless a live
-// session other than curSID (the one logging in again) holds it. It runs
-// off the loop.
-func (s *Server) claimName(ctx context.Context, name, curSID string, login func() (newSID string, err error)) (string, error) {
-	key := nameKey(name)
-	owner, err := s.names.owner(ctx, key)
-	if err != nil {
-		return "", err
+// prepareName returns the name to show for raw, and its directory key;
+// errBadName when raw is not a name (too long, or a character no name
+// may hold). An empty raw name becomes "user" and 8 random characters.
+func prepareName(raw string, maxLen int) (display, key string, err error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		raw = randomName()
 	}
-	if owner != "" && owner != curSID {
-		switch _, err := s.sessions.Config().Store.Load(ctx, owner); {
-		case err == nil:
-			return "", errNameTaken
-		case !errors.Is(err, session.ErrNotFound):
-			return "", err // the store cannot tell: not now
+	if !utf8.ValidString(raw) || len(raw) > 4*maxLen+64 {
+		return "", "", errBadName
+	}
+	var shown, cmp []string
+	for _, part := range strings.Split(raw, " ") {
+		if part == "" {
+			continue // runs of spaces count as one
 		}
-	}
-	newSID, err := login()
-	if err != nil {
-		return "", err
-	}
-	ok, err := s.names.swap(ctx, key, owner, newSID)
-	if err != nil || !ok {
-		_ = s.sessions.Config().Store.Delete(ctx, newSID) // another login took it meanwhile
-		if err == nil {
-			err = errNameTaken
+		if strings.ContainsFunc(part, invisible) {
+			return "", "", errBadName
 		}
-		return "", err
+		p, err := precis.UsernameCasePreserved.String(part)
+		if err != nil {
+			return "", "", errBadName
+		}
+		c, err := precis.UsernameCaseMapped.String(part)
+		if err != nil {
+			return "", "", errBadName
+		}
+		shown, cmp = append(shown, p), append(cmp, c)
 	}
-	return newSID, nil
-}
-
-// memoryNames keeps names in memory (one node).
-type memoryNames struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func (n *memoryNames) owner(_ context.Context, key string) (string, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.m[key], nil
-}
-
-func (n *memoryNames) swap(_ context.Context, key, from, to string) (bool, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.m[key] != from {
-		return false, nil
+	display = strings.Join(shown, " ")
+	if utf8.RuneCountInString(display) > maxLen {
+		return "", "", errBadName
 	}
-	n.m[key] = to
-	return true, nil
+	return display, confusables.Skeleton(strings.Join(cmp, " ")), nil
 }
 
-func (n *memoryNames) release(_ context.Context, key, sid string) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.m[key] == sid {
-		delete(n.m, key)
+// invisible reports characters that show nothing or reorder what is shown:
+// controls, format characters (zero-width spaces and joiners, bidi marks
+// and embeddings), default-ignorables (Hangul fillers) and variation
+// selectors.
+func invisible(r rune) bool {
+	return r < ' ' || r == 0x7f || unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) ||
+		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) || unicode.Is(unicode.Variation_Selector, r) ||
+		unicode.Is(unicode.Bidi_Control, r) || unicode.Is(unicode.Join_Control, r)
+}
+
+// nameKey is the directory key of a name that prepareName accepted: its
+// case-mapped skeleton. Names that fail preparation key as their skeleton
+// lower-cased (they were never let in; this keeps lookups total).
+func nameKey(name string) string {
+	if _, key, err := prepareName(name, 1<<10); err == nil {
+		return key
 	}
-	return nil
+	return confusables.Skeleton(strings.ToLower(name))
 }
 
-// redisNames keeps names in one Redis hash shared by the nodes.
-type redisNames struct{ c *redis.Client }
-
-const namesKey = "gnetty:chat:names"
-
-func (n redisNames) owner(ctx context.Context, key string) (string, error) {
-	v, err := n.c.HGet(ctx, namesKey, key).Result()
-	if errors.Is(err, redis.Nil) {
-		return "", nil
-	}
-	return v, err
+// randomName returns "user" + 8 random characters, as the PHP chat did.
+func randomName() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "user" + hex.EncodeToString(b[:])
 }
 
-var swapName = redis.NewScript(`
-if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-return 1`)
-
-func (n redisNames) swap(ctx context.Context, key, from, to string) (bool, error) {
-	ok, err := swapName.Run(ctx, n.c, []string{namesKey}, key, from, to).Int()
-	return ok == 1, err
-}
-
-var releaseName = redis.NewScript(`
-if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
-return 0`)
-
-func (n redisNames) release(ctx context.Context, key, sid string) error {
-	return releaseName.Run(ctx, n.c, []string{namesKey}, key, sid).Err()
+// cleanName is prepareName with the server's length limit, for the
+// display name alone.
+func (s *Server) cleanName(name string) (string, error) {
+	display, _, err := prepareName(name, s.cfg.MaxNameLen)
+	return display, err
 }

@@ -163,7 +163,7 @@ func (b *localBackend) numbering(key string) (*numbering, error) {
 func (b *localBackend) publish(p *post) (Msg, bool, error) {
 	store := b.s.store
 	if p.msg.CID != "" {
-		if m, ok, err := store.Seen(p.msg.From, p.msg.CID); err != nil || ok {
+		if m, ok, err := store.Seen(senderOf(p.msg), p.msg.CID); err != nil || ok {
 			return m, ok, err
 		}
 	}
@@ -191,8 +191,8 @@ func (b *localBackend) online(room string) ([]User, int, error) {
 	seen := map[string]bool{}
 	var list []User
 	for _, m := range b.s.members(room) {
-		if !seen[m.user.Name] {
-			seen[m.user.Name] = true
+		if !seen[m.user.key()] {
+			seen[m.user.key()] = true
 			list = append(list, m.user)
 		}
 	}
@@ -243,8 +243,8 @@ func (b *redisBackend) online(room string) ([]User, int, error) {
 	seen := map[string]bool{}
 	var list []User
 	for _, u := range users {
-		if !seen[u.Name] {
-			seen[u.Name] = true
+		if !seen[u.key()] {
+			seen[u.key()] = true
 			list = append(list, u)
 		}
 	}

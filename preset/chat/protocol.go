@@ -31,6 +31,7 @@ type historyMsg struct {
 	Room string `json:"room,omitempty"`
 	// DM names the other user of a direct conversation's history.
 	DM       string `json:"dm,omitempty"`
+	DMID     string `json:"dm_id,omitempty"`
 	Messages []Msg  `json:"messages"`
 	Last     uint64 `json:"last"`
 	// Epoch of the room's numbering: a client whose epoch differs starts
@@ -66,7 +67,13 @@ type inMsg struct {
 	// conversation whose history is asked.
 	To string `json:"to"`
 	DM string `json:"dm"`
+	// ToID and DMID name them by identity (User.ID) instead, or as well.
+	ToID string `json:"to_id"`
+	DMID string `json:"dm_id"`
 }
+
+// maxIDLen bounds an identity in a message.
+const maxIDLen = 128
 
 // typingMsg says name is typing in room.
 type typingMsg struct {

@@ -67,12 +67,14 @@ func (s *RedisStore) FindUser(name string) (User, bool, error) {
 
 // cidKey is the Redis key remembering a sender's cid for CIDWindow: its
 // value is the message's id, a space, and its room.
-func (s *RedisStore) cidKey(from, cid string) string { return s.prefix + "cid:" + cidKey(from, cid) }
+func (s *RedisStore) cidKey(sender, cid string) string {
+	return s.prefix + "cid:" + cidKey(sender, cid)
+}
 
 // Seen implements Store.
-func (s *RedisStore) Seen(from, cid string) (Msg, bool, error) {
+func (s *RedisStore) Seen(sender, cid string) (Msg, bool, error) {
 	ctx := context.Background()
-	v, err := s.c.Get(ctx, s.cidKey(from, cid)).Result()
+	v, err := s.c.Get(ctx, s.cidKey(sender, cid)).Result()
 	if errors.Is(err, redis.Nil) {
 		return Msg{}, false, nil
 	}
@@ -109,7 +111,7 @@ func (s *RedisStore) Append(m Msg) error {
 		return err
 	}
 	if m.CID != "" {
-		if err := s.c.Set(ctx, s.cidKey(m.From, m.CID), fmt.Sprintf("%d %s", m.ID, m.Room), CIDWindow).Err(); err != nil {
+		if err := s.c.Set(ctx, s.cidKey(senderOf(m), m.CID), fmt.Sprintf("%d %s", m.ID, m.Room), CIDWindow).Err(); err != nil {
 			return err
 		}
 	}
@@ -249,7 +251,7 @@ return {id, epoch, ''}
 func (s *RedisStore) post(ctx context.Context, kind string, topics []string, m Msg) (Msg, bool, error) {
 	m.ID, m.Epoch = 0, ""
 	stored, _ := jsonmsg.API.Marshal(m)
-	keys := append([]string{s.seqKey(m.Room), s.streamKey(m.Room), s.epochKey(m.Room), s.cidKey(m.From, m.CID)}, topics...)
+	keys := append([]string{s.seqKey(m.Room), s.streamKey(m.Room), s.epochKey(m.Room), s.cidKey(senderOf(m), m.CID)}, topics...)
 	hasCID := "0"
 	if m.CID != "" {
 		hasCID = "1"

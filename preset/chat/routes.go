@@ -37,7 +37,7 @@ func (s *Server) routes() {
 			return nil
 		}
 		s.submitPost(&post{kind: kindUser, key: name, groups: []string{name}, received: time.Now(), sender: m,
-			msg: Msg{Room: name, From: m.user.Name, Avatar: m.user.Avatar, Text: text, Time: time.Now().UTC(), CID: in.CID}})
+			msg: Msg{Room: name, From: m.user.Name, FromID: m.user.ID, Avatar: m.user.Avatar, Text: text, Time: time.Now().UTC(), CID: in.CID}})
 		return nil
 	})
 	dispatch.On(s.d, "dm", func(c *dispatch.Ctx, in *inMsg) error {
@@ -51,14 +51,14 @@ func (s *Server) routes() {
 			return nil
 		}
 		to := strings.TrimSpace(in.To)
-		if to == "" || utf8.RuneCountInString(to) > s.cfg.MaxNameLen {
-			s.refuse(m, "bad_request", "to names the user the message is for")
+		if to == "" && in.ToID == "" || utf8.RuneCountInString(to) > s.cfg.MaxNameLen || len(in.ToID) > maxIDLen {
+			s.refuse(m, "bad_request", "to (a name) or to_id (an identity) names the user the message is for")
 			return nil
 		}
 		if !s.checkCID(m, in.CID) {
 			return nil
 		}
-		s.sendDM(m, to, text, in.CID, time.Now())
+		s.sendDM(m, to, in.ToID, text, in.CID, time.Now())
 		return nil
 	})
 	dispatch.On(s.d, "typing", func(c *dispatch.Ctx, in *inMsg) error {
@@ -89,7 +89,7 @@ func (s *Server) routes() {
 		if !s.allow(m, "history") {
 			return nil
 		}
-		if in.DM == "" && !m.rooms[in.Room] {
+		if in.DM == "" && in.DMID == "" && !m.rooms[in.Room] {
 			s.refuse(m, "not_in_room", "join the room first")
 			return nil
 		}
@@ -104,9 +104,14 @@ func (s *Server) routes() {
 		if !s.startHistory(m) {
 			return nil
 		}
-		if in.DM != "" {
-			me, partner := m.user.Name, in.DM
-			s.sendHistory(m, func() any { return s.readDMHistory(me, partner, q) })
+		if in.DM != "" || in.DMID != "" {
+			if len(in.DMID) > maxIDLen || utf8.RuneCountInString(in.DM) > s.cfg.MaxNameLen {
+				m.history.Store(false)
+				s.refuse(m, "bad_request", "dm names the other user, dm_id its identity")
+				return nil
+			}
+			me, name, uid := m.user.ID, strings.TrimSpace(in.DM), in.DMID
+			s.sendHistory(m, func() any { return s.readDMHistory(me, name, uid, q) })
 		} else {
 			room := in.Room
 			s.sendHistory(m, func() any { return s.readHistory(room, q) })

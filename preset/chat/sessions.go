@@ -1,12 +1,8 @@
 package chat
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 
@@ -49,31 +45,6 @@ func (s *Server) closeSession(key string) {
 	for _, m := range ms {
 		m.conn.Close(ws.StatusNormalClosure, "logged out")
 	}
-}
-
-// randomName returns "user" + 8 random characters, as the PHP chat did.
-func randomName() string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return "user" + hex.EncodeToString(b[:])
-}
-
-var errBadName = errors.New("chat: bad name")
-
-func (s *Server) cleanName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return randomName(), nil
-	}
-	if utf8.RuneCountInString(name) > s.cfg.MaxNameLen || !utf8.ValidString(name) {
-		return "", errBadName
-	}
-	for _, r := range name {
-		if r < ' ' || r == 0x7f {
-			return "", errBadName
-		}
-	}
-	return name, nil
 }
 
 func cleanAvatar(a string) string {

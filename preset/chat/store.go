@@ -19,9 +19,21 @@ import (
 
 // User is a chat user (the PHP seed's chat_user table).
 type User struct {
+	// ID is the user's identity (see directory.go): "a:..." an account,
+	// "g:..." a guest, "t:..." a connection token's subject.
+	ID        string    `json:"id,omitempty"`
 	Name      string    `json:"username"`
 	Avatar    string    `json:"headerimg"`
 	LoginTime time.Time `json:"login_time"`
+}
+
+// key tells users apart: by identity, or by name for users recorded
+// before identities.
+func (u User) key() string {
+	if u.ID != "" {
+		return u.ID
+	}
+	return "name:" + nameKey(u.Name)
 }
 
 // Msg is one chat message (the PHP seed's chat_msg table); ID is the
@@ -34,9 +46,13 @@ type Msg struct {
 	Epoch string `json:"epoch"`
 	// Room is the room's name; a direct message's is its conversation's
 	// key (dmRoom), never shown: it has To instead.
-	Room   string    `json:"room,omitempty"`
-	To     string    `json:"to,omitempty"`
-	From   string    `json:"from"`
+	Room string `json:"room,omitempty"`
+	To   string `json:"to,omitempty"`
+	From string `json:"from"`
+	// FromID and ToID are the sender's and (direct messages) the
+	// recipient's identities (User.ID).
+	FromID string    `json:"from_id,omitempty"`
+	ToID   string    `json:"to_id,omitempty"`
 	Avatar string    `json:"headerimg"`
 	Text   string    `json:"msg"`
 	Time   time.Time `json:"time"`
@@ -51,7 +67,18 @@ const CIDWindow = time.Hour
 // maxMemoryCIDs bounds the MemoryStore's cid index (oldest dropped first).
 const maxMemoryCIDs = 100_000
 
-func cidKey(from, cid string) string { return nameKey(from) + "\x00" + cid }
+// cidKey is where a sender's cid is remembered; sender is senderOf the
+// message.
+func cidKey(sender, cid string) string { return sender + "\x00" + cid }
+
+// senderOf names who sent m, for cids: its sender's identity, or (the
+// publish API, and messages stored before identities) its name.
+func senderOf(m Msg) string {
+	if m.FromID != "" {
+		return m.FromID
+	}
+	return "name:" + nameKey(m.From)
+}
 
 // Store persists users and messages. Implementations are safe for
 // concurrent use and may block: the chat calls them off the event loops.
@@ -64,9 +91,9 @@ type Store interface {
 	// Append stores m; m.ID must be the room's next sequence number. A
 	// message with a CID is remembered for Seen for CIDWindow.
 	Append(m Msg) error
-	// Seen returns the message from stored with cid within the last
-	// CIDWindow, if there is one (and the room still holds it).
-	Seen(from, cid string) (m Msg, ok bool, err error)
+	// Seen returns the message sender (senderOf) stored with cid within
+	// the last CIDWindow, if there is one (and the room still holds it).
+	Seen(sender, cid string) (m Msg, ok bool, err error)
 	// History returns up to limit messages of room with ID > since, oldest
 	// first; since 0 and a limit give the last limit messages.
 	History(room string, since uint64, limit int) ([]Msg, error)
@@ -138,7 +165,7 @@ func (s *MemoryStore) Append(m Msg) error {
 	s.rooms[m.Room] = append(s.rooms[m.Room], m)
 	if m.CID != "" {
 		now := s.now()
-		k := cidKey(m.From, m.CID)
+		k := cidKey(senderOf(m), m.CID)
 		s.cids[k] = cidRef{room: m.Room, id: m.ID, at: now}
 		s.order = append(s.order, cidEntry{key: k, at: now})
 		// Forget what is past the window, and the oldest beyond the cap.
@@ -156,10 +183,10 @@ func (s *MemoryStore) Append(m Msg) error {
 	return nil
 }
 
-func (s *MemoryStore) Seen(from, cid string) (Msg, bool, error) {
+func (s *MemoryStore) Seen(sender, cid string) (Msg, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ref, ok := s.cids[cidKey(from, cid)]
+	ref, ok := s.cids[cidKey(sender, cid)]
 	if !ok || s.now().Sub(ref.at) > CIDWindow {
 		return Msg{}, false, nil
 	}
@@ -324,11 +351,11 @@ func (s *BoltStore) Append(m Msg) error {
 		}
 		v := binary.BigEndian.AppendUint64(nil, uint64(time.Now().UnixNano()))
 		v = binary.BigEndian.AppendUint64(v, m.ID)
-		return cids.Put([]byte(cidKey(m.From, m.CID)), append(v, m.Room...))
+		return cids.Put([]byte(cidKey(senderOf(m), m.CID)), append(v, m.Room...))
 	})
 }
 
-func (s *BoltStore) Seen(from, cid string) (Msg, bool, error) {
+func (s *BoltStore) Seen(sender, cid string) (Msg, bool, error) {
 	var m Msg
 	var ok bool
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -336,7 +363,7 @@ func (s *BoltStore) Seen(from, cid string) (Msg, bool, error) {
 		if cids == nil {
 			return nil
 		}
-		v := cids.Get([]byte(cidKey(from, cid)))
+		v := cids.Get([]byte(cidKey(sender, cid)))
 		if len(v) < 16 || time.Since(time.Unix(0, int64(binary.BigEndian.Uint64(v)))) > CIDWindow {
 			return nil
 		}

@@ -81,15 +81,24 @@ func TestStores(t *testing.T) {
 			if _, ok, err := s.FindUser("nobody"); err != nil || ok {
 				t.Fatalf("a name never saved was found: %v %v", ok, err)
 			}
-			// A message's cid is remembered for its sender (without case)
-			// and points at the stored message; another sender's is not.
-			if err := s.Append(Msg{ID: 11, Room: "r", From: "Ann", Text: "with cid", CID: "c-1"}); err != nil {
+			// A message's cid is remembered for its sender's identity and
+			// points at the stored message; another sender's is not, nor
+			// another identity's of the same name.
+			if err := s.Append(Msg{ID: 11, Room: "r", From: "Ann", FromID: "a:ann", Text: "with cid", CID: "c-1"}); err != nil {
 				t.Fatal(err)
 			}
-			if m, ok, err := s.Seen("ann", "c-1"); err != nil || !ok || m.ID != 11 || m.Text != "with cid" || m.CID != "c-1" {
+			if m, ok, err := s.Seen("a:ann", "c-1"); err != nil || !ok || m.ID != 11 || m.Text != "with cid" || m.CID != "c-1" {
 				t.Fatalf("seen: %+v %v %v", m, ok, err)
 			}
-			for _, who := range [][2]string{{"bob", "c-1"}, {"ann", "c-2"}} {
+			// Without an identity (the publish API) the name is the sender,
+			// without case.
+			if err := s.Append(Msg{ID: 12, Room: "r", From: "Bot", Text: "api", CID: "c-9"}); err != nil {
+				t.Fatal(err)
+			}
+			if m, ok, err := s.Seen(senderOf(Msg{From: "BOT"}), "c-9"); err != nil || !ok || m.ID != 12 {
+				t.Fatalf("seen by name: %+v %v %v", m, ok, err)
+			}
+			for _, who := range [][2]string{{"a:bob", "c-1"}, {"a:ann", "c-2"}, {"g:ann", "c-1"}, {senderOf(Msg{From: "Ann"}), "c-1"}} {
 				if _, ok, _ := s.Seen(who[0], who[1]); ok {
 					t.Fatalf("%v seen", who)
 				}
@@ -102,17 +111,17 @@ func TestStores(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer again.Close()
-	if last, _ := again.LastID("r"); last != 11 {
+	if last, _ := again.LastID("r"); last != 12 {
 		t.Fatalf("after reopening: last %d", last)
 	}
-	if m, ok, _ := again.Seen("ann", "c-1"); !ok || m.ID != 11 {
+	if m, ok, _ := again.Seen("a:ann", "c-1"); !ok || m.ID != 11 {
 		t.Fatal("a cid is forgotten on reopening")
 	}
 	// Past the window it is forgotten, and the janitor collects it.
-	if n, err := again.collectCIDs(time.Now().Add(CIDWindow + time.Minute)); err != nil || n != 1 {
+	if n, err := again.collectCIDs(time.Now().Add(CIDWindow + time.Minute)); err != nil || n != 2 {
 		t.Fatalf("collected %d %v", n, err)
 	}
-	if _, ok, _ := again.Seen("ann", "c-1"); ok {
+	if _, ok, _ := again.Seen("a:ann", "c-1"); ok {
 		t.Fatal("a collected cid is still seen")
 	}
 }
@@ -121,23 +130,26 @@ func TestMemoryStoreForgetsOldCIDs(t *testing.T) {
 	s := NewMemoryStore()
 	now := time.Unix(1000, 0)
 	s.now = func() time.Time { return now }
-	_ = s.Append(Msg{ID: 1, Room: "r", From: "ann", CID: "old"})
+	_ = s.Append(Msg{ID: 1, Room: "r", From: "ann", FromID: "a:ann", CID: "old"})
+	if _, ok, _ := s.Seen("a:ann", "old"); !ok {
+		t.Fatal("a cid within the window is not seen")
+	}
 	now = now.Add(CIDWindow + time.Second)
-	if _, ok, _ := s.Seen("ann", "old"); ok {
+	if _, ok, _ := s.Seen("a:ann", "old"); ok {
 		t.Fatal("a cid past the window is seen")
 	}
-	_ = s.Append(Msg{ID: 2, Room: "r", From: "ann", CID: "new"})
-	if _, ok := s.cids[cidKey("ann", "old")]; ok || len(s.order) != 1 {
+	_ = s.Append(Msg{ID: 2, Room: "r", From: "ann", FromID: "a:ann", CID: "new"})
+	if _, ok := s.cids[cidKey("a:ann", "old")]; ok || len(s.order) != 1 {
 		t.Fatalf("the old cid is still held: %d entries", len(s.order))
 	}
 	// The cap: the oldest go first.
 	for i := range maxMemoryCIDs + 10 {
-		_ = s.Append(Msg{ID: uint64(3 + i), Room: "r", From: "bob", CID: fmt.Sprint(i)})
+		_ = s.Append(Msg{ID: uint64(3 + i), Room: "r", From: "bob", FromID: "a:bob", CID: fmt.Sprint(i)})
 	}
 	if len(s.cids) != maxMemoryCIDs || len(s.order) != maxMemoryCIDs {
 		t.Fatalf("cid index holds %d/%d, cap %d", len(s.cids), len(s.order), maxMemoryCIDs)
 	}
-	if _, ok, _ := s.Seen("bob", "0"); ok {
+	if _, ok, _ := s.Seen("a:bob", "0"); ok {
 		t.Fatal("the oldest cid survived the cap")
 	}
 }

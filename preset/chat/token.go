@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"errors"
 	"net/url"
 	"time"
@@ -14,9 +15,12 @@ import (
 
 // Connection tokens, as Centrifugo has them: an application backend that
 // knows its users signs a short-lived JWT (HS256, with Config.JWTSecret)
-// and its client connects with ?token=JWT, no login needed. The token's
-// sub is the name, trusted as the backend vouches for it (it does not
-// claim the name against logins); exp is required; avatar is optional.
+// and its client connects with it, no login needed. The token's sub is
+// the user's identity ("t:" + sub, a namespace /login never gives out)
+// and its name, trusted as the backend vouches for it: a token user holds
+// its name against guests (a guest holding it loses it to the token
+// user), though not against an account that already has it; exp is
+// required; avatar is optional.
 
 type tokenClaims struct {
 	Avatar string `json:"avatar,omitempty"`
@@ -49,7 +53,7 @@ func (s *Server) tokenUser(tok string, now time.Time) (User, error) {
 	if c.IssuedAt != nil {
 		login = c.IssuedAt.UTC()
 	}
-	return User{Name: name, Avatar: cleanAvatar(c.Avatar), LoginTime: login}, nil
+	return User{ID: tokenPrefix + c.Subject, Name: name, Avatar: cleanAvatar(c.Avatar), LoginTime: login}, nil
 }
 
 // authorize decides who may upgrade to /ws/chat/{room} and records who
@@ -67,11 +71,7 @@ func (s *Server) authorize(ch *pipeline.Channel, req *http1.Request) (int, strin
 		}
 		identityKey.Set(ch, identity{user: u, key: sessionKeyOf("token\x00" + tok)})
 		// Known from now on, for direct messages to reach the name.
-		_ = s.exec.Submit(roomKey(u.Name), func() {
-			if err := s.store.SaveUser(u); err != nil {
-				s.cfg.Logger.Warn("chat: save user", "err", err)
-			}
-		})
+		_ = s.exec.Submit(roomKey("@"+u.ID), func() { s.claimTokenName(u) })
 		return 0, ""
 	}
 	switch sess, err := session.FromChannelErr(ch); {
@@ -85,4 +85,25 @@ func (s *Server) authorize(ch *pipeline.Channel, req *http1.Request) (int, strin
 		identityKey.Set(ch, identity{user: sessionUser(sess), key: sessionKeyOf(sess.ID)})
 	}
 	return 0, ""
+}
+
+// claimTokenName makes a token user the holder of its name, unless an
+// account (or another token user) holds it. It blocks.
+func (s *Server) claimTokenName(u User) {
+	ctx := context.Background()
+	if err := s.store.SaveUser(u); err != nil {
+		s.cfg.Logger.Warn("chat: save user", "err", err)
+	}
+	key := nameKey(u.Name)
+	v, err := s.dir.owner(ctx, key)
+	if err != nil {
+		s.cfg.Logger.Warn("chat: token user's name", "err", err)
+		return
+	}
+	if h := decodeHolder(v); h.UID == u.ID || h.UID != "" && !h.guest() {
+		return
+	}
+	if _, err := s.dir.swap(ctx, key, v, holder{UID: u.ID, Name: u.Name}.encode()); err != nil {
+		s.cfg.Logger.Warn("chat: token user's name", "err", err)
+	}
 }
