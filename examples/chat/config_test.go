@@ -16,10 +16,13 @@ func envOf(kv map[string]string) func(string) string { return func(k string) str
 func TestOptionsFromFlagsAndEnvironment(t *testing.T) {
 	o, err := parseOptions([]string{"-rate", "30"}, envOf(map[string]string{
 		"CHAT_RATE": "5", "CHAT_MAX_ROOMS": "4", "CHAT_PRESENCE_TTL": "1m30s", "CHAT_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1/32",
-		"CHAT_API_KEY": "0123456789abcdef",
+		"CHAT_API_KEY": "0123456789abcdef", "CHAT_NO_GUESTS": "true", "CHAT_JWT_AUDIENCE": "chat", "CHAT_METRICS_TOKEN": "a-metrics-token-16",
 	}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !o.noGuests || o.jwtAudience != "chat" || o.metricsToken != "a-metrics-token-16" {
+		t.Fatalf("no guests %v, audience %q, metrics token %q", o.noGuests, o.jwtAudience, o.metricsToken)
 	}
 	if o.apiKey != "0123456789abcdef" {
 		t.Fatalf("api key %q", o.apiKey)
@@ -43,6 +46,8 @@ func TestBadOptionsNameTheVariable(t *testing.T) {
 		{args: []string{"-presence-ttl", "1ms"}, want: "-presence-ttl (CHAT_PRESENCE_TTL) must be at least 1s"},
 		{env: map[string]string{"CHAT_JWT_SECRET": "short"}, want: "-jwt-secret (CHAT_JWT_SECRET) must be at least 32 bytes"},
 		{env: map[string]string{"CHAT_API_KEY": "short"}, want: "-api-key (CHAT_API_KEY) must be at least 16 characters"},
+		{env: map[string]string{"CHAT_METRICS_TOKEN": "short"}, want: "-metrics-token (CHAT_METRICS_TOKEN) must be at least 16 characters"},
+		{env: map[string]string{"CHAT_NO_GUESTS": "maybe"}, want: `CHAT_NO_GUESTS="maybe"`},
 		{env: map[string]string{"CHAT_TLS_CERT": "cert.pem"}, want: "-tls-cert (CHAT_TLS_CERT) and -tls-key (CHAT_TLS_KEY) go together"},
 	} {
 		_, err := parseOptions(tc.args, envOf(tc.env), io.Discard)

@@ -11,8 +11,10 @@
 // Every flag can also be set through the environment: CHAT_ADDR,
 // CHAT_DATA, CHAT_MAX_MESSAGE_LEN, CHAT_RATE, CHAT_MAX_ROOMS, CHAT_REDIS,
 // CHAT_NODE, CHAT_PRESENCE_TTL, CHAT_TRUSTED_PROXIES, CHAT_ALLOWED_ORIGINS,
-// CHAT_JWT_SECRET, CHAT_API_KEY, CHAT_TLS_CERT, CHAT_TLS_KEY (secrets are better given in the
-// environment than as flags, which other users of the machine can see).
+// CHAT_JWT_SECRET, CHAT_JWT_AUDIENCE, CHAT_JWT_ISSUER, CHAT_API_KEY,
+// CHAT_TLS_CERT, CHAT_TLS_KEY, CHAT_NO_GUESTS, CHAT_METRICS_ADDR,
+// CHAT_METRICS_TOKEN (secrets are better given in the environment than as
+// flags, which other users of the machine can see).
 // A flag on the command line wins over its variable; both take the same
 // units (CHAT_PRESENCE_TTL=15s), and a bad value in either stops the
 // command with exit status 2 and an error that names it.
@@ -47,7 +49,10 @@ type options struct {
 	trustedProxies             []netip.Prefix
 	allowedOrigins             []string
 	jwtSecret, apiKey          string
+	jwtAudience, jwtIssuer     string
 	tlsCert, tlsKey            string
+	noGuests                   bool
+	metricsAddr, metricsToken  string
 }
 
 // envNames maps each flag to the environment variable that sets it when
@@ -56,8 +61,9 @@ var envNames = map[string]string{
 	"addr": "CHAT_ADDR", "data": "CHAT_DATA", "max-message-len": "CHAT_MAX_MESSAGE_LEN",
 	"rate": "CHAT_RATE", "max-rooms": "CHAT_MAX_ROOMS", "redis": "CHAT_REDIS", "node": "CHAT_NODE",
 	"presence-ttl": "CHAT_PRESENCE_TTL", "trusted-proxies": "CHAT_TRUSTED_PROXIES", "allowed-origins": "CHAT_ALLOWED_ORIGINS",
-	"jwt-secret": "CHAT_JWT_SECRET", "api-key": "CHAT_API_KEY",
-	"tls-cert": "CHAT_TLS_CERT", "tls-key": "CHAT_TLS_KEY",
+	"jwt-secret": "CHAT_JWT_SECRET", "jwt-audience": "CHAT_JWT_AUDIENCE", "jwt-issuer": "CHAT_JWT_ISSUER", "api-key": "CHAT_API_KEY",
+	"tls-cert": "CHAT_TLS_CERT", "tls-key": "CHAT_TLS_KEY", "no-guests": "CHAT_NO_GUESTS",
+	"metrics-addr": "CHAT_METRICS_ADDR", "metrics-token": "CHAT_METRICS_TOKEN",
 }
 
 // errUsage marks command-line errors the flag package has reported.
@@ -81,7 +87,12 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 	fs.DurationVar(&o.presenceTTL, "presence-ttl", 15*time.Second, "how long a crashed node's users stay online with -redis (a duration: 15s)")
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated CIDRs of TLS-terminating proxies whose X-Forwarded-Proto: https makes the session cookie Secure")
 	fs.StringVar(&origins, "allowed-origins", "", "comma-separated origins besides the chat's own that may POST /login and /logout")
-	fs.StringVar(&o.jwtSecret, "jwt-secret", "", "HS256 secret (32 bytes or more) of connection tokens: /ws/chat/{room}?token=JWT needs no login")
+	fs.StringVar(&o.jwtSecret, "jwt-secret", "", "HS256 secret (32 bytes or more) of connection tokens (the subprotocol bearer.JWT, or ?token=JWT): no login needed")
+	fs.StringVar(&o.jwtAudience, "jwt-audience", "", "the aud claim every connection token must carry (empty: not checked)")
+	fs.StringVar(&o.jwtIssuer, "jwt-issuer", "", "the iss claim every connection token must carry (empty: not checked)")
+	fs.BoolVar(&o.noGuests, "no-guests", false, "every login needs a password (no guests with a name alone)")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve /metrics on this address alone (an operator's network), not on -addr")
+	fs.StringVar(&o.metricsToken, "metrics-token", "", "require Authorization: Bearer TOKEN (16 characters or more) of /metrics")
 	fs.StringVar(&o.apiKey, "api-key", "", "key (16 characters or more) of POST /api/publish (Authorization: Bearer KEY); empty: no publish API")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate: serve https:// and wss:// (with -tls-key; reloaded when the files change)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of -tls-cert")
@@ -124,6 +135,9 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 	if o.apiKey != "" && len(o.apiKey) < 16 {
 		errs = append(errs, fmt.Errorf("-api-key (CHAT_API_KEY) must be at least 16 characters, not %d", len(o.apiKey)))
 	}
+	if o.metricsToken != "" && len(o.metricsToken) < 16 {
+		errs = append(errs, fmt.Errorf("-metrics-token (CHAT_METRICS_TOKEN) must be at least 16 characters, not %d", len(o.metricsToken)))
+	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		errs = append(errs, errors.New("-tls-cert (CHAT_TLS_CERT) and -tls-key (CHAT_TLS_KEY) go together"))
 	}
@@ -145,7 +159,8 @@ func main() {
 	cfg := chat.Config{
 		Addr: o.addr, MaxMessageLen: o.maxLen, MessagesPerSecond: float64(o.rate), MaxRoomsPerConn: o.maxRooms,
 		TrustedProxies: o.trustedProxies, AllowedOrigins: o.allowedOrigins,
-		JWTSecret: []byte(o.jwtSecret), APIKey: o.apiKey,
+		JWTSecret: []byte(o.jwtSecret), JWTAudience: o.jwtAudience, JWTIssuer: o.jwtIssuer, APIKey: o.apiKey,
+		NoGuests: o.noGuests, MetricsAddr: o.metricsAddr, MetricsToken: o.metricsToken,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	}
 	if o.tlsCert != "" {

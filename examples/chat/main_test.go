@@ -143,7 +143,7 @@ func TestPageFeatures(t *testing.T) {
 		shots = t.TempDir()
 	}
 	runScript(t, p.logs, nil, "chat_features.mjs", "http://"+addr, shots)
-	for _, name := range []string{"desktop.png", "phone-login.png", "phone-chat.png", "phone-menu.png"} {
+	for _, name := range []string{"desktop.png", "phone-login.png", "phone-chat.png", "phone-menu.png", "login-password.png", "login-refused.png"} {
 		if st, err := os.Stat(filepath.Join(shots, name)); err != nil || st.Size() < 1000 {
 			t.Errorf("screenshot %s: %v", name, err)
 		}

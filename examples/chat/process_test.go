@@ -81,9 +81,10 @@ func (p *chatProcess) kill() {
 
 // browserResult is the JSON line a tests/interop script prints last.
 type browserResult struct {
-	OK    bool     `json:"ok"`
-	Msg   string   `json:"msg"`
-	Steps []string `json:"steps"`
+	OK      bool     `json:"ok"`
+	Msg     string   `json:"msg"`
+	Steps   []string `json:"steps"`
+	Account string   `json:"account"` // chat_accounts.mjs: the identity it claimed
 }
 
 func parseResult(line string) (browserResult, error) {
@@ -94,8 +95,8 @@ func parseResult(line string) (browserResult, error) {
 
 // runScript runs a Node script of tests/interop with args (env added to
 // the process's) and fails the test unless its last line reports ok;
-// logs are the server's, shown on failure.
-func runScript(t *testing.T, logs fmt.Stringer, env []string, script string, args ...string) {
+// logs are the server's, shown on failure. It returns the script's result.
+func runScript(t *testing.T, logs fmt.Stringer, env []string, script string, args ...string) browserResult {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -106,7 +107,9 @@ func runScript(t *testing.T, logs fmt.Stringer, env []string, script string, arg
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if res, perr := parseResult(lines[len(lines)-1]); err != nil || perr != nil || !res.OK {
+	res, perr := parseResult(lines[len(lines)-1])
+	if err != nil || perr != nil || !res.OK {
 		t.Fatalf("%s: %v\n%s\nserver log:\n%s", script, err, out, logs)
 	}
+	return res
 }

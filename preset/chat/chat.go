@@ -100,10 +100,24 @@ type Config struct {
 	// LoginAttempts is how many password logins a minute one client
 	// address may try (a name gets half as many); default 20.
 	LoginAttempts int
-	// JWTSecret, when set, lets a WebSocket connect without a session:
-	// GET /ws/chat/{room}?token=JWT, signed HS256 with it, with the claims
-	// sub (the name), exp (required) and optionally avatar (see token.go).
+	// JWTSecret, when set, lets a WebSocket connect without a session,
+	// with a JWT signed HS256 with it, with the claims sub (the name),
+	// exp (required) and optionally avatar (see token.go). The token
+	// comes as the subprotocol "bearer.JWT" (beside Subprotocol), which
+	// keeps it out of URLs and so out of logs and Referer headers, or as
+	// ?token=JWT.
 	JWTSecret []byte
+	// JWTAudience and JWTIssuer, when set, are required of a token's aud
+	// and iss claims.
+	JWTAudience string
+	JWTIssuer   string
+	// MetricsToken, when set, is required of GET /metrics as
+	// "Authorization: Bearer <MetricsToken>" (compared in constant time).
+	MetricsToken string
+	// MetricsAddr, when set, serves /metrics on that address alone (an
+	// operator's network), with net/http on goroutines of its own, and
+	// not on Addr.
+	MetricsAddr string
 	// TLS, when set, serves the chat over TLS on Addr (https:// and
 	// wss://, session cookies Secure), with the TLS handler on each
 	// connection's loop (see handler/tlsh; tlsh.ServerConfig loads a
@@ -193,6 +207,10 @@ type Server struct {
 	finishOnce sync.Once
 	finishErr  error
 
+	metricsMu   sync.Mutex
+	metricsSrv  *metricsServer // with Config.MetricsAddr
+	metricsDone bool
+
 	janitorStop, janitorDone chan struct{} // the BoltStore's session janitor
 	stopping                 atomic.Bool   // Shutdown began: /healthz says so
 
@@ -264,7 +282,8 @@ func New(cfg Config) (*Server, error) {
 			OnRefused: func(status int, reason string) {
 				s.m.handshakeFailures.WithLabelValues(reason).Inc()
 			},
-			Compression: true,
+			Compression:  true,
+			Subprotocols: []string{Subprotocol},
 		},
 		Sessions: s.sessions,
 		Handlers: func(p *pipeline.Pipeline, hs *wsupgrade.Handshake) error {
@@ -299,6 +318,15 @@ func (s *Server) close() {
 	_ = s.layer.Close()
 }
 
+// Start listens (and on Config.MetricsAddr, when set) and starts the
+// loops in the background.
+func (s *Server) Start() error {
+	if err := s.startMetrics(); err != nil {
+		return err
+	}
+	return s.Server.Start()
+}
+
 // Serve runs until ctx ends (or Shutdown is called), then shuts down
 // gracefully: every connection gets close 1001, the executor drains
 // (history flushed), the store closes. Safe for concurrent use with
@@ -313,6 +341,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		case <-served:
 		}
 	}()
+	if err := s.startMetrics(); err != nil {
+		return err
+	}
 	err := s.Server.Serve(ctx)
 	if errors.Is(err, bootstrap.ErrServerClosed) {
 		return err
@@ -332,6 +363,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // store's close error.
 func (s *Server) finish(err error) error {
 	s.finishOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.stopMetrics(ctx)
+		cancel()
 		s.close()
 		s.finishErr = s.store.Close()
 	})

@@ -3,8 +3,10 @@ package chat_test
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -327,5 +329,100 @@ func TestDMsTypingAndCIDsAcrossNodes(t *testing.T) {
 	ann.send(`{"type":"user","room":"lobby","msg":"two"}`)
 	if m := bob.nextOf("user", "dm"); m.Msg != "two" || m.ID != first.ID+1 {
 		t.Fatalf("bob's next: %+v (a resend was delivered)", m)
+	}
+}
+
+// syncBuffer is a log sink the server's goroutines may write to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestTokensOutOfURLsAndClaimsChecked: a token offered as the subprotocol
+// "bearer.JWT" lets the connection in and is never echoed; aud and iss
+// are required when configured; no log line holds a token.
+func TestTokensOutOfURLsAndClaimsChecked(t *testing.T) {
+	const secret = "test-secret-of-32-bytes-or-more!"
+	logs := &syncBuffer{}
+	s := startWith(t, chat.Config{JWTSecret: []byte(secret), JWTAudience: "chat", JWTIssuer: "backend", Workers: 2,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	exp := time.Now().Add(time.Minute).Unix()
+	good := token(t, secret, jwt.MapClaims{"sub": "tina", "exp": exp, "aud": "chat", "iss": "backend"})
+	d := gorilla.Dialer{Subprotocols: []string{chat.Subprotocol, "bearer." + good}, HandshakeTimeout: 5 * time.Second}
+	ws, resp, err := d.Dial("ws://"+s.addr+"/ws/chat/lobby", nil)
+	if err != nil {
+		t.Fatalf("a token as a subprotocol: %v %v", err, resp)
+	}
+	if p := resp.Header.Get("Sec-WebSocket-Protocol"); p != chat.Subprotocol {
+		t.Fatalf("the server answered subprotocol %q", p)
+	}
+	c := &client{t: t, ws: ws}
+	if hs := c.next("handShake"); hs.User.Name != "tina" {
+		t.Fatalf("handShake %+v", hs)
+	}
+	ws.Close()
+	bad := map[string]string{
+		"no aud":    token(t, secret, jwt.MapClaims{"sub": "eve", "exp": exp, "iss": "backend"}),
+		"other aud": token(t, secret, jwt.MapClaims{"sub": "eve", "exp": exp, "aud": "billing", "iss": "backend"}),
+		"no iss":    token(t, secret, jwt.MapClaims{"sub": "eve", "exp": exp, "aud": "chat"}),
+		"other iss": token(t, secret, jwt.MapClaims{"sub": "eve", "exp": exp, "aud": "chat", "iss": "someone"}),
+	}
+	for name, tok := range bad {
+		for _, how := range []string{"query", "subprotocol"} {
+			u, d := "ws://"+s.addr+"/ws/chat/lobby", gorilla.Dialer{HandshakeTimeout: 5 * time.Second}
+			if how == "query" {
+				u += "?token=" + tok
+			} else {
+				d.Subprotocols = []string{"bearer." + tok}
+			}
+			if _, resp, err := d.Dial(u, nil); err == nil || resp == nil || resp.StatusCode != 401 {
+				t.Errorf("%s by %s: %v %v, want 401", name, how, err, resp)
+			}
+		}
+	}
+	for _, tok := range append([]string{good}, bad["other aud"]) {
+		if strings.Contains(logs.String(), tok) || strings.Contains(logs.String(), strings.Split(tok, ".")[2]) {
+			t.Fatalf("a token reached the log:\n%s", logs.String())
+		}
+	}
+}
+
+// TestMetricsCanBeClosed: /metrics behind a bearer token, or on an
+// address of its own and not on the chat's.
+func TestMetricsCanBeClosed(t *testing.T) {
+	s := startWith(t, chat.Config{Workers: 1, MetricsToken: "metrics-token-123"})
+	if code, _ := get(t, "http://"+s.addr+"/metrics"); code != 401 {
+		t.Fatalf("/metrics without the token: %d", code)
+	}
+	req, _ := http.NewRequest("GET", "http://"+s.addr+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer metrics-token-123")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "chat_connections") {
+		t.Fatalf("/metrics with the token: %d", resp.StatusCode)
+	}
+
+	apart := startWith(t, chat.Config{Workers: 1, MetricsAddr: "127.0.0.1:0"})
+	if code, _ := get(t, "http://"+apart.addr+"/metrics"); code != 404 {
+		t.Fatalf("/metrics on the chat's port with MetricsAddr: %d", code)
+	}
+	if code, body := get(t, "http://"+apart.MetricsAddr().String()+"/metrics"); code != 200 || !strings.Contains(body, "chat_connections") {
+		t.Fatalf("/metrics on its own address: %d", code)
 	}
 }

@@ -12,10 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/gnetty/gnetty/codec/http1"
 	"github.com/gnetty/gnetty/codec/jsonmsg"
 	"github.com/gnetty/gnetty/handler/nethttp"
@@ -27,48 +23,6 @@ import (
 
 //go:embed web
 var web embed.FS
-
-type metrics struct {
-	conns             prometheus.Gauge
-	in, out           prometheus.Counter
-	broadcasts        prometheus.Counter
-	limited           prometheus.Counter
-	abusive           prometheus.Counter
-	lost              prometheus.Counter
-	handshakeFailures *prometheus.CounterVec
-	delivery          prometheus.Histogram
-}
-
-func newMetrics(reg *prometheus.Registry, s *Server) metrics {
-	m := metrics{
-		conns:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "chat_connections", Help: "Open chat WebSocket connections."}),
-		in:         prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_messages_in_total", Help: "Chat messages received."}),
-		out:        prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_messages_out_total", Help: "Messages written to connections."}),
-		broadcasts: prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_broadcasts_total", Help: "Room broadcasts (each encoded once)."}),
-		limited:    prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_rate_limited_total", Help: "Messages refused by the rate limit."}),
-		abusive:    prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_refused_disconnects_total", Help: "Connections closed for sending too many refused messages."}),
-		lost:       prometheus.NewCounter(prometheus.CounterOpts{Name: "chat_redis_failures_total", Help: "Broadcasts or posts that did not reach Redis (other nodes missed them)."}),
-		delivery: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "chat_delivery_seconds",
-			Help:    "From receiving a chat message to handing it to every member's connection on this node (with Redis: to Redis, for every node).",
-			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-		}),
-		handshakeFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chat_handshake_failures_total", Help: "Refused WebSocket upgrades by reason."}, []string{"reason"}),
-	}
-	// The Go runtime and the process, as every Go service exports them; a
-	// registry the application passes may have them already.
-	for _, c := range []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
-		if err := reg.Register(c); err != nil {
-			if !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
-				panic(err)
-			}
-		}
-	}
-	reg.MustRegister(m.conns, m.in, m.out, m.broadcasts, m.limited, m.abusive, m.lost, m.handshakeFailures, m.delivery,
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "chat_slow_consumer_disconnects_total", Help: "Connections closed for not reading."},
-			func() float64 { return float64(s.slow.Disconnected.Load()) }))
-	return m
-}
 
 func (s *Server) httpRoutes(r *router.Router) error {
 	files, err := fs.Sub(web, "web")
@@ -94,7 +48,6 @@ func (s *Server) httpRoutes(r *router.Router) error {
 		}},
 		{"GET", "/static/{path...}", static.New(static.Config{FS: files})},
 		{"GET", "/healthz", s.healthz},
-		{"GET", "/metrics", nethttp.Handler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))},
 		{"GET", "/api/me", func(ctx *pipeline.Context, req *http1.Request) {
 			sess, err := session.FromChannelErr(ctx.Channel())
 			if errors.Is(err, session.ErrUnavailable) {
@@ -114,6 +67,12 @@ func (s *Server) httpRoutes(r *router.Router) error {
 		}},
 		{"POST", "/login", s.login},
 		{"POST", "/logout", s.logout},
+	}
+	if s.cfg.MetricsAddr == "" {
+		routes = append(routes, struct {
+			method, pattern string
+			h               router.HandlerFunc
+		}{"GET", "/metrics", nethttp.Handler(s.metricsHandler())})
 	}
 	if s.cfg.APIKey != "" {
 		routes = append(routes, struct {

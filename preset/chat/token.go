@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -34,10 +35,18 @@ var errBadToken = errors.New("chat: bad connection token")
 // tokenUser verifies a connection token and returns its user.
 func (s *Server) tokenUser(tok string, now time.Time) (User, error) {
 	var c tokenClaims
-	_, err := jwt.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return s.cfg.JWTSecret, nil },
+	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
-		jwt.WithTimeFunc(func() time.Time { return now }))
+		jwt.WithTimeFunc(func() time.Time { return now }),
+	}
+	if s.cfg.JWTAudience != "" {
+		opts = append(opts, jwt.WithAudience(s.cfg.JWTAudience))
+	}
+	if s.cfg.JWTIssuer != "" {
+		opts = append(opts, jwt.WithIssuer(s.cfg.JWTIssuer))
+	}
+	_, err := jwt.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return s.cfg.JWTSecret, nil }, opts...)
 	if err != nil {
 		s.cfg.Logger.Debug("chat: connection token refused", "err", err)
 		return User{}, errBadToken
@@ -63,8 +72,7 @@ func (s *Server) authorize(ch *pipeline.Channel, req *http1.Request) (int, strin
 	if !validRoom(req.Param("room")) {
 		return 400, "bad room name" // refused before the upgrade, not closed after it
 	}
-	if q, _ := url.ParseQuery(string(req.Query())); q.Has("token") && len(s.cfg.JWTSecret) > 0 {
-		tok := q.Get("token")
+	if tok, ok := connectionToken(req); ok && len(s.cfg.JWTSecret) > 0 {
 		u, err := s.tokenUser(tok, time.Now())
 		if err != nil {
 			return 401, "bad token"
@@ -106,4 +114,32 @@ func (s *Server) claimTokenName(u User) {
 	if _, err := s.dir.swap(ctx, key, v, holder{UID: u.ID, Name: u.Name}.encode()); err != nil {
 		s.cfg.Logger.Warn("chat: token user's name", "err", err)
 	}
+}
+
+// Subprotocol is the chat's WebSocket subprotocol. A client that sends its
+// connection token as the subprotocol "bearer.JWT" offers this one beside
+// it, and the server answers with this one (never with the token).
+const Subprotocol = "gnetty.chat"
+
+// tokenProtocol prefixes a connection token offered as a subprotocol.
+const tokenProtocol = "bearer."
+
+// connectionToken returns the request's connection token: from an offered
+// subprotocol "bearer.JWT" (kept out of URLs, logs and Referer headers),
+// or from ?token=JWT.
+func connectionToken(req *http1.Request) (string, bool) {
+	for _, f := range req.Fields() {
+		if !strings.EqualFold(string(f.Name), "Sec-WebSocket-Protocol") {
+			continue
+		}
+		for _, p := range strings.Split(string(f.Value), ",") {
+			if p = strings.TrimSpace(p); strings.HasPrefix(p, tokenProtocol) {
+				return p[len(tokenProtocol):], true
+			}
+		}
+	}
+	if q, _ := url.ParseQuery(string(req.Query())); q.Has("token") {
+		return q.Get("token"), true
+	}
+	return "", false
 }

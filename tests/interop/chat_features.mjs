@@ -2,7 +2,9 @@
 // between two browser contexts (unread count, own messages distinct,
 // kept across a reload), "x is typing", date separators, leaving a room,
 // and the layout at 375 px (no sideways scrolling, the sidebar behind the
-// menu button). Screenshots go to the directory in argv[3].
+// menu button), and accounts (a name claimed with a password, refused
+// without it or with a wrong one, log out everywhere). Screenshots go to
+// the directory in argv[3].
 // Prints one JSON line; exits non-zero on failure.
 import { launch } from './launch.mjs';
 import * as path from 'node:path';
@@ -126,6 +128,37 @@ try {
   await phone.waitForFunction(() => document.querySelector('aside').getBoundingClientRect().left >= 0, null, T);
   await phone.screenshot({ path: path.join(shots, 'phone-menu.png') });
   steps.push('375 px layout');
+
+  // Accounts: a password claims a name; the name then needs it, with
+  // one message for "taken" (no password given) and one for "wrong".
+  const dana = await (await browser.newContext(desktop)).newPage();
+  const intruder = await (await browser.newContext(desktop)).newPage();
+  for (const p of [dana, intruder]) p.on('pageerror', (e) => errors.push(String(e)));
+  await dana.goto(base + '/#lobby');
+  await dana.waitForSelector('#login-form', T);
+  await dana.fill('#name', 'dana');
+  await dana.fill('#password', 'dana-secret-1');
+  await dana.screenshot({ path: path.join(shots, 'login-password.png') });
+  await dana.click('#login-form button');
+  await dana.waitForSelector('#state.connected', T);
+  if (await dana.isHidden('#logout-all')) await fail('an account has no "log out everywhere"');
+  await intruder.goto(base + '/#lobby');
+  await intruder.waitForSelector('#login-form', T);
+  await intruder.fill('#name', 'DANA');
+  await intruder.click('#login-form button');
+  await intruder.waitForFunction(() => document.querySelector('#login-error').textContent.startsWith('That name is taken'), null, T);
+  await intruder.fill('#password', 'a guess, wrong');
+  await intruder.click('#login-form button');
+  await intruder.waitForFunction(() => document.querySelector('#login-error').textContent.startsWith('Wrong password'), null, T);
+  await intruder.screenshot({ path: path.join(shots, 'login-refused.png') });
+  steps.push('a name claimed with a password');
+  // Dana on a second device, then "log out everywhere" from it.
+  await intruder.fill('#password', 'dana-secret-1');
+  await intruder.click('#login-form button');
+  await intruder.waitForSelector('#state.connected', T);
+  await intruder.click('#logout-all');
+  await dana.waitForSelector('#login-form', { state: 'visible', timeout: 15000 });
+  steps.push('log out everywhere');
 
   if (errors.length) await fail('page errors: ' + errors.join('; '));
   console.log(JSON.stringify({ ok: true, steps }));

@@ -58,6 +58,7 @@ function showLogin() {
   $('login').hidden = false;
   $('chat').hidden = true;
   $('logout').hidden = true;
+  $('logout-all').hidden = true;
   $('menu').hidden = true;
   $('me').textContent = '';
 }
@@ -66,6 +67,7 @@ function showChat() {
   $('login').hidden = true;
   $('chat').hidden = false;
   $('logout').hidden = false;
+  $('logout-all').hidden = !String(state.me.id || '').startsWith('a:'); // accounts only
   $('menu').hidden = false;
   $('me').textContent = '';
   $('me').appendChild(avatar(state.me.headerimg, state.me.username, 'avatar small'));
@@ -97,8 +99,16 @@ function dayLabel(t) {
   return d.toLocaleDateString(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
 }
 
+// isMine tells my messages by identity (from_id); names alone can be
+// someone else's after a guest's session ends.
+function isMine(m) {
+  if (!state.me) return false;
+  if (m.from_id && state.me.id) return m.from_id === state.me.id;
+  return lower(m.from) === lower(state.me.username);
+}
+
 function messageNode(m) {
-  const mine = state.me && lower(m.from) === lower(state.me.username);
+  const mine = isMine(m);
   const li = el('li', mine ? 'msg mine' : 'msg');
   li.dataset.id = m.id;
   li.appendChild(avatar(m.headerimg, m.from));
@@ -268,7 +278,7 @@ function accept(c, m, live) {
   if (c.msgs.length > KEEP) c.msgs.splice(0, c.msgs.length - KEEP);
   if (m.from) c.typing.delete(m.from);
   append(c, m);
-  const mine = lower(m.from) === lower(state.me.username);
+  const mine = isMine(m);
   if (live && !mine && c.key !== state.current) { c.unread++; renderConvs(); }
   if (c.key === state.current) renderTyping();
   return true;
@@ -304,7 +314,7 @@ function onMessage(m) {
       break;
     }
     case 'dm': {
-      const other = lower(m.from) === lower(state.me.username) ? m.to : m.from;
+      const other = isMine(m) ? m.to : m.from;
       const c = conv(dmKey(other), other);
       rememberPartner(other);
       accept(c, m, true);
@@ -513,7 +523,7 @@ $('login-form').onsubmit = async (e) => {
   e.preventDefault();
   let r;
   try {
-    r = await fetch('/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: $('name').value, avatar: $('avatar').value }) });
+    r = await fetch('/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: $('name').value, password: $('password').value, avatar: $('avatar').value }) });
   } catch (err) {
     $('login-error').textContent = 'the server is unreachable; try again in a moment';
     return;
@@ -521,17 +531,34 @@ $('login-form').onsubmit = async (e) => {
   if (!r.ok) {
     const text = (await r.text()).trim();
     let msg = text;
-    try { msg = JSON.parse(text).msg || text; } catch { /* plain text */ }
-    $('login-error').textContent = msg; // "that name is in use; pick another", "sessions unavailable, try again", ...
+    let code = '';
+    try { const j = JSON.parse(text); msg = j.msg || text; code = j.code || ''; } catch { /* plain text */ }
+    $('login-error').textContent = LOGIN_ERRORS[code] || msg;
+    if (code === 'name_taken' || code === 'bad_credentials') $('password').focus();
     return;
   }
   $('login-error').textContent = '';
+  $('password').value = '';
   state.me = await r.json();
   enter();
 };
 
-$('logout').onclick = async () => {
-  try { await fetch('/logout', { method: 'POST' }); } catch { /* logged out locally anyway */ }
+// What a refused login means, by its code: "taken" and "wrong password"
+// are told apart by whether a password was given, never by who holds
+// the name.
+const LOGIN_ERRORS = {
+  name_taken: 'That name is taken. If it is yours, enter its password.',
+  bad_credentials: 'Wrong password, or that name belongs to someone else.',
+  password_required: 'This chat has no guests: enter a password.',
+  weak_password: 'A new account needs a password of at least 8 characters.',
+  rate_limited: 'Too many attempts; wait a minute and try again.',
+  bad_name: 'Names are up to 32 letters, digits and punctuation, with nothing invisible.',
+};
+
+async function logout(everywhere) {
+  try {
+    await fetch('/logout', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ everywhere }) });
+  } catch { /* logged out locally anyway */ }
   state.me = null;
   if (state.ws) { const ws = state.ws; state.ws = null; ws.close(1000, 'logout'); }
   state.convs.clear();
@@ -541,7 +568,9 @@ $('logout').onclick = async () => {
   $('messages').textContent = '';
   setState('offline');
   showLogin();
-};
+}
+$('logout').onclick = () => logout(false);
+$('logout-all').onclick = () => logout(true);
 
 $('compose').onsubmit = (e) => {
   e.preventDefault();
