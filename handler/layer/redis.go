@@ -100,6 +100,7 @@ type Redis struct {
 	mu     sync.Mutex
 	counts map[string]int // local members per group
 	seqs   map[string]*seqState
+	bases  map[string]baseline // what joins read of a log before the node's subscription was confirmed
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -126,7 +127,7 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	if err := cfg.Client.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("layer: redis at %s unreachable: %w", cfg.Client.Options().Addr, err)
 	}
-	r := &Redis{cfg: cfg, local: NewLocal(), counts: map[string]int{}, seqs: map[string]*seqState{}, done: make(chan struct{})}
+	r := &Redis{cfg: cfg, local: NewLocal(), counts: map[string]int{}, seqs: map[string]*seqState{}, bases: map[string]baseline{}, done: make(chan struct{})}
 	r.local.Encode, r.local.Tap = cfg.Encode, cfg.Tap
 	r.ps = cfg.Client.Subscribe(ctx, r.nodeTopic(cfg.Node))
 	if _, err := r.ps.Receive(ctx); err != nil { // the subscription confirmation
@@ -366,6 +367,13 @@ func (r *Redis) catchUp(ctx context.Context, g string) {
 	if !st.known {
 		if sq.Head != nil {
 			st.known, st.epoch, st.last, st.floor = true, epoch, head, head
+			if b, ok := r.takeBaseline(g); ok && b.last < head && (b.epoch == epoch || b.epoch == "" && b.last == 0) {
+				// A join read the log up to b.last before this first
+				// subscription was confirmed (the connection broke and
+				// came back meanwhile): what was logged since is new here.
+				st.last, st.floor = b.last, b.last
+				r.fill(ctx, g, st)
+			}
 		}
 		return
 	}
@@ -373,6 +381,41 @@ func (r *Redis) catchUp(ctx context.Context, g string) {
 		r.reset(g, st, epoch)
 	}
 	r.fill(ctx, g, st)
+}
+
+// baseline is a point of a group's log that local members have read.
+type baseline struct {
+	epoch string
+	last  uint64
+}
+
+// Baseline tells the layer that a local member of group has the group's
+// log up to last under epoch (the backlog it was sent on joining, read
+// after GroupAdd): if the node's first subscription to group is confirmed
+// only after that (its connection broke and came back meanwhile), the
+// messages logged after last are read from the log then, instead of
+// being taken for old. The earliest point given wins. Safe for
+// concurrent use; it never blocks.
+func (r *Redis) Baseline(group, epoch string, last uint64) {
+	if r.cfg.Sequence == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.local.Members(group) == 0 {
+		return
+	}
+	if b, ok := r.bases[group]; !ok || last < b.last {
+		r.bases[group] = baseline{epoch: epoch, last: last}
+	}
+}
+
+func (r *Redis) takeBaseline(g string) (baseline, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b, ok := r.bases[g]
+	delete(r.bases, g)
+	return b, ok
 }
 
 // reset starts counting g again under a new epoch (the log started over).
@@ -488,6 +531,7 @@ func (r *Redis) Subscribe(group string, f func(except string, m Message)) (cance
 			c()
 			if r.local.Members(group) == 0 {
 				delete(r.seqs, group)
+				delete(r.bases, group)
 				_ = r.ps.Unsubscribe(context.Background(), r.groupTopic(group))
 			}
 		})
@@ -504,6 +548,7 @@ func (r *Redis) GroupDiscard(group string, ch *pipeline.Channel) error {
 	_ = r.local.GroupDiscard(group, ch)
 	if r.local.Members(group) == 0 {
 		delete(r.seqs, group) // a later subscription starts from its first message
+		delete(r.bases, group)
 		return r.ps.Unsubscribe(context.Background(), r.groupTopic(group))
 	}
 	return nil

@@ -108,7 +108,15 @@ func (s *Server) join(m *member, name string, q historyQuery) bool {
 	if q.since > 0 {
 		q.limit = HistoryPageMax
 	}
-	if err := s.exec.Submit(roomKey(name), func() { s.send(m, s.readHistory(name, q)) }); err != nil {
+	if err := s.exec.Submit(roomKey(name), func() {
+		reply := s.readHistory(name, q)
+		if h, ok := reply.(historyMsg); ok {
+			if b, ok := s.layer.(interface{ Baseline(string, string, uint64) }); ok {
+				b.Baseline(name, h.Epoch, h.Last) // the member has the log up to here
+			}
+		}
+		s.send(m, reply)
+	}); err != nil {
 		s.send(m, errMsg(dispatch.CodeBusy, "server busy, try again"))
 	}
 	return true
