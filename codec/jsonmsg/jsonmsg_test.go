@@ -1,6 +1,8 @@
 package jsonmsg_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -69,13 +71,56 @@ func BenchmarkPeek(b *testing.B) {
 	}
 }
 
+// FuzzPeek compares Peek with a full decode (encoding/json) of every
+// valid input: the first top-level "type" key written without escapes
+// decides, and Peek must find exactly its value, or say why not.
 func FuzzPeek(f *testing.F) {
-	f.Add([]byte(`{"type":"user","msg":"hi"}`))
-	f.Add([]byte(`{"a":[{"b":"}"}],"type":"x"}`))
+	for _, s := range []string{
+		`{"type":"user","msg":"hi"}`, `{"a":[{"b":"}"}],"type":"x"}`, ` { "type" : "sp" } `,
+		`{"typ\u0065":"esc","type":"plain"}`, `{"type":"a\"b"}`, `{"type":1}`, `{"x":{"type":"nested"}}`,
+		`{"type":"first","type":"second"}`, `[]`, `{}`, `{"type":null}`,
+	} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		v, err := jsonmsg.Peek(in, "type")
-		if err == nil && len(v) > len(in) {
-			t.Fatal("value longer than input")
+		if err == nil && !bytes.Contains(in, v) {
+			t.Fatal("the value is not a part of the input")
+		}
+		if !json.Valid(in) {
+			return // Peek checks only what it reads
+		}
+		want, wantErr := fullPeek(in, "type")
+		if !errors.Is(err, wantErr) || err == nil && !bytes.Equal(v, want) {
+			t.Fatalf("Peek(%q) = %q, %v; a full decode says %q, %v", in, v, err, want, wantErr)
 		}
 	})
+}
+
+// fullPeek is Peek's contract by a full decode of a valid JSON text.
+func fullPeek(in []byte, key string) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(in))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, jsonmsg.ErrNotObject
+	}
+	for dec.More() {
+		from := int(dec.InputOffset())
+		if _, err := dec.Token(); err != nil {
+			return nil, jsonmsg.ErrSyntax
+		}
+		raw := in[from:dec.InputOffset()]
+		raw = raw[bytes.IndexByte(raw, '"'):] // past the comma and spaces before the key
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return nil, jsonmsg.ErrSyntax
+		}
+		if string(raw) != `"`+key+`"` {
+			continue // another key, or this one written with escapes
+		}
+		if len(val) < 2 || val[0] != '"' || bytes.IndexByte(val, '\\') >= 0 {
+			return nil, jsonmsg.ErrNotString
+		}
+		return val[1 : len(val)-1], nil
+	}
+	return nil, jsonmsg.ErrNoKey
 }

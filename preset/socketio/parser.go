@@ -124,8 +124,8 @@ func validPayload(p *packet) bool {
 			return false
 		}
 		end := skipValue(d, i)
-		if end < 0 {
-			return false
+		if end <= i {
+			return false // no first element: "[]" names no event
 		}
 		one[0] = d[i:end]
 		name := one[0]

@@ -30,6 +30,8 @@ func TestDecodePacket(t *testing.T) {
 		{name: "event without payload", in: "2"},
 		{name: "event name reserved", in: `2["disconnect"]`},
 		{name: "event name an object", in: `2[{}]`},
+		{name: "event with no name", in: `2[]`}, // found by FuzzDecodePacket: it panicked
+		{name: "binary event with no name", in: `50-[ ]`},
 		{name: "trailing bytes", in: `2["a"]]`},
 		{name: "connect with array", in: `0[1]`},
 		{name: "disconnect with payload", in: `1{}`},
@@ -95,8 +97,9 @@ func TestBinaryRoundTrip(t *testing.T) {
 	}
 }
 
-// FuzzDecodePacket: no input panics the parser, and every event or ack
-// the parser accepts splits into arguments.
+// FuzzDecodePacket: no input panics the parser, every event or ack the
+// parser accepts splits into arguments, and what it decodes encodes back
+// (appendHeader) to a text that decodes to the same packet.
 func FuzzDecodePacket(f *testing.F) {
 	for _, s := range []string{"0", `0/admin,{"token":"x"}`, `2["hi",1]`, `2/chat,12["hi",{"a":[1,2]}]`, `35[]`, `51-["b",{"_placeholder":true,"num":0}]`, "1/x,", `4{"message":"no"}`} {
 		f.Add([]byte(s))
@@ -105,6 +108,10 @@ func FuzzDecodePacket(f *testing.F) {
 		p, err := decodePacket(b)
 		if err != nil {
 			return
+		}
+		again, err := decodePacket(append(appendHeader(nil, p.typ, p.attachments, p.nsp, p.id), p.data...))
+		if err != nil || again.typ != p.typ || again.attachments != p.attachments || again.nsp != p.nsp || again.id != p.id || !bytes.Equal(again.data, p.data) {
+			t.Fatalf("%q decodes to %+v, encodes back to %+v (%v)", b, p, again, err)
 		}
 		if p.typ == pEvent || p.typ == pAck || p.typ == pBinaryEvent || p.typ == pBinaryAck {
 			atts := make([][]byte, p.attachments)
