@@ -95,6 +95,15 @@ func TestClientEchoAndTimers(t *testing.T) {
 	if !stopped.Stop() {
 		t.Fatal("Stop returned false")
 	}
+	// Timers run in deadline order: once a later one has run, the
+	// stopped one would have run before it.
+	later := make(chan struct{})
+	ch.Schedule(40*time.Millisecond, func() { close(later) })
+	select {
+	case <-later:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the later timer never fired")
+	}
 
 	ch.Close()
 	select {
@@ -102,7 +111,6 @@ func TestClientEchoAndTimers(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not complete")
 	}
-	time.Sleep(40 * time.Millisecond) // past the stopped timer's deadline
 }
 
 func TestClientDialErrors(t *testing.T) {
@@ -110,7 +118,7 @@ func TestClientDialErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := closedPort(t)
 	if _, err := cli.Dial(context.Background(), "tcp", fmt.Sprintf("127.0.0.1:%d", port), nil); err == nil ||
 		!strings.Contains(err.Error(), "refused") {
 		t.Fatalf("dial to a closed port: %v", err)

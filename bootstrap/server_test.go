@@ -13,8 +13,10 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -375,15 +377,17 @@ func TestShutdownClosesStragglersWhenContextEnds(t *testing.T) {
 
 func TestGracefulCloseDeliversLargePendingOutput(t *testing.T) {
 	const size = 8 << 20
+	closed := make(chan struct{})
 	s := start(t, bootstrap.Config{ChannelOptions: bootstrap.ChannelOptions{SocketSendBuffer: 32 << 10}, Initializer: func(ch *pipeline.Channel) {
 		_ = ch.Pipeline().AddLast("blast", pipeline.ActiveFunc(func(ctx *pipeline.Context) {
 			ctx.WriteAndFlush(make([]byte, size))
 			ctx.Close()
+			close(closed)
 		}))
 	}})
 	c := dial(t, s)
 	_ = c.(*net.TCPConn).SetReadBuffer(32 << 10)
-	time.Sleep(50 * time.Millisecond) // the server has closed by now if it does not wait for the drain
+	<-closed // the close is asked for before the client reads a byte of the 8 MiB
 	n, err := io.Copy(io.Discard, c)
 	if err != nil || n != size {
 		t.Fatalf("read %d bytes (%v), want %d", n, err, size)
@@ -448,13 +452,50 @@ func TestTCPAndUnixTogether(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// closedPort returns a loopback port that refuses connections and that
+// no other process can take while the test runs: a socket bound to it
+// that never listens, closed at the end of the test.
+func closedPort(t *testing.T) int {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sa.(*syscall.SockaddrInet4).Port
+}
+
+// startOnFreePort starts a server made by mk on a loopback port of the
+// kernel's choosing that every loop binds itself (SO_REUSEPORT needs one
+// port number for all): when another process takes the port between the
+// choice and the bind, it chooses again.
+func startOnFreePort(t *testing.T, mk func(addr string) (*bootstrap.Server, error)) *bootstrap.Server {
+	t.Helper()
+	for try := 0; ; try++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		s, err := mk(fmt.Sprintf("tcp://127.0.0.1:%d", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Start()
+		if err == nil {
+			return s
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) && !strings.Contains(err.Error(), "address already in use") || try == 20 {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestReusePortAndPolicies(t *testing.T) {
@@ -469,17 +510,13 @@ func TestReusePortAndPolicies(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := bootstrap.New(bootstrap.Config{
-				Addrs:  []string{fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t))},
-				Logger: quiet, Workers: 2, Initializer: lineEcho,
-				ReusePort: tc.reusePort, LoadBalancing: tc.lb,
+			s := startOnFreePort(t, func(addr string) (*bootstrap.Server, error) {
+				return bootstrap.New(bootstrap.Config{
+					Addrs:  []string{addr},
+					Logger: quiet, Workers: 2, Initializer: lineEcho,
+					ReusePort: tc.reusePort, LoadBalancing: tc.lb,
+				})
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Start(); err != nil {
-				t.Fatal(err)
-			}
 			defer func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 				defer cancel()

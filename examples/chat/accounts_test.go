@@ -25,12 +25,12 @@ func TestAccountsScenario(t *testing.T) {
 	const secret = "an-hs256-secret-of-32-bytes-long"
 	rs := redistest.Start(t)
 	bin := servertest.BuildBinary(t, "chat")
-	addrA, addrB := servertest.FreeAddr(t), servertest.FreeAddr(t)
 	args := func(node string) []string {
 		return []string{"-redis", "redis://" + rs.Addr + "/0", "-node", node, "-jwt-secret", secret}
 	}
-	a := runChat(t, bin, addrA, args("a")...)
-	b := runChat(t, bin, addrB, args("b")...)
+	a := runChat(t, bin, "127.0.0.1:0", args("a")...)
+	b := runChat(t, bin, "127.0.0.1:0", args("b")...)
+	addrA, addrB := a.addr, b.addr // node A restarts on its port
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "tess", "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(secret))
 	if err != nil {
 		t.Fatal(err)

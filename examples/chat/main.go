@@ -192,11 +192,16 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := srv.Start(); err != nil {
+		log.Fatal(err)
+	}
 	scheme := "http"
 	if cfg.TLS != nil {
 		scheme = "https"
 	}
-	cfg.Logger.Info("chat: open " + scheme + "://" + o.addr + "/ in a browser")
+	// Said once the server listens, with the address it got (the port
+	// chosen for -addr 127.0.0.1:0 included).
+	cfg.Logger.Info("chat: open " + scheme + "://" + srv.Addrs()[0].String() + "/ in a browser")
 	if err := srv.Serve(ctx); err != nil {
 		log.Fatal(err)
 	}

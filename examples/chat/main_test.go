@@ -26,8 +26,9 @@ func TestChatBinaryAndBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs a browser")
 	}
-	bin, addr := servertest.BuildBinary(t, "chat"), servertest.FreeAddr(t)
-	p := runChat(t, bin, addr, "-data", filepath.Join(t.TempDir(), "data"))
+	bin := servertest.BuildBinary(t, "chat")
+	p := runChat(t, bin, "127.0.0.1:0", "-data", filepath.Join(t.TempDir(), "data"))
+	addr := p.addr
 
 	runScript(t, p.logs, nil, "chat_browser.mjs", "http://"+addr)
 
@@ -71,9 +72,8 @@ func TestCrashedNodeUsersVanish(t *testing.T) {
 	var addrs []string
 	var procs []*chatProcess
 	for i := range 3 {
-		addr := servertest.FreeAddr(t)
-		p := runChat(t, bin, addr, "-redis", "redis://"+rs.Addr+"/0", "-node", fmt.Sprint("n", i), "-presence-ttl", "2s")
-		addrs, procs = append(addrs, addr), append(procs, p)
+		p := runChat(t, bin, "127.0.0.1:0", "-redis", "redis://"+rs.Addr+"/0", "-node", fmt.Sprint("n", i), "-presence-ttl", "2s")
+		addrs, procs = append(addrs, p.addr), append(procs, p)
 	}
 	dial := func(addr, name string) *gorilla.Conn {
 		resp, err := http.Post("http://"+addr+"/login", "application/json", strings.NewReader(`{"name":"`+name+`"}`))
@@ -136,8 +136,9 @@ func TestPageFeatures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs a browser")
 	}
-	bin, addr := servertest.BuildBinary(t, "chat"), servertest.FreeAddr(t)
-	p := runChat(t, bin, addr, "-data", filepath.Join(t.TempDir(), "data"))
+	bin := servertest.BuildBinary(t, "chat")
+	p := runChat(t, bin, "127.0.0.1:0", "-data", filepath.Join(t.TempDir(), "data"))
+	addr := p.addr
 	shots := os.Getenv("CHAT_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()
@@ -176,11 +177,12 @@ func TestChatOverHTTPS(t *testing.T) {
 			t.Fatalf("certutil %v: %v\n%s", args, err, out)
 		}
 	}
-	bin, addr := servertest.BuildBinary(t, "chat"), servertest.FreeAddr(t)
+	bin := servertest.BuildBinary(t, "chat")
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: certs.ClientConfig()}}
 	t.Setenv("CHAT_TLS_CERT", certs.CertFile)
 	t.Setenv("CHAT_TLS_KEY", certs.KeyFile)
-	p := runChatWith(t, client, "https://", bin, addr, "-data", filepath.Join(t.TempDir(), "data"))
+	p := runChatWith(t, client, "https://", bin, "127.0.0.1:0", "-data", filepath.Join(t.TempDir(), "data"))
+	addr := p.addr
 	if !strings.Contains(p.logs.String(), "open https://") {
 		t.Fatalf("the chat does not say it serves https:\n%s", p.logs.String())
 	}

@@ -20,9 +20,10 @@ func TestPageSurvivesAnOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs a browser")
 	}
-	bin, addr := servertest.BuildBinary(t, "chat"), servertest.FreeAddr(t)
+	bin := servertest.BuildBinary(t, "chat")
 	data := filepath.Join(t.TempDir(), "data")
-	server := runChat(t, bin, addr, "-data", data)
+	server := runChat(t, bin, "127.0.0.1:0", "-data", data)
+	addr := server.addr // the restart below takes the same port
 
 	node, err := exec.LookPath("node")
 	if err != nil {

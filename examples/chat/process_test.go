@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ type chatProcess struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	logs   *lockedLog
+	addr   string // where it listens, as it said
 }
 
 // lockedLog collects the process's stderr; safe to read while it writes.
@@ -39,35 +41,69 @@ func (l *lockedLog) String() string {
 	return l.b.String()
 }
 
-// runChat starts bin on addr with args, waits until /healthz answers ok,
-// and kills the process at the end of the test.
+// runChat starts bin with args, listening on addr ("127.0.0.1:0" for a
+// port of its own choosing; see chatProcess.addr), waits until it says
+// where it listens and /healthz answers ok there, and kills the process
+// at the end of the test.
 func runChat(t *testing.T, bin, addr string, args ...string) *chatProcess {
 	t.Helper()
 	return runChatWith(t, http.DefaultClient, "http://", bin, addr, args...)
 }
 
+// listening is the line the chat logs once it listens.
+var listening = regexp.MustCompile(`chat: open https?://([^/ ]+)/ in a browser`)
+
 // runChatWith is runChat for a chat served at scheme (https:// with a
-// client that trusts its certificate).
+// client that trusts its certificate). A process that cannot bind addr
+// (another test's server took the port it had before a restart) is tried
+// again for up to 10 s; the address is the one this process says it
+// listens on, so a test never talks to another test's server.
 func runChatWith(t *testing.T, client *http.Client, scheme, bin, addr string, args ...string) *chatProcess {
 	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		p, err := startChat(client, scheme, bin, addr, args...)
+		if err == nil {
+			t.Cleanup(p.kill)
+			return p
+		}
+		if !strings.Contains(err.Error(), "address already in use") || time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond) // the other process's pace
+	}
+}
+
+func startChat(client *http.Client, scheme, bin, addr string, args ...string) (*chatProcess, error) {
 	cmd := exec.Command(bin, append([]string{"-addr", addr}, args...)...)
 	p := &chatProcess{cmd: cmd, exited: make(chan struct{}), logs: &lockedLog{}}
 	cmd.Stderr = p.logs
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	go func() { _ = cmd.Wait(); close(p.exited) }()
-	t.Cleanup(p.kill)
 	for deadline := time.Now().Add(15 * time.Second); ; {
-		if resp, err := client.Get(scheme + addr + "/healthz"); err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if string(b) == "ok\n" {
-				return p
+		select {
+		case <-p.exited:
+			return nil, fmt.Errorf("chat exited before it listened:\n%s", p.logs)
+		default:
+		}
+		if p.addr == "" {
+			if m := listening.FindStringSubmatch(p.logs.String()); m != nil {
+				p.addr = m[1]
+			}
+		}
+		if p.addr != "" {
+			if resp, err := client.Get(scheme + p.addr + "/healthz"); err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if string(b) == "ok\n" {
+					return p, nil
+				}
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("chat did not come up:\n%s", p.logs.String())
+			p.kill()
+			return nil, fmt.Errorf("chat did not come up:\n%s", p.logs)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -39,6 +39,10 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	if err := srv.Start(); err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("echo: listening on %s", srv.Addrs()[0])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := srv.Serve(ctx); err != nil {

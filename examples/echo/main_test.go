@@ -5,7 +5,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,11 +21,11 @@ func TestEchoBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin, addr := servertest.BuildBinary(t, "echo"), servertest.FreeAddr(t)
+	bin := servertest.BuildBinary(t, "echo")
 
-	cmd := exec.Command(bin, "-addr", addr)
-	var logs strings.Builder
-	cmd.Stderr = &logs
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0") // a port of its own: it says which
+	logs := &lockedLog{}
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -35,17 +37,26 @@ func TestEchoBinary(t *testing.T) {
 		<-exited
 	})
 
-	var c net.Conn
-	var err error
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		c, err = net.Dial("tcp", addr)
-		if err == nil {
+	listening := regexp.MustCompile(`echo: listening on (\S+)`)
+	var addr string
+	for deadline := time.Now().Add(10 * time.Second); addr == ""; {
+		if m := listening.FindStringSubmatch(logs.String()); m != nil {
+			addr = m[1]
 			break
 		}
+		select {
+		case <-exited:
+			t.Fatalf("the server exited:\n%s", logs)
+		default:
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("server did not come up: %v\n%s", err, logs.String())
+			t.Fatalf("server did not come up:\n%s", logs)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
@@ -106,4 +117,22 @@ func TestREADMEShowsThisProgram(t *testing.T) {
 		}
 		rest = rest[i+len(line):]
 	}
+}
+
+// lockedLog collects the process's stderr; safe to read while it writes.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

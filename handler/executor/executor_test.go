@@ -80,8 +80,22 @@ func TestRejectAndWaitWhenFull(t *testing.T) {
 	if err := w.Submit(2, func() {}); err != executor.ErrFull || time.Since(start) < 40*time.Millisecond {
 		t.Fatalf("wait: %v after %v", err, time.Since(start))
 	}
-	go func() { time.Sleep(20 * time.Millisecond); close(block) }()
-	if err := w.Submit(3, func() {}); err != nil {
+	close(block)
+	w.Close()
+
+	// Room freed while a submitter waits (for as long as it takes: the
+	// bound is generous) lets it in.
+	block = make(chan struct{})
+	w = executor.New(executor.Config{Workers: 1, QueueSize: 1, Policy: executor.Wait, WaitTimeout: time.Minute})
+	_ = w.Submit(1, func() { <-block })
+	submitting, result := make(chan struct{}), make(chan error, 1)
+	go func() {
+		close(submitting)
+		result <- w.Submit(3, func() {})
+	}()
+	<-submitting
+	close(block)
+	if err := <-result; err != nil {
 		t.Fatalf("wait with room freed: %v", err)
 	}
 	w.Close()

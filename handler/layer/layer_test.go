@@ -22,9 +22,9 @@ func TestGroupsEncodeOnceAndSendByName(t *testing.T) {
 		chans = append(chans, ch)
 	}
 	for _, ch := range chans[:3] {
-		_ = l.GroupAdd("room", ch.Channel)
+		must(t, l.GroupAdd("room", ch.Channel))
 	}
-	_ = l.GroupAdd("room", chans[0].Channel) // twice: still one member
+	must(t, l.GroupAdd("room", chans[0].Channel)) // twice: still one member
 	if l.Members("room") != 3 {
 		t.Fatalf("members %d", l.Members("room"))
 	}
@@ -32,7 +32,7 @@ func TestGroupsEncodeOnceAndSendByName(t *testing.T) {
 	wg.Add(1)
 	go func() { // from another goroutine
 		defer wg.Done()
-		_ = l.GroupSend("room", layer.Message{Text: true, Data: []byte("hello room")})
+		must(t, l.GroupSend("room", layer.Message{Text: true, Data: []byte("hello room")}))
 		if err := l.Send(l.Name(chans[4].Channel), layer.Message{Text: true, Data: []byte("just you")}); err != nil {
 			t.Error(err)
 		}
@@ -63,9 +63,9 @@ func TestGroupsEncodeOnceAndSendByName(t *testing.T) {
 			}
 		}
 	}
-	_ = l.GroupDiscard("room", chans[1].Channel)
+	must(t, l.GroupDiscard("room", chans[1].Channel))
 	chans[2].Close()
-	_ = l.GroupSend("room", layer.Message{Data: []byte("x")})
+	must(t, l.GroupSend("room", layer.Message{Data: []byte("x")}))
 	if l.Members("room") != 1 {
 		t.Fatalf("closed or discarded members kept: %d", l.Members("room"))
 	}
@@ -85,9 +85,9 @@ func TestGroupsEncodeOnceAndSendByName(t *testing.T) {
 func TestGroupSendExceptSkipsOneChannel(t *testing.T) {
 	l := layer.NewLocal()
 	a, b := pipelinetest.New(), pipelinetest.New()
-	_ = l.GroupAdd("g", a.Channel)
-	_ = l.GroupAdd("g", b.Channel)
-	_ = l.GroupSendExcept("g", l.Name(a.Channel), layer.Message{Text: true, Data: []byte("typing")})
+	must(t, l.GroupAdd("g", a.Channel))
+	must(t, l.GroupAdd("g", b.Channel))
+	must(t, l.GroupSendExcept("g", l.Name(a.Channel), layer.Message{Text: true, Data: []byte("typing")}))
 	a.RunPendingTasks()
 	b.RunPendingTasks()
 	if m := a.ReadOutbound(); m != nil {
@@ -101,9 +101,9 @@ func TestGroupSendExceptSkipsOneChannel(t *testing.T) {
 func TestEachAndGroupsSeeLocalMembers(t *testing.T) {
 	l := layer.NewLocal()
 	a, b := pipelinetest.New(), pipelinetest.New()
-	_ = l.GroupAdd("g", a.Channel)
-	_ = l.GroupAdd("g", b.Channel)
-	_ = l.GroupAdd("h", a.Channel)
+	must(t, l.GroupAdd("g", a.Channel))
+	must(t, l.GroupAdd("g", b.Channel))
+	must(t, l.GroupAdd("h", a.Channel))
 	n := 0
 	l.Each("g", func(ch *pipeline.Channel) {
 		n++
@@ -129,14 +129,22 @@ func TestLocalSubscribe(t *testing.T) {
 	if l.Members("g") != 1 || !slices.Equal(l.Groups(), []string{"g"}) {
 		t.Fatalf("members %d groups %v", l.Members("g"), l.Groups())
 	}
-	_ = l.GroupSend("g", layer.Message{Data: []byte("one")})
-	_ = l.GroupSendExcept("g", "7", layer.Message{Data: []byte("two")})
+	must(t, l.GroupSend("g", layer.Message{Data: []byte("one")}))
+	must(t, l.GroupSendExcept("g", "7", layer.Message{Data: []byte("two")}))
 	if !slices.Equal(got, []string{"|one", "7|two"}) || encoded != 0 {
 		t.Fatalf("got %q, encoded %d", got, encoded)
 	}
 	cancel()
-	_ = l.GroupSend("g", layer.Message{Data: []byte("three")})
+	must(t, l.GroupSend("g", layer.Message{Data: []byte("three")}))
 	if len(got) != 2 || l.Members("g") != 0 || len(l.Groups()) != 0 {
 		t.Fatalf("after cancel: got %q members %d groups %v", got, l.Members("g"), l.Groups())
+	}
+}
+
+// must fails the test on a layer call's error.
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -58,8 +58,8 @@ func TestRedisLayerAcrossNodes(t *testing.T) {
 	}{{a, onA}, {b, onB}, {c, onC}} {
 		x.l.Register(x.ch.Channel)
 	}
-	_ = a.GroupAdd("room", onA.Channel)
-	_ = b.GroupAdd("room", onB.Channel)
+	must(t, a.GroupAdd("room", onA.Channel))
+	must(t, b.GroupAdd("room", onB.Channel))
 	// c has no member in "room": it must not subscribe to it.
 	chans, err := redis.NewClient(&redis.Options{Addr: rs.Addr}).PubSubChannels(context.Background(), "gnetty:group:*").Result()
 	if err != nil || !slices.Equal(chans, []string{"gnetty:group:room"}) {
@@ -71,11 +71,15 @@ func TestRedisLayerAcrossNodes(t *testing.T) {
 	}
 	var gotA, gotB []string
 	eventually(t, "a receives b's group message", func() bool { gotA = append(gotA, received(onA)...); return len(gotA) >= 1 })
+	// A marker from b crosses Redis after the message on the same
+	// subscription: once a has it, a duplicate would have come before it.
+	must(t, b.GroupSend("room", layer.Message{Text: true, Data: []byte("marker")}))
+	eventually(t, "a receives the marker", func() bool {
+		gotA = append(gotA, received(onA)...)
+		return slices.Contains(gotA, "marker")
+	})
 	gotB = received(onB)
-	time.Sleep(50 * time.Millisecond) // a duplicate would have arrived by now
-	gotA = append(gotA, received(onA)...)
-	gotB = append(gotB, received(onB)...)
-	if !slices.Equal(gotA, []string{"from b"}) || !slices.Equal(gotB, []string{"from b"}) || len(received(onC)) != 0 {
+	if !slices.Equal(gotA, []string{"from b", "marker"}) || !slices.Equal(gotB, []string{"from b", "marker"}) || len(received(onC)) != 0 {
 		t.Fatalf("a %v b %v: each member exactly once, c nothing", gotA, gotB)
 	}
 
@@ -90,7 +94,7 @@ func TestRedisLayerAcrossNodes(t *testing.T) {
 	}
 
 	// The last member leaving unsubscribes the node.
-	_ = b.GroupDiscard("room", onB.Channel)
+	must(t, b.GroupDiscard("room", onB.Channel))
 	eventually(t, "b unsubscribes", func() bool {
 		n, _ := redis.NewClient(&redis.Options{Addr: rs.Addr}).PubSubNumSub(context.Background(), "gnetty:group:room").Result()
 		return n["gnetty:group:room"] == 1
@@ -107,8 +111,8 @@ func TestRedisLostAndBack(t *testing.T) {
 	rs := redistest.Start(t)
 	a, b := node(t, rs.Addr, "a"), node(t, rs.Addr, "b")
 	onA, onB := pipelinetest.New(), pipelinetest.New()
-	_ = a.GroupAdd("room", onA.Channel)
-	_ = b.GroupAdd("room", onB.Channel)
+	must(t, a.GroupAdd("room", onA.Channel))
+	must(t, b.GroupAdd("room", onB.Channel))
 
 	rs.Stop()
 	// Local delivery goes on; the loss for other nodes is counted.
@@ -126,7 +130,7 @@ func TestRedisLostAndBack(t *testing.T) {
 	// Subscriptions come back by themselves; publish until b hears again.
 	var gotB []string
 	eventually(t, "delivery resumes after Redis restarts", func() bool {
-		_ = a.GroupSend("room", layer.Message{Data: []byte("after")})
+		must(t, a.GroupSend("room", layer.Message{Data: []byte("after")}))
 		time.Sleep(20 * time.Millisecond)
 		gotB = append(gotB, received(onB)...)
 		return slices.Contains(gotB, "after")
@@ -169,10 +173,10 @@ func TestRedisLabelsAndExcept(t *testing.T) {
 	a := node(t, rs.Addr, "a")
 	a1, a2, b1, b2 := pipelinetest.New(), pipelinetest.New(), pipelinetest.New(), pipelinetest.New()
 	for _, x := range []*pipelinetest.Channel{a1, a2} {
-		_ = a.GroupAdd("room", x.Channel)
+		must(t, a.GroupAdd("room", x.Channel))
 	}
 	for _, x := range []*pipelinetest.Channel{b1, b2} {
-		_ = b.GroupAdd("room", x.Channel)
+		must(t, b.GroupAdd("room", x.Channel))
 	}
 	if err := a.GroupSend("room", layer.Message{Text: true, Data: []byte("numbered"), Kind: "user", Epoch: "e1", Seq: 7}); err != nil {
 		t.Fatal(err)
@@ -186,18 +190,22 @@ func TestRedisLabelsAndExcept(t *testing.T) {
 		t.Fatal("b never saw the message")
 	}
 	// From a, skipping a channel of b, then one of a.
-	_ = a.GroupSendExcept("room", b.Name(b2.Channel), layer.Message{Text: true, Data: []byte("not b2")})
-	_ = a.GroupSendExcept("room", a.Name(a1.Channel), layer.Message{Text: true, Data: []byte("not a1")})
+	must(t, a.GroupSendExcept("room", b.Name(b2.Channel), layer.Message{Text: true, Data: []byte("not b2")}))
+	must(t, a.GroupSendExcept("room", a.Name(a1.Channel), layer.Message{Text: true, Data: []byte("not a1")}))
+	// A marker to everyone follows them on the same path: once every
+	// channel has it, a wrongly delivered copy would have come before it.
+	must(t, a.GroupSend("room", layer.Message{Text: true, Data: []byte("marker")}))
 	var got [4][]string
-	eventually(t, "both except-messages cross to b", func() bool {
-		got[2] = append(got[2], received(b1)...)
-		return len(got[2]) == 3
+	chans := []*pipelinetest.Channel{a1, a2, b1, b2}
+	eventually(t, "the marker at every channel", func() bool {
+		all := true
+		for i, ch := range chans {
+			got[i] = append(got[i], received(ch)...)
+			all = all && slices.Contains(got[i], "marker")
+		}
+		return all
 	})
-	time.Sleep(20 * time.Millisecond) // nothing else is on its way; a wrongly delivered copy would be here by now
-	for i, ch := range []*pipelinetest.Channel{a1, a2, b1, b2} {
-		got[i] = append(got[i], received(ch)...)
-	}
-	want := [4][]string{{"numbered", "not b2"}, {"numbered", "not b2", "not a1"}, {"numbered", "not b2", "not a1"}, {"numbered", "not a1"}}
+	want := [4][]string{{"numbered", "not b2", "marker"}, {"numbered", "not b2", "not a1", "marker"}, {"numbered", "not b2", "not a1", "marker"}, {"numbered", "not a1", "marker"}}
 	for i := range want {
 		if !slices.Equal(got[i], want[i]) {
 			t.Errorf("channel %d got %q, want %q", i, got[i], want[i])
@@ -220,7 +228,7 @@ func TestLabeledEnvelopeFromAScript(t *testing.T) {
 	}
 	t.Cleanup(func() { l.Close() })
 	ch := pipelinetest.New()
-	_ = l.GroupAdd("g", ch.Channel)
+	must(t, l.GroupAdd("g", ch.Channel))
 	payload := append(layer.LabeledEnvelopeHeader(true), layer.Labels("dm", "ep", 12345)...)
 	payload = append(payload, "body"...)
 	if err := client.Publish(context.Background(), l.GroupTopic("g"), payload).Err(); err != nil {

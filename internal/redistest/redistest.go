@@ -1,24 +1,33 @@
 // Package redistest starts a real redis-server on a free loopback port for
 // tests (no persistence), and can stop and restart it on the same port to
-// test failure handling. Tests fail, never skip, when redis-server is
+// test failure handling. It takes another port when the one it picked is
+// taken meanwhile, and checks that the server answering is the process it
+// started (INFO's process_id), so parallel packages never share one. Tests fail, never skip, when redis-server is
 // missing: .ci/run installs Debian's redis-server.
 package redistest
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
 
 // Server is a running redis-server.
 type Server struct {
-	t    testing.TB
-	Addr string
-	port int
-	cmd  *exec.Cmd
-	dir  string // with StartDurable: the append-only file's folder
+	t      testing.TB
+	Addr   string
+	port   int
+	cmd    *exec.Cmd
+	exited chan struct{}
+	dir    string // with StartDurable: the append-only file's folder
 }
 
 // Start runs redis-server on 127.0.0.1 and stops it when the test ends.
@@ -37,24 +46,55 @@ func StartDurable(t testing.TB) *Server {
 
 func start(t testing.TB, dir string) *Server {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	s := &Server{t: t, port: port, Addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir}
-	s.Restart()
+	s := &Server{t: t, dir: dir}
 	t.Cleanup(s.Stop)
-	return s
+	// redis-server needs a port number, not port 0: take one the kernel
+	// says is free, and take another when someone else binds it first
+	// (packages run their tests in parallel).
+	for try := 0; ; try++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.port = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		s.Addr = fmt.Sprintf("127.0.0.1:%d", s.port)
+		err = s.run()
+		if err == nil {
+			return s
+		}
+		if !errors.Is(err, errPortTaken) || try == 20 {
+			t.Fatal(err)
+		}
+	}
 }
 
-// Restart starts the server again (after Stop) on the same port.
+// Restart starts the server again (after Stop) on the same port; while
+// another process holds the port, it tries again for up to 10 s.
 func (s *Server) Restart() {
 	s.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		err := s.run()
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, errPortTaken) || time.Now().After(deadline) {
+			s.t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond) // the other process's pace, not ours
+	}
+}
+
+// errPortTaken: the port was bound by another process.
+var errPortTaken = errors.New("redistest: the port is taken")
+
+// run starts redis-server on s.port and waits until it answers: it must
+// be this process that answers (INFO's process_id), not another test's
+// server that took the port.
+func (s *Server) run() error {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		s.t.Fatal("redis-server is required (Debian package redis-server; .ci/run installs it)")
+		return errors.New("redis-server is required (Debian package redis-server; .ci/run installs it)")
 	}
 	args := []string{"--port", fmt.Sprint(s.port), "--bind", "127.0.0.1", "--save", ""}
 	if s.dir != "" {
@@ -62,28 +102,78 @@ func (s *Server) Restart() {
 	} else {
 		args = append(args, "--appendonly", "no")
 	}
-	s.cmd = exec.Command(bin, args...)
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
+	cmd := exec.Command(bin, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return err
 	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		c, err := net.Dial("tcp", s.Addr)
-		if err == nil {
-			c.Close()
-			return
+		select {
+		case <-exited:
+			if strings.Contains(out.String(), "already in use") {
+				return errPortTaken
+			}
+			return fmt.Errorf("redis-server exited: %s", out.String())
+		default:
+		}
+		switch pid, err := processID(s.Addr); {
+		case err == nil && pid == cmd.Process.Pid:
+			s.cmd, s.exited = cmd, exited
+			return nil
+		case err == nil:
+			_ = cmd.Process.Kill()
+			<-exited
+			return errPortTaken // someone else's redis answers there
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("redis-server did not start: %v", err)
+			_ = cmd.Process.Kill()
+			<-exited
+			return fmt.Errorf("redis-server did not start: %s", out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// processID asks the Redis at addr for its process ID.
+func processID(addr string) (int, error) {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Write([]byte("*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")); err != nil {
+		return 0, err
+	}
+	r := bufio.NewReader(c)
+	head, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(head, "$") {
+		return 0, fmt.Errorf("redistest: INFO answered %q %v", head, err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(head[1:]))
+	if err != nil {
+		return 0, err
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(body), "\r\n") {
+		if v, ok := strings.CutPrefix(line, "process_id:"); ok {
+			return strconv.Atoi(v)
+		}
+	}
+	return 0, errors.New("redistest: INFO has no process_id")
 }
 
 // Stop kills the server (as a crash would).
 func (s *Server) Stop() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
+		<-s.exited
 		s.cmd = nil
 	}
 }

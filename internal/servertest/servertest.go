@@ -35,8 +35,9 @@ type Server interface {
 const ShutdownTimeout = 10 * time.Second
 
 // Start starts s, fails the test if it cannot listen, registers its
-// shutdown (bounded by ShutdownTimeout) in t.Cleanup, and returns the
-// first address it listens on ("127.0.0.1:port", or a socket path).
+// shutdown (bounded by ShutdownTimeout; the test fails if it does not
+// succeed) in t.Cleanup, and returns the first address it listens on
+// ("127.0.0.1:port", or a socket path).
 func Start(t testing.TB, s Server) string {
 	t.Helper()
 	if err := s.Start(); err != nil {
@@ -45,7 +46,11 @@ func Start(t testing.TB, s Server) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 		defer cancel()
-		_ = s.Shutdown(ctx)
+		// A graceful shutdown that fails (or runs out of time) is a
+		// regression, not a cleanup detail.
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("servertest: shutdown: %v", err)
+		}
 	})
 	addrs := s.Addrs()
 	if len(addrs) == 0 {
@@ -64,18 +69,6 @@ func BuildBinary(t testing.TB, name string) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-// FreeAddr returns a loopback address no one listens on right now, for a
-// program started with -addr.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // PipelinedThenBad sends a GET request for each path and then a malformed

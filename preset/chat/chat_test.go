@@ -282,8 +282,7 @@ func TestUnackedMessagesAreResentWithTheSameID(t *testing.T) {
 	ann := login(t, s, "ann")
 	ann.dial("r")
 	ann.next("history")
-	ann.send(`{"type":"ack","room":"r","id":0}`) // this client acks: retries apply
-	time.Sleep(50 * time.Millisecond)
+	ann.send(`{"type":"ack","room":"r","id":0}`) // this client acks: retries apply (handled before the post: one connection's messages are handled in order)
 	ann.send(`{"type":"user","room":"r","msg":"hello"}`)
 	first := ann.next("user")
 	again := ann.next("user")
@@ -291,6 +290,19 @@ func TestUnackedMessagesAreResentWithTheSameID(t *testing.T) {
 		t.Fatalf("resend %+v of %+v", again, first)
 	}
 	ann.send(fmt.Sprintf(`{"type":"ack","room":"r","id":%d}`, first.ID))
+	// The ack stops the resends: a later message, left unacked, is sent
+	// again after the same timeout, and no copy of "hello" comes first.
+	ann.send(`{"type":"user","room":"r","msg":"later"}`)
+	seen := 0
+	for seen < 2 {
+		m := ann.next("user")
+		if m.Msg == "hello" {
+			t.Fatalf("resent after its ack: %+v", m)
+		}
+		if m.Msg == "later" {
+			seen++
+		}
+	}
 }
 
 func TestHistorySurvivesARestart(t *testing.T) {

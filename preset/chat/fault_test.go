@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -20,11 +21,13 @@ type inbox struct {
 }
 
 type faultMsg struct {
-	Type  string `json:"type"`
-	ID    uint64 `json:"id"`
-	Epoch string `json:"epoch"`
-	Msg   string `json:"msg"`
-	Code  string `json:"code"`
+	Type     string     `json:"type"`
+	ID       uint64     `json:"id"`
+	Epoch    string     `json:"epoch"`
+	Msg      string     `json:"msg"`
+	Code     string     `json:"code"`
+	Last     uint64     `json:"last"`
+	Messages []faultMsg `json:"messages"`
 }
 
 func (c *client) inbox() *inbox {
@@ -51,11 +54,34 @@ func (in *inbox) of(typ string) []faultMsg {
 	defer in.mu.Unlock()
 	var out []faultMsg
 	for _, m := range in.msgs {
-		if m.Type == typ {
+		if m.Type == typ && m.Msg != marker {
 			out = append(out, m)
 		}
 	}
 	return out
+}
+
+// marker is the text of settle's last post; of leaves it out.
+const marker = "marker: the last post of the test"
+
+// settle posts a marker as ann and waits until every inbox has it: the
+// room's messages reach each member in id order, and a copy of an older
+// id arriving later is dropped as a duplicate, so whatever the members
+// have by then is all they will get of what came before.
+func settle(t *testing.T, ann *client, inboxes ...*inbox) {
+	t.Helper()
+	ann.send(`{"type":"user","room":"r","msg":"` + marker + `"}`)
+	waitFor(t, "the marker at every member", func() bool {
+		for _, in := range inboxes {
+			in.mu.Lock()
+			got := slices.ContainsFunc(in.msgs, func(m faultMsg) bool { return m.Type == "user" && m.Msg == marker })
+			in.mu.Unlock()
+			if !got {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // twoNodes starts chat nodes a and b on one Redis, with ann on a and bob
@@ -160,7 +186,7 @@ func TestNoMessageLostAroundADurableRedisRestart(t *testing.T) {
 	waitFor(t, "every stored message at both members", func() bool {
 		return len(annIn.of("user")) >= len(want) && len(bobIn.of("user")) >= len(want)
 	})
-	time.Sleep(200 * time.Millisecond) // room for a double to show up
+	settle(t, ann, annIn, bobIn) // a double would have come before the marker
 	exactlyOnceInOrder(t, "ann", annIn.of("user"), want)
 	exactlyOnceInOrder(t, "bob", bobIn.of("user"), want)
 	if got := len(annIn.of("user")) + len(annIn.of("error")); got != posts {
@@ -196,8 +222,8 @@ func TestNoMessageLostWhenSubscriptionsBreak(t *testing.T) {
 		}
 		return ok
 	})
-	time.Sleep(200 * time.Millisecond)
 	want := stored(t, rs.Addr, "r")
+	settle(t, ann, annIn, bobIn) // a double would have come before the marker
 	exactlyOnceInOrder(t, "ann", annIn.of("user"), want)
 	exactlyOnceInOrder(t, "bob", bobIn.of("user"), want)
 }
@@ -218,12 +244,14 @@ func TestARedisThatLostItsDataStartsANewEpoch(t *testing.T) {
 	rs.Stop()
 	rs.Restart() // empty
 	waitFor(t, "a post after the reset", func() bool {
+		answers := len(annIn.of("user")) + len(annIn.of("error"))
+		ann.send(`{"type":"user","room":"r","msg":"after"}`)
+		waitFor(t, "an answer to the post", func() bool { return len(annIn.of("user"))+len(annIn.of("error")) > answers })
 		if len(annIn.of("user")) > 2 {
 			return true
 		}
-		ann.send(`{"type":"user","room":"r","msg":"after"}`)
-		time.Sleep(300 * time.Millisecond) // retried until Redis answers again
-		return len(annIn.of("user")) > 2
+		time.Sleep(100 * time.Millisecond) // refused while Redis comes back: the poster's pace before it tries again
+		return false
 	})
 	waitFor(t, "bob sees the post after the reset", func() bool { return len(bobIn.of("user")) > 2 })
 	first := bobIn.of("user")[2]
@@ -232,4 +260,11 @@ func TestARedisThatLostItsDataStartsANewEpoch(t *testing.T) {
 	}
 	bob.send(fmt.Sprintf(`{"type":"history","room":"r","since":2,"epoch":%q}`, old.Epoch))
 	waitFor(t, "the history page", func() bool { return len(bobIn.of("history")) > 0 })
+	// Since 2 meant the old numbering: the answer is the new one's newest
+	// page, not the messages after a 2 of the new epoch.
+	h := bobIn.of("history")[0]
+	want := stored(t, rs.Addr, "r")
+	if h.Epoch != first.Epoch || len(h.Messages) != len(want) || h.Messages[0].ID != 1 || h.Messages[0].Msg != "after" || h.Last != want[len(want)-1] {
+		t.Fatalf("history in the old epoch: %+v, stored %v in epoch %s", h, want, first.Epoch)
+	}
 }

@@ -124,7 +124,8 @@ func TestAckRetriesAcrossNodes(t *testing.T) {
 	bob.dial("r")
 	bob.next("history")
 	bob.send(`{"type":"ack","room":"r","id":0}`) // bob acks: retries apply to him
-	time.Sleep(50 * time.Millisecond)
+	bob.send(`{"type":"history","room":"r"}`)    // answered after the ack is handled (one connection's messages are handled in order)
+	bob.next("history")
 	ann.send(`{"type":"user","room":"r","msg":"are you there"}`)
 	first := bob.next("user")
 	again := bob.next("user")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,8 +53,12 @@ func TestDispatchAndAcksOverWebSocket(t *testing.T) {
 		ack.FromChannel(c.Channel()).AckUpTo("lobby", m.ID)
 		return nil
 	})
+	release := make(chan struct{})
+	var freed sync.Once
+	free := func() { freed.Do(func() { close(release) }) }
+	defer free() // before exec.Close, also when the test fails early
 	dispatch.On(d, "slow", func(c *dispatch.Ctx, m *chatIn) error {
-		time.Sleep(20 * time.Millisecond) // blocking: never on the loop
+		<-release // blocking until the test says: never on the loop
 		return c.Reply(chatOut{Type: "slow", Msg: m.Msg})
 	}, dispatch.OnExecutor(exec))
 
@@ -100,6 +105,7 @@ func TestDispatchAndAcksOverWebSocket(t *testing.T) {
 	if m := read(); m.Type != "error" || m.Code != dispatch.CodeUnknownEvent {
 		t.Fatalf("%+v", m)
 	}
+	free() // the loop answered both while the slow handler blocked
 	if m := read(); m.Type != "slow" || m.Msg != "a" {
 		t.Fatalf("executor reply %+v", m)
 	}
