@@ -56,6 +56,9 @@ func TestClientEchoAndTimers(t *testing.T) {
 		}
 		chans[i] = ch
 	}
+	if st := cli.Stats(); st.Active != conns {
+		t.Fatalf("client stats %+v, want %d active", st, conns)
+	}
 	for i, ch := range chans {
 		for j := range lines {
 			ch.Write(fmt.Sprintf("c%d-%d", i, j))
@@ -105,11 +108,18 @@ func TestClientEchoAndTimers(t *testing.T) {
 		t.Fatal("the later timer never fired")
 	}
 
+	before := cli.Stats().Active
 	ch.Close()
 	select {
 	case <-ch.Done():
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not complete")
+	}
+	for deadline := time.Now().Add(10 * time.Second); cli.Stats().Active != before-1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("client stats %+v after a close, want %d active", cli.Stats(), before-1)
+		}
+		time.Sleep(time.Millisecond) // polling the counter, bounded
 	}
 }
 

@@ -301,6 +301,58 @@ func TestShutdownClosesChannelsThatIgnoreTheEvent(t *testing.T) {
 	}
 }
 
+// A connection that arrives while the server drains is closed at once,
+// without an initializer run for it; the draining one goes on.
+func TestConnectionArrivingWhileDrainingIsRefused(t *testing.T) {
+	var inits atomic.Int32
+	draining := make(chan struct{}, 4)
+	s, err := bootstrap.New(bootstrap.Config{Addrs: []string{"127.0.0.1:0"}, Logger: quiet, Workers: 1, Initializer: func(ch *pipeline.Channel) {
+		inits.Add(1)
+		lineEcho(ch)
+		_ = ch.Pipeline().AddFirst("shutdown", pipeline.UserEventFunc(func(ctx *pipeline.Context, ev any) {
+			if _, ok := ev.(pipeline.ShutdownEvent); ok {
+				draining <- struct{}{} // the server drains from now on; this channel stays open
+				return
+			}
+			ctx.FireUserEvent(ev)
+		}))
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	a := dial(t, s)
+	if _, err := a.Write([]byte("a\n")); err != nil {
+		t.Fatal(err)
+	}
+	ra := bufio.NewReader(a)
+	if _, err := ra.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(context.Background()) }()
+	<-draining
+	b := dial(t, s)
+	if rest, err := io.ReadAll(b); err != nil || len(rest) != 0 {
+		t.Fatalf("a connection while draining read %q, %v; want it closed", rest, err)
+	}
+	if n := inits.Load(); n != 1 {
+		t.Fatalf("%d channels initialized, want 1", n)
+	}
+	if _, err := a.Write([]byte("still\n")); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := ra.ReadString('\n'); err != nil || l != "still\n" {
+		t.Fatalf("the draining connection: %q %v", l, err)
+	}
+	a.Close()
+	if err := <-shut; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+}
+
 func TestGracefulShutdownSaysGoodbye(t *testing.T) {
 	s, err := bootstrap.New(bootstrap.Config{
 		Addrs:  []string{"tcp://127.0.0.1:0"},
@@ -541,19 +593,23 @@ func TestConfigValidation(t *testing.T) {
 	cases := []struct {
 		name string
 		cfg  bootstrap.Config
+		want string // the error names the guard
 	}{
-		{name: "no address", cfg: bootstrap.Config{Initializer: lineEcho}},
-		{name: "no initializer", cfg: bootstrap.Config{Addrs: local}},
-		{name: "bad network", cfg: bootstrap.Config{Initializer: lineEcho, Addrs: []string{"udp://127.0.0.1:1"}}},
-		{name: "bad address", cfg: bootstrap.Config{Initializer: lineEcho, Addrs: []string{"nonsense"}}},
-		{name: "reuseport port 0", cfg: bootstrap.Config{Initializer: lineEcho, Addrs: local, ReusePort: true}},
-		{name: "marks inverted", cfg: bootstrap.Config{Initializer: lineEcho, Addrs: local, ChannelOptions: bootstrap.ChannelOptions{LowWaterMark: 10, HighWaterMark: 5}}},
-		{name: "negative workers", cfg: bootstrap.Config{Initializer: lineEcho, Addrs: local, Workers: -1}},
+		{name: "no address", cfg: bootstrap.Config{Initializer: lineEcho}, want: "no listen address"},
+		{name: "no initializer", cfg: bootstrap.Config{Addrs: local}, want: "no channel initializer"},
+		{name: "bad network", cfg: bootstrap.Config{Initializer: lineEcho, Addrs: []string{"udp://127.0.0.1:1"}}, want: "not supported"},
+		{name: "bad address", cfg: bootstrap.Config{Initializer: lineEcho, Addrs: []string{"nonsense"}}, want: "nonsense"},
+		{name: "empty unix socket path", cfg: bootstrap.Config{Initializer: lineEcho, Addrs: []string{"unix://"}}, want: "empty socket path"},
+		{name: "reuseport port 0", cfg: bootstrap.Config{Initializer: lineEcho, Addrs: local, ReusePort: true}, want: "port 0 with ReusePort"},
+		{name: "unknown load balancing", cfg: bootstrap.Config{Initializer: lineEcho, Addrs: local, LoadBalancing: bootstrap.LoadBalancing(99)}, want: "unknown load balancing 99"},
+		{name: "marks inverted", cfg: bootstrap.Config{Initializer: lineEcho, Addrs: local, ChannelOptions: bootstrap.ChannelOptions{LowWaterMark: 10, HighWaterMark: 5}}, want: "water marks"},
+		{name: "negative close timeout", cfg: bootstrap.Config{Initializer: lineEcho, Addrs: local, ChannelOptions: bootstrap.ChannelOptions{CloseTimeout: -time.Second}}, want: "negative CloseTimeout"},
+		{name: "negative workers", cfg: bootstrap.Config{Initializer: lineEcho, Addrs: local, Workers: -1}, want: "negative setting"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := bootstrap.New(tc.cfg); err == nil {
-				t.Fatal("accepted")
+			if _, err := bootstrap.New(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one saying %q", err, tc.want)
 			}
 		})
 	}

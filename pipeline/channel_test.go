@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -183,5 +184,35 @@ func TestGracefulCloseWaitsForDrainThenTimesOut(t *testing.T) {
 	}
 	if err := stuck.Finish(); err != nil {
 		t.Error(err)
+	}
+}
+
+// PendingBytes counts what was written and not yet taken by the kernel:
+// the unflushed batch and the transport's backlog; nothing once closed.
+func TestPendingBytes(t *testing.T) {
+	ch := pipelinetest.New()
+	if n := ch.PendingBytes(); n != 0 {
+		t.Fatalf("a new channel has %d pending", n)
+	}
+	ch.SetBacklog(100)
+	if n := ch.PendingBytes(); n != 100 {
+		t.Fatalf("pending %d, want the transport's 100", n)
+	}
+	ch.SetBacklog(0)
+	ch.Close()
+	ch.SetBacklog(50)
+	if n := ch.PendingBytes(); n != 0 {
+		t.Fatalf("a closed channel has %d pending", n)
+	}
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
+}
+
+// A negative CloseTimeout is refused by Normalize, which names it.
+func TestNegativeCloseTimeoutIsRefused(t *testing.T) {
+	cfg := pipeline.Config{CloseTimeout: -time.Second}
+	if err := cfg.Normalize(); err == nil || !strings.Contains(err.Error(), "negative CloseTimeout") {
+		t.Fatalf("error %v", err)
 	}
 }

@@ -428,7 +428,7 @@ func checkTransferEncoding(req *Request) *StatusError {
 			continue
 		}
 		v := f.Value
-		for len(v) > 0 {
+		for { // every element, an empty one too ("chunked," or ", chunked")
 			j := bytes.IndexByte(v, ',')
 			if j < 0 {
 				j = len(v)

@@ -117,11 +117,26 @@ func TestChunkedTrailers(t *testing.T) {
 
 func TestRejectedRequests(t *testing.T) {
 	long := strings.Repeat("a", 9000)
+	chunked := "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
 	cases := []struct {
-		name  string
-		input string
-		code  int
+		name   string
+		input  string
+		code   int
+		reason string // when set, the answer's text must hold it: the guard that refused it
 	}{
+		// The smuggling and denial-of-service guards, each by its reason.
+		{name: "chunk size line over 4 KiB", input: chunked + "1;" + strings.Repeat("a", 5000), code: 400, reason: "malformed chunk size"},
+		{name: "trailer section too large, unfinished", input: chunked + "0\r\nX-T: " + strings.Repeat("b", 70<<10), code: 431, reason: "too large"},
+		{name: "trailer section too large", input: chunked + "0\r\nX-T: " + strings.Repeat("b", 70<<10) + "\r\n\r\n", code: 431, reason: "too large"},
+		{name: "too many trailer fields", input: chunked + "0\r\n" + strings.Repeat("X-T: b\r\n", 101) + "\r\n", code: 431, reason: "too many header fields"},
+		{name: "trailer bare CR", input: chunked + "0\r\nX-A: b\rc\r\n\r\n", code: 400, reason: "malformed trailer"},
+		{name: "trailer field without colon", input: chunked + "0\r\nnocolon\r\n\r\n", code: 400, reason: "malformed trailer"},
+		{name: "control character in the target", input: "GET /a\x01b HTTP/1.1\r\nHost: x\r\n\r\n", code: 400, reason: "malformed request target"},
+		{name: "DEL in the target", input: "GET /a\x7fb HTTP/1.1\r\nHost: x\r\n\r\n", code: 400, reason: "malformed request target"},
+		{name: "asterisk with GET", input: "GET * HTTP/1.1\r\nHost: x\r\n\r\n", code: 400, reason: "malformed request target"},
+		{name: "empty Transfer-Encoding element", input: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: , chunked\r\n\r\n", code: 400, reason: "malformed Transfer-Encoding"},
+		{name: "empty last Transfer-Encoding element", input: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked,\r\n\r\n", code: 400, reason: "malformed Transfer-Encoding"},
+		{name: "two hosts in HTTP/1.0", input: "GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", code: 400, reason: "more than one Host"},
 		{name: "CL and TE", input: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", code: 400},
 		{name: "differing CL", input: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", code: 400},
 		{name: "differing CL list", input: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 4\r\n\r\n", code: 400},
@@ -176,6 +191,9 @@ func TestRejectedRequests(t *testing.T) {
 			want := fmt.Sprintf("HTTP/1.1 %d ", tc.code)
 			if !strings.HasPrefix(out, want) || !strings.Contains(out, "Connection: close\r\n") {
 				t.Fatalf("answer %q, want %q... with Connection: close", out, want)
+			}
+			if !strings.Contains(out, tc.reason) {
+				t.Fatalf("answer %q, want the reason %q", out, tc.reason)
 			}
 			var se *http1.StatusError
 			if err := ch.ReadError(); !errors.As(err, &se) || se.Code != tc.code {

@@ -157,6 +157,8 @@ func TestProtocolErrorsCloseWithTheRightCode(t *testing.T) {
 		{"close code 5000", clientFrame(true, 0, ws.OpClose, closeBody(5000, "")), ws.StatusProtocolError},
 		{"close reason invalid utf8", clientFrame(true, 0, ws.OpClose, closeBody(1000, "\xff")), ws.StatusInvalidFramePayloadData},
 		{"frame too large", clientFrame(true, 0, ws.OpBinary, bytes.Repeat([]byte("x"), 1025)), ws.StatusMessageTooBig},
+		// RFC 6455 5.2: a 64-bit length's most significant bit is 0.
+		{"64-bit length with the top bit set", []byte{0x82, 0x80 | 127, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4}, ws.StatusProtocolError},
 		{"message too large", slices(clientFrame(false, 0, ws.OpBinary, bytes.Repeat([]byte("x"), 600)), clientFrame(true, 0, ws.OpContinuation, bytes.Repeat([]byte("x"), 600))), ws.StatusMessageTooBig},
 	}
 	for _, tc := range cases {
@@ -370,6 +372,37 @@ func TestPermessageDeflate(t *testing.T) {
 	drainEvents(ch)
 	if err := ch.Finish(); err != nil {
 		t.Error(err)
+	}
+}
+
+// A compressed message that does not inflate, or inflates to text that
+// is not UTF-8, closes with 1007 and the reason.
+func TestBadCompressedMessages(t *testing.T) {
+	cases := []struct {
+		name   string
+		input  []byte
+		reason string
+	}{
+		{"corrupt deflate data", clientFrame(true, 4, ws.OpBinary, []byte{0xff, 0xff, 0xff, 0xff, 0x00}), "invalid compressed data"},
+		{"invalid UTF-8 after inflating", clientFrame(true, 4, ws.OpText, deflateBody(t, []byte("ok\xff\xfe not text"))), "invalid UTF-8"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ch := newCodec(t, wsframe.Config{Deflate: &wsframe.Deflate{}, MaxMessageSize: 4096})
+			ch.WriteInbound(tc.input)
+			frames := parseServer(t, ch.ReadOutboundBytes())
+			if len(frames) != 1 || frames[0].op != ws.OpClose {
+				t.Fatalf("frames %v, want one close", frames)
+			}
+			code, reason := ws.StatusCode(binary.BigEndian.Uint16(frames[0].data)), string(frames[0].data[2:])
+			if code != ws.StatusInvalidFramePayloadData || !strings.Contains(reason, tc.reason) {
+				t.Fatalf("close %d %q, want 1007 with %q", code, reason, tc.reason)
+			}
+			if !ch.IsClosed() {
+				t.Fatal("connection not closed")
+			}
+			drainEvents(ch)
+		})
 	}
 }
 

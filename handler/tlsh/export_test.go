@@ -59,7 +59,18 @@ func (p *Peer) UpdateOut() { p.r.out.next(p.r.cache) }
 func (h *Handler) SkipOutRecords(n uint64) { h.rec.out.seq += n }
 
 // RekeyAfter is how many records one key seals.
-const RekeyAfter = rekeyAfter
+var RekeyAfter = rekeyAfter
+
+// SetRekeyAfter makes the handlers update their key every n records,
+// until the test ends.
+func SetRekeyAfter(t interface{ Cleanup(func()) }, n uint64) {
+	old := rekeyAfter
+	rekeyAfter = n
+	t.Cleanup(func() { rekeyAfter = old })
+}
+
+// SetOutRecords sets how many records the handler has sealed.
+func (h *Handler) SetOutRecords(n uint64) { h.rec.out.seq = n }
 
 // SkipInRecords counts n of the server's records as opened.
 func (p *Peer) SkipInRecords(n uint64) { p.r.in.seq += n }
@@ -70,3 +81,8 @@ func (h *Handler) SecretsWiped() bool {
 	var zeroIV [12]byte
 	return h.rec.in.secret == zero && h.rec.out.secret == zero && h.rec.in.iv == zeroIV && h.rec.out.iv == zeroIV
 }
+
+// OutSecret is a copy of the handler's current sending traffic secret;
+// OutRecords how many records it sealed under it.
+func (h *Handler) OutSecret() []byte  { return append([]byte(nil), h.rec.out.secret[:]...) }
+func (h *Handler) OutRecords() uint64 { return h.rec.out.seq }

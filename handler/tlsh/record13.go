@@ -49,10 +49,12 @@ const (
 	// (empty records, KeyUpdate, user_canceled), as
 	// crypto/tls does, so a peer cannot keep the loop busy with them.
 	maxUseless = 16
-	// rekeyAfter is how many records one key seals before the handler
-	// updates it: AES-GCM's limit is 2^24.5 full records (RFC 8446 5.5).
-	rekeyAfter = 1 << 24
 )
+
+// rekeyAfter is how many records one key seals before the handler
+// updates it: AES-GCM's limit is 2^24.5 full records (RFC 8446 5.5). A
+// variable only so that a test can make crypto/tls see several updates.
+var rekeyAfter uint64 = 1 << 24
 
 // alert is a TLS alert the handler sends, as an error.
 type alert uint8

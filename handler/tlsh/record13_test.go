@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -197,6 +198,8 @@ func TestTLS13BadRecords(t *testing.T) {
 		{"tampered", func(p *tlsh.Peer) []byte { r := p.Seal(23, []byte("x")); r[len(r)-1] ^= 1; return r }, 20},
 		{"oversized", func(*tlsh.Peer) []byte { return []byte{23, 3, 3, 0x41, 0x01} }, 22},
 		{"alert length", func(p *tlsh.Peer) []byte { return p.Seal(21, []byte{2}) }, 10},
+		{"plaintext over 2^14", func(p *tlsh.Peer) []byte { return p.Seal(23, bytes.Repeat([]byte("x"), 16<<10+1)) }, 22},
+		{"empty handshake record", func(p *tlsh.Peer) []byte { return p.Seal(22, nil) }, 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ps := newPeerSession(t)
@@ -384,5 +387,91 @@ func TestTLS13SecretsAreZeroedOnClose(t *testing.T) {
 	ps.ch.Close()
 	if !ps.ch.IsClosed() || !ps.h.SecretsWiped() {
 		t.Fatalf("closed %v, secrets still held after the close", ps.ch.IsClosed())
+	}
+}
+
+// A record the handler cannot seal (the sequence number would wrap) ends
+// the connection with an error, and no data goes out.
+func TestTLS13SealFailureClosesTheConnection(t *testing.T) {
+	ps := newPeerSession(t)
+	ps.h.SetOutRecords(^uint64(0))
+	ps.ch.WriteInbound(ps.peer.Seal(23, []byte("echo me")))
+	if !ps.ch.IsClosed() {
+		t.Fatal("the connection is still open")
+	}
+	if err := ps.ch.ReadError(); err == nil || !strings.Contains(err.Error(), "wraparound") {
+		t.Fatalf("error %v, want the sequence number's wraparound", err)
+	}
+	if out := ps.ch.ReadOutboundBytes(); len(out) != 0 {
+		t.Fatalf("sent %d bytes under a wrapped sequence number", len(out))
+	}
+}
+
+// The handler's own key updates, checked by crypto/tls as the client:
+// with an update every 3 records, 40 records' worth of echo read back
+// whole by a tls.Conn, which follows each KeyUpdate.
+func TestTLS13KeyUpdatesReadByCryptoTLS(t *testing.T) {
+	tlsh.SetRekeyAfter(t, 3)
+	certs := tlstest.New(t)
+	got := &collect{}
+	h := tlsh.New(tlsh.Config{TLS: certs.ServerConfig()})
+	s := &session{ch: pipelinetest.New(h, echoing(got)), p: newPipe(), got: got, h: h}
+	s.client = tls.Client(s.p, certs.ClientConfig())
+	done := make(chan error, 1)
+	go func() { done <- s.client.Handshake() }()
+	s.until(t, "the handshake", nil, func() bool { return h.State().Version != 0 })
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !h.RunsRecords() {
+		t.Fatal("crypto/tls still runs the records")
+	}
+	var want []byte
+	read := make(chan error, 1)
+	msgs := 40
+	first := h.OutSecret()
+	go func() {
+		buf := make([]byte, 0, 64<<10)
+		for i := range msgs {
+			m := fmt.Appendf(nil, "message %d\n", i)
+			if _, err := s.client.Write(m); err != nil {
+				read <- err
+				return
+			}
+			r := make([]byte, len(m))
+			if _, err := io.ReadFull(s.client, r); err != nil {
+				read <- fmt.Errorf("reading echo %d: %w", i, err)
+				return
+			}
+			buf = append(buf, r...)
+		}
+		if !bytes.Equal(buf, want) {
+			read <- fmt.Errorf("echo %q", buf)
+			return
+		}
+		read <- nil
+	}()
+	for i := range msgs {
+		want = fmt.Appendf(want, "message %d\n", i)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		select {
+		case err := <-read:
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Equal(h.OutSecret(), first) || h.OutRecords() >= 3 {
+				t.Fatalf("the server's key was not updated every 3 records (%d under this key)", h.OutRecords())
+			}
+			s.p.Close()
+			return
+		default:
+		}
+		if !s.pump(nil) {
+			if time.Now().After(deadline) {
+				t.Fatal("timed out")
+			}
+			time.Sleep(time.Millisecond) // the client goroutine is working
+		}
 	}
 }

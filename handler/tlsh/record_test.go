@@ -138,10 +138,17 @@ func (s *session) until(t testing.TB, what string, split []byte, cond func() boo
 
 func handshake(t testing.TB, certs *tlstest.Certs, split []byte) *session {
 	t.Helper()
+	return handshakeWith(t, certs, split, certs.ClientConfig())
+}
+
+// handshakeWith is handshake with a client configuration of the test's
+// (another version, say).
+func handshakeWith(t testing.TB, certs *tlstest.Certs, split []byte, client *tls.Config) *session {
+	t.Helper()
 	got := &collect{}
 	h := tlsh.New(tlsh.Config{TLS: certs.ServerConfig()})
 	s := &session{ch: pipelinetest.New(h, got), p: newPipe(), got: got, h: h}
-	s.client = tls.Client(s.p, certs.ClientConfig())
+	s.client = tls.Client(s.p, client)
 	done := make(chan error, 1)
 	go func() { done <- s.client.Handshake() }()
 	var err error
@@ -187,10 +194,23 @@ func FuzzRecordSplits(f *testing.F) {
 	})
 }
 
-// A record altered in flight ends the connection with an alert.
+// A record altered in flight ends the connection with an alert, on the
+// handler's own record layer (TLS 1.3) and on crypto/tls's (TLS 1.2),
+// where it is a read error of the in-memory connection.
 func TestTamperedRecordIsRefused(t *testing.T) {
+	for _, v := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
+		t.Run(tls.VersionName(v), func(t *testing.T) { tamperedRecord(t, v) })
+	}
+}
+
+func tamperedRecord(t *testing.T, version uint16) {
 	certs := tlstest.New(t)
-	s := handshake(t, certs, nil)
+	cfg := certs.ClientConfig()
+	cfg.MinVersion, cfg.MaxVersion = version, version
+	s := handshakeWith(t, certs, nil, cfg)
+	if s.h.RunsRecords() != (version == tls.VersionTLS13) {
+		t.Fatalf("%s: the handler runs the records: %v", tls.VersionName(version), s.h.RunsRecords())
+	}
 	go func() { _, _ = s.client.Write([]byte("hello")) }()
 	var rec []byte
 	for deadline := time.Now().Add(10 * time.Second); len(rec) == 0; {
