@@ -101,7 +101,7 @@ func (c *Client) Dial(ctx context.Context, network, address string, init func(ch
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(!c.cfg.TCPDelay)
 	}
-	req := &dialRequest{init: c.cfg.ChannelOptions.withTLS(init, true)}
+	req := &dialRequest{init: init}
 	if _, err := c.cli.EnrollContext(nc, req); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}

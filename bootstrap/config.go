@@ -1,7 +1,6 @@
 package bootstrap
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
-	"github.com/gnetty/gnetty/handler/tlsh"
 	"github.com/gnetty/gnetty/pipeline"
 )
 
@@ -127,32 +125,6 @@ type ChannelOptions struct {
 	// CloseTimeout bounds how long a channel's graceful close waits for its
 	// output to drain. Default 30 s.
 	CloseTimeout time.Duration
-
-	// TLS, when set, makes every channel TLS: a handler/tlsh handler sits
-	// first in its pipeline (slot tlsh.Name), before what the Initializer
-	// adds, so the Initializer's handlers see plaintext. For a Client,
-	// TLS.ServerName names the server (SNI and verification). Certificates,
-	// ALPN (NextProtos), client certificates and session tickets are
-	// crypto/tls's own settings.
-	TLS *tls.Config
-
-	// TLSHandshakeTimeout bounds each TLS handshake; a peer that has not
-	// finished it by then is disconnected. Default 10 s.
-	TLSHandshakeTimeout time.Duration
-}
-
-// withTLS returns init preceded by the TLS handler when o asks for TLS.
-func (o ChannelOptions) withTLS(init func(*pipeline.Channel), client bool) func(*pipeline.Channel) {
-	if o.TLS == nil {
-		return init
-	}
-	cfg := tlsh.Config{TLS: o.TLS, HandshakeTimeout: o.TLSHandshakeTimeout, Client: client}
-	return func(ch *pipeline.Channel) {
-		_ = ch.Pipeline().AddFirst(tlsh.Name, tlsh.New(cfg))
-		if init != nil {
-			init(ch)
-		}
-	}
 }
 
 // listenAddr is one parsed listen address.

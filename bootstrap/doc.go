@@ -60,10 +60,11 @@
 //
 // # TLS
 //
-// ChannelOptions.TLS puts a handler/tlsh handler first in every
-// pipeline, server and client: handlers see plaintext, the handshake runs
-// on a goroutine of its own that ends with it, records are handled on the
-// loop.
+// The bootstrap knows no handler, as Netty's knows no SslHandler: TLS is
+// a handler the initializer puts first. tlsh.Initializer wraps an
+// Initializer (or a Client.Dial's init) so that every channel starts with
+// the TLS handler and the handlers after it see plaintext; the presets
+// take a TLS setting and do that for their users.
 //
 // # Timers and tasks
 //

@@ -73,7 +73,7 @@ func New(cfg Config) (*Server, error) {
 	return &Server{
 		cfg:     cfg,
 		addrs:   addrs,
-		e:       newEngine(cfg.Logger, chCfg, cfg.ChannelOptions.withTLS(cfg.Initializer, false), cfg.MaxConnections, maxUnread),
+		e:       newEngine(cfg.Logger, chCfg, cfg.Initializer, cfg.MaxConnections, maxUnread),
 		ready:   make(chan struct{}),
 		stopped: make(chan struct{}),
 	}, nil

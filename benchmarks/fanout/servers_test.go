@@ -18,8 +18,8 @@ import (
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
 	"github.com/gnetty/gnetty/codec/wsframe"
-	"github.com/gnetty/gnetty/handler/slowconsumer"
-	"github.com/gnetty/gnetty/handler/wsupgrade"
+	"github.com/gnetty/gnetty/handler/ws/slowconsumer"
+	"github.com/gnetty/gnetty/handler/ws/upgrade"
 	"github.com/gnetty/gnetty/pipeline"
 	gws "github.com/gnetty/gnetty/preset/websocket"
 )
@@ -62,8 +62,8 @@ func serve(impl, addr string) error {
 		s, err := gws.New(gws.Config{
 			Addrs:   []string{addr},
 			Routes:  map[string]gws.Handler{"/room/{room}": member, "/pub/{room}": pub},
-			Upgrade: wsupgrade.Config{CheckOrigin: func(string, *http1.Request) bool { return true }},
-			Handlers: func(p *pipeline.Pipeline, _ *wsupgrade.Handshake) error {
+			Upgrade: upgrade.Config{CheckOrigin: func(string, *http1.Request) bool { return true }},
+			Handlers: func(p *pipeline.Pipeline, _ *upgrade.Handshake) error {
 				return p.AddAfter(wsframe.Name, slowconsumer.Name, slowconsumer.New(slowconsumer.Config{Limit: slowLimit}))
 			},
 			Server: bootstrap.Config{Workers: 1, Logger: slog.New(slog.DiscardHandler)},

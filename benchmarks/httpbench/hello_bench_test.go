@@ -23,7 +23,7 @@ import (
 	"github.com/gnetty/gnetty/benchmarks/internal/peer"
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
-	"github.com/gnetty/gnetty/handler/router"
+	"github.com/gnetty/gnetty/handler/http/router"
 	"github.com/gnetty/gnetty/pipeline"
 )
 

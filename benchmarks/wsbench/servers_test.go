@@ -24,7 +24,7 @@ import (
 	"github.com/gnetty/gnetty/benchmarks/internal/peer"
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
-	"github.com/gnetty/gnetty/handler/wsupgrade"
+	"github.com/gnetty/gnetty/handler/ws/upgrade"
 	gws "github.com/gnetty/gnetty/preset/websocket"
 )
 
@@ -53,8 +53,9 @@ func serve(impl, addr string) error {
 			Addrs:        []string{addr},
 			Routes:       map[string]gws.Handler{"/": echo},
 			PingInterval: ping,
-			Upgrade:      wsupgrade.Config{CheckOrigin: anyOrigin},
-			Server:       bootstrap.Config{Workers: 1, GCPercent: gcPercent, Logger: slog.New(slog.DiscardHandler), ChannelOptions: bootstrap.ChannelOptions{TLS: tlsCfg}},
+			Upgrade:      upgrade.Config{CheckOrigin: anyOrigin},
+			TLS:          tlsCfg,
+			Server:       bootstrap.Config{Workers: 1, GCPercent: gcPercent, Logger: slog.New(slog.DiscardHandler)},
 		})
 		if err != nil {
 			return err

@@ -9,7 +9,7 @@ import (
 )
 
 // Pipeline slot names: the names the presets give the HTTP codec and the
-// aggregator, and that handler/wsupgrade replaces and removes after an
+// aggregator, and that handler/ws/upgrade replaces and removes after an
 // upgrade. Use them instead of string literals.
 const (
 	CodecName      = "http"

@@ -14,7 +14,7 @@ import (
 	"github.com/gnetty/gnetty/pipeline"
 )
 
-// Name is the pipeline slot name of the frame Codec: wsupgrade puts it in
+// Name is the pipeline slot name of the frame Codec: upgrade puts it in
 // place of the HTTP codec, and handlers that must sit right after the
 // codec (slowconsumer, keepalive) are added after it.
 const Name = "ws"

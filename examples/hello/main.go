@@ -23,10 +23,10 @@ import (
 
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
-	"github.com/gnetty/gnetty/handler/nethttp"
-	"github.com/gnetty/gnetty/handler/router"
-	"github.com/gnetty/gnetty/handler/session"
-	"github.com/gnetty/gnetty/handler/static"
+	"github.com/gnetty/gnetty/handler/http/nethttp"
+	"github.com/gnetty/gnetty/handler/http/router"
+	"github.com/gnetty/gnetty/handler/http/session"
+	"github.com/gnetty/gnetty/handler/http/static"
 	"github.com/gnetty/gnetty/handler/tlsh"
 	"github.com/gnetty/gnetty/pipeline"
 )
@@ -117,19 +117,12 @@ func newServer(addr string, workers int, logger *slog.Logger, tlsCfg *tls.Config
 			return nil, nil, err
 		}
 	}
-	srv, err := bootstrap.New(bootstrap.Config{
-		Addrs:          []string{addr},
-		Workers:        workers,
-		Logger:         logger,
-		ChannelOptions: bootstrap.ChannelOptions{TLS: tlsCfg},
-		Initializer: func(ch *pipeline.Channel) {
-			p := ch.Pipeline()
-			_ = p.AddLast(http1.CodecName, http1.NewServerCodec(http1.Config{}))
-			_ = p.AddLast(http1.AggregatorName, http1.NewAggregator(1<<20))
-			_ = p.AddLast(session.Name, sessions)
-			_ = p.AddLast(router.Name, r)
-		},
-	})
+	// codec -> request timeout -> aggregator -> sessions -> router
+	init := router.Front{Router: r, MaxBodyBytes: 1 << 20, Before: []router.Slot{{Name: session.Name, Handler: sessions}}}.Initializer()
+	if tlsCfg != nil {
+		init = tlsh.Initializer(tlsh.Config{TLS: tlsCfg}, init) // https:// on the loop
+	}
+	srv, err := bootstrap.New(bootstrap.Config{Addrs: []string{addr}, Workers: workers, Logger: logger, Initializer: init})
 	if err != nil {
 		sessions.Close()
 		return nil, nil, err

@@ -27,6 +27,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"embed"
 	"errors"
 	"flag"
@@ -42,9 +43,9 @@ import (
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
 	"github.com/gnetty/gnetty/codec/jsonmsg"
-	"github.com/gnetty/gnetty/handler/layer"
-	"github.com/gnetty/gnetty/handler/router"
+	"github.com/gnetty/gnetty/handler/http/router"
 	"github.com/gnetty/gnetty/handler/tlsh"
+	"github.com/gnetty/gnetty/layer"
 	"github.com/gnetty/gnetty/pipeline"
 	"github.com/gnetty/gnetty/preset/socketio"
 )
@@ -62,6 +63,7 @@ type options struct {
 	redisAddr string
 	workers   int
 	sc        bootstrap.Config
+	tls       *tls.Config   // -tls-cert, -tls-key
 	ping      time.Duration // ping interval (tests shorten it)
 }
 
@@ -80,7 +82,7 @@ func main() {
 		if err != nil {
 			log.Fatalf("socketio: -tls-cert/-tls-key: %v", err)
 		}
-		o.sc.TLS = cfg
+		o.tls = cfg
 	}
 	srv, closeLayer, err := newServer(o)
 	if err != nil {
@@ -125,6 +127,7 @@ func newServer(o options) (*socketio.Server, func(), error) {
 		Layer:        l,
 		PingInterval: o.ping,
 		HTTP:         func(r *router.Router) error { return pages(r, o.clientJS) },
+		TLS:          o.tls,
 		Server:       sc,
 	})
 	if err != nil {

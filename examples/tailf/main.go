@@ -26,9 +26,9 @@ import (
 
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
-	"github.com/gnetty/gnetty/handler/router"
-	"github.com/gnetty/gnetty/handler/session"
-	"github.com/gnetty/gnetty/handler/wsupgrade"
+	"github.com/gnetty/gnetty/handler/http/router"
+	"github.com/gnetty/gnetty/handler/http/session"
+	"github.com/gnetty/gnetty/handler/ws/upgrade"
 	"github.com/gnetty/gnetty/pipeline"
 	"github.com/gnetty/gnetty/preset/websocket"
 )
@@ -105,7 +105,7 @@ func newServer(addr string, fs files, logger *slog.Logger) (*websocket.Server, f
 		Addrs:    []string{addr},
 		Routes:   map[string]websocket.Handler{"/ws/tailf/{id}": t},
 		Sessions: sessions,
-		Upgrade: wsupgrade.Config{Authorize: func(ctx *pipeline.Context, req *http1.Request) (int, string) {
+		Upgrade: upgrade.Config{Authorize: func(ctx *pipeline.Context, req *http1.Request) (int, string) {
 			if session.FromChannel(ctx.Channel()) == nil {
 				return http.StatusUnauthorized, "log in first"
 			}

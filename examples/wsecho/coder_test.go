@@ -9,7 +9,6 @@ import (
 
 	cws "github.com/coder/websocket"
 
-	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/wsframe"
 )
 
@@ -18,7 +17,7 @@ import (
 // client_max_window_bits), so that both directions keep their context.
 func TestCoderWebsocketClientEcho(t *testing.T) {
 	_, small := start(t)
-	_, big := startDeflate(t, bootstrap.ChannelOptions{}, deflate{takeover: true, memory: 64 << 10})
+	_, big := startDeflate(t, nil, deflate{takeover: true, memory: 64 << 10})
 	for _, c := range []struct {
 		addr string
 		mode cws.CompressionMode

@@ -4,7 +4,6 @@ import (
 	"os/exec"
 	"testing"
 
-	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/wsframe"
 	"github.com/gnetty/gnetty/internal/nodetest"
 )
@@ -15,7 +14,7 @@ import (
 // through zlib, which refuses a reference beyond the window it agreed to.
 func TestNodeWsClient(t *testing.T) {
 	_, addr := start(t)
-	_, alone := startDeflate(t, bootstrap.ChannelOptions{}, deflate{})
+	_, alone := startDeflate(t, nil, deflate{})
 	for _, c := range []struct {
 		name, addr, opts, want string
 	}{

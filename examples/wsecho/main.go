@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"log"
 	"os"
@@ -22,9 +23,9 @@ import (
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
 	"github.com/gnetty/gnetty/codec/wsframe"
-	"github.com/gnetty/gnetty/handler/router"
+	"github.com/gnetty/gnetty/handler/http/router"
 	"github.com/gnetty/gnetty/handler/tlsh"
-	"github.com/gnetty/gnetty/handler/wsupgrade"
+	"github.com/gnetty/gnetty/handler/ws/upgrade"
 	"github.com/gnetty/gnetty/pipeline"
 	"github.com/gnetty/gnetty/preset/websocket"
 )
@@ -36,15 +37,15 @@ func main() {
 	takeover := flag.Bool("context-takeover", true, "permessage-deflate context takeover: keep each direction's window between messages")
 	memory := flag.Int("deflate-memory", wsframe.DefaultDeflateMemory, "bytes of compression window a connection keeps with -context-takeover, both directions")
 	flag.Parse()
-	var sc bootstrap.Config
+	var tlsCfg *tls.Config
 	if *certFile != "" || *keyFile != "" {
 		cfg, err := tlsh.ServerConfig(*certFile, *keyFile, "http/1.1")
 		if err != nil {
 			log.Fatalf("wsecho: -tls-cert/-tls-key: %v", err)
 		}
-		sc.TLS = cfg
+		tlsCfg = cfg
 	}
-	srv, err := newServer(*addr, sc, deflate{takeover: *takeover, memory: *memory})
+	srv, err := newServer(*addr, bootstrap.Config{}, tlsCfg, deflate{takeover: *takeover, memory: *memory})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -61,14 +62,10 @@ type deflate struct {
 	memory   int
 }
 
-func newServer(addr string, sc bootstrap.Config, d deflate) (*websocket.Server, error) {
+func newServer(addr string, sc bootstrap.Config, tlsCfg *tls.Config, d deflate) (*websocket.Server, error) {
 	echo := websocket.Funcs{
 		Message: func(c *websocket.Conn, typ websocket.MessageType, data []byte) {
-			if typ == websocket.Text {
-				_ = c.WriteText(string(data))
-			} else {
-				_ = c.WriteBinary(data)
-			}
+			_ = c.WriteMessage(typ, data) // text stays text, binary binary; no copy
 		},
 	}
 	return websocket.New(websocket.Config{
@@ -79,13 +76,14 @@ func newServer(addr string, sc bootstrap.Config, d deflate) (*websocket.Server, 
 				router.Reply(ctx, req, 200, "text/html; charset=utf-8", []byte(page))
 			})
 		},
-		Upgrade: wsupgrade.Config{
+		Upgrade: upgrade.Config{
 			Compression:       true,
 			ContextTakeover:   d.takeover,
 			CompressionMemory: d.memory,
 			CheckOrigin:       func(string, *http1.Request) bool { return true }, // a test target
 			Frame:             wsframe.Config{MaxMessageSize: 16 << 20},
 		},
+		TLS:    tlsCfg,
 		Server: sc,
 	})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"strings"
@@ -19,20 +20,20 @@ import (
 
 func start(t *testing.T) (*gws.Server, string) {
 	t.Helper()
-	return startWith(t, bootstrap.ChannelOptions{})
+	return startWith(t, nil)
 }
 
 // startWith runs the echo on a free port with opts (TLS) and stops it at
 // the end of the test.
-func startWith(t *testing.T, opts bootstrap.ChannelOptions) (*gws.Server, string) {
+func startWith(t *testing.T, tlsCfg *tls.Config) (*gws.Server, string) {
 	t.Helper()
-	return startDeflate(t, opts, deflate{takeover: true, memory: wsframe.DefaultDeflateMemory})
+	return startDeflate(t, tlsCfg, deflate{takeover: true, memory: wsframe.DefaultDeflateMemory})
 }
 
 // startDeflate is startWith with a compression policy of its own.
-func startDeflate(t *testing.T, opts bootstrap.ChannelOptions, d deflate) (*gws.Server, string) {
+func startDeflate(t *testing.T, tlsCfg *tls.Config, d deflate) (*gws.Server, string) {
 	t.Helper()
-	s, err := newServer("127.0.0.1:0", bootstrap.Config{Workers: 2, Logger: slog.New(slog.DiscardHandler), ChannelOptions: opts}, d)
+	s, err := newServer("127.0.0.1:0", bootstrap.Config{Workers: 2, Logger: slog.New(slog.DiscardHandler)}, tlsCfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/internal/nodetest"
 	"github.com/gnetty/gnetty/internal/tlstest"
 )
@@ -18,7 +17,7 @@ import (
 func startTLS(t *testing.T) (*tlstest.Certs, string) {
 	t.Helper()
 	certs := tlstest.New(t)
-	_, addr := startWith(t, bootstrap.ChannelOptions{TLS: certs.ServerConfig()})
+	_, addr := startWith(t, certs.ServerConfig())
 	return certs, addr
 }
 

@@ -75,7 +75,7 @@ import (
 	"github.com/gnetty/gnetty/pipeline"
 )
 
-// Name is the pipeline slot name the bootstrap gives the handler.
+// Name is the pipeline slot name of the handler (Initializer's).
 const Name = "tls"
 
 // Config configures a Handler; TLS is required.
@@ -164,6 +164,20 @@ func New(cfg Config) *Handler {
 		cfg.TLS = handoffConfig(cfg.TLS)
 	}
 	return &Handler{cfg: cfg}
+}
+
+// Initializer returns an initializer that puts a TLS handler with cfg
+// first in each channel's pipeline (slot Name), then runs init (when not
+// nil), whose handlers then see plaintext: give it as a
+// bootstrap.Config's Initializer, or to a bootstrap.Client's Dial with
+// cfg.Client set. Each channel gets its own Handler.
+func Initializer(cfg Config, init func(*pipeline.Channel)) func(*pipeline.Channel) {
+	return func(ch *pipeline.Channel) {
+		_ = ch.Pipeline().AddFirst(Name, New(cfg))
+		if init != nil {
+			init(ch)
+		}
+	}
 }
 
 // FromChannel returns the TLS handler in ch's pipeline, or nil for a

@@ -3,8 +3,8 @@ package chat
 import (
 	"strings"
 
-	"github.com/gnetty/gnetty/handler/ack"
-	"github.com/gnetty/gnetty/handler/layer"
+	"github.com/gnetty/gnetty/handler/ws/ack"
+	"github.com/gnetty/gnetty/layer"
 	"github.com/gnetty/gnetty/pipeline"
 )
 

@@ -8,7 +8,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/gnetty/gnetty/codec/jsonmsg"
-	"github.com/gnetty/gnetty/handler/session"
+	"github.com/gnetty/gnetty/handler/http/session"
 )
 
 // The BoltStore also keeps the chat's sessions and name owners in its

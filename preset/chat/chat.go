@@ -43,14 +43,14 @@ import (
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
 	"github.com/gnetty/gnetty/codec/wsframe"
-	"github.com/gnetty/gnetty/handler/ack"
-	"github.com/gnetty/gnetty/handler/dispatch"
-	"github.com/gnetty/gnetty/handler/executor"
-	"github.com/gnetty/gnetty/handler/layer"
-	"github.com/gnetty/gnetty/handler/session"
-	"github.com/gnetty/gnetty/handler/session/redisstore"
-	"github.com/gnetty/gnetty/handler/slowconsumer"
-	"github.com/gnetty/gnetty/handler/wsupgrade"
+	"github.com/gnetty/gnetty/executor"
+	"github.com/gnetty/gnetty/handler/http/session"
+	"github.com/gnetty/gnetty/handler/http/session/redisstore"
+	"github.com/gnetty/gnetty/handler/ws/ack"
+	"github.com/gnetty/gnetty/handler/ws/dispatch"
+	"github.com/gnetty/gnetty/handler/ws/slowconsumer"
+	"github.com/gnetty/gnetty/handler/ws/upgrade"
+	"github.com/gnetty/gnetty/layer"
 	"github.com/gnetty/gnetty/pipeline"
 	"github.com/gnetty/gnetty/preset/websocket"
 )
@@ -272,7 +272,7 @@ func New(cfg Config) (*Server, error) {
 		Addrs:  []string{cfg.Addr},
 		Routes: map[string]websocket.Handler{"/ws/chat/{room}": (*handler)(s)},
 		HTTP:   s.httpRoutes,
-		Upgrade: wsupgrade.Config{
+		Upgrade: upgrade.Config{
 			Authorize: func(ctx *pipeline.Context, req *http1.Request) (int, string) {
 				if !validRoom(req.Param("room")) {
 					return 400, "bad room name" // refused before the upgrade, not closed after it
@@ -286,7 +286,7 @@ func New(cfg Config) (*Server, error) {
 			Subprotocols: []string{Subprotocol},
 		},
 		Sessions: s.sessions,
-		Handlers: func(p *pipeline.Pipeline, hs *wsupgrade.Handshake) error {
+		Handlers: func(p *pipeline.Pipeline, hs *upgrade.Handshake) error {
 			slow := slowconsumer.New(slowconsumer.Config{Limit: cfg.MaxQueueBytes, Code: statusTryAgainLater, Stats: s.slow})
 			if err := p.AddAfter(wsframe.Name, slowconsumer.Name, slow); err != nil {
 				return err
@@ -296,7 +296,8 @@ func New(cfg Config) (*Server, error) {
 			}
 			return p.AddLast(dispatch.Name, s.d)
 		},
-		Server: bootstrap.Config{Workers: cfg.Workers, Logger: cfg.Logger, ChannelOptions: bootstrap.ChannelOptions{TLS: cfg.TLS}},
+		TLS:    cfg.TLS,
+		Server: bootstrap.Config{Workers: cfg.Workers, Logger: cfg.Logger},
 	})
 	if err != nil {
 		s.close()

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/gnetty/gnetty/codec/jsonmsg"
-	"github.com/gnetty/gnetty/handler/layer"
+	"github.com/gnetty/gnetty/layer"
 )
 
 // Direct messages: a conversation between two identities (User.ID) is

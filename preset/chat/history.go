@@ -3,7 +3,7 @@ package chat
 import (
 	"context"
 
-	"github.com/gnetty/gnetty/handler/dispatch"
+	"github.com/gnetty/gnetty/handler/ws/dispatch"
 )
 
 // historyQuery is one page of history: after since (oldest first; since

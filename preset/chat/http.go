@@ -14,10 +14,10 @@ import (
 
 	"github.com/gnetty/gnetty/codec/http1"
 	"github.com/gnetty/gnetty/codec/jsonmsg"
-	"github.com/gnetty/gnetty/handler/nethttp"
-	"github.com/gnetty/gnetty/handler/router"
-	"github.com/gnetty/gnetty/handler/session"
-	"github.com/gnetty/gnetty/handler/static"
+	"github.com/gnetty/gnetty/handler/http/nethttp"
+	"github.com/gnetty/gnetty/handler/http/router"
+	"github.com/gnetty/gnetty/handler/http/session"
+	"github.com/gnetty/gnetty/handler/http/static"
 	"github.com/gnetty/gnetty/pipeline"
 )
 

@@ -6,7 +6,7 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/gnetty/gnetty/handler/dispatch"
+	"github.com/gnetty/gnetty/handler/ws/dispatch"
 )
 
 // Every client message costs tokens from its connection's rate limiter

@@ -11,8 +11,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gnetty/gnetty/codec/jsonmsg"
-	"github.com/gnetty/gnetty/handler/dispatch"
-	"github.com/gnetty/gnetty/handler/layer"
+	"github.com/gnetty/gnetty/handler/ws/dispatch"
+	"github.com/gnetty/gnetty/layer"
 )
 
 // Kinds of numbered messages, as the layer labels them.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/gnetty/gnetty/codec/http1"
 	"github.com/gnetty/gnetty/codec/jsonmsg"
-	"github.com/gnetty/gnetty/handler/router"
+	"github.com/gnetty/gnetty/handler/http/router"
 	"github.com/gnetty/gnetty/pipeline"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/gnetty/gnetty/handler/layer"
+	"github.com/gnetty/gnetty/layer"
 )
 
 // RedisStore keeps history in one Redis stream per room (entry IDs are the

@@ -6,8 +6,8 @@ import (
 	"sort"
 
 	"github.com/gnetty/gnetty/codec/jsonmsg"
-	"github.com/gnetty/gnetty/handler/dispatch"
-	"github.com/gnetty/gnetty/handler/layer"
+	"github.com/gnetty/gnetty/handler/ws/dispatch"
+	"github.com/gnetty/gnetty/layer"
 	"github.com/gnetty/gnetty/pipeline"
 )
 

@@ -6,8 +6,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gnetty/gnetty/handler/ack"
-	"github.com/gnetty/gnetty/handler/dispatch"
+	"github.com/gnetty/gnetty/handler/ws/ack"
+	"github.com/gnetty/gnetty/handler/ws/dispatch"
 )
 
 func (s *Server) routes() {

@@ -7,7 +7,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/gnetty/gnetty/codec/jsonmsg"
-	"github.com/gnetty/gnetty/handler/layer"
+	"github.com/gnetty/gnetty/layer"
 )
 
 // A session's connections form a layer group, so that a logout on any

@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/gnetty/gnetty/handler/session"
+	"github.com/gnetty/gnetty/handler/http/session"
 	"github.com/gnetty/gnetty/internal/redistest"
 )
 

@@ -10,7 +10,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gnetty/gnetty/codec/http1"
-	"github.com/gnetty/gnetty/handler/session"
+	"github.com/gnetty/gnetty/handler/http/session"
 	"github.com/gnetty/gnetty/pipeline"
 )
 

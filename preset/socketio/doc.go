@@ -71,7 +71,7 @@
 // # Limits
 //
 // A polling session's queued output is bounded by WriteBufferLimit, and a
-// WebSocket's unread output by the same limit (handler/slowconsumer): a
+// WebSocket's unread output by the same limit (handler/ws/slowconsumer): a
 // client that does not keep up is disconnected, never buffered without
 // bound. Not supported: Engine.IO v3 (socket.io-client 2.x), JSONP
 // polling, WebTransport, and the msgpack parser.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gnetty/gnetty/codec/http1"
 	"github.com/gnetty/gnetty/codec/wsframe"
-	"github.com/gnetty/gnetty/handler/wsupgrade"
+	"github.com/gnetty/gnetty/handler/ws/upgrade"
 	"github.com/gnetty/gnetty/pipeline"
 )
 
@@ -616,7 +616,7 @@ type wsTransport struct {
 
 func (t *wsTransport) HandleUserEvent(ctx *pipeline.Context, ev any) {
 	switch ev.(type) {
-	case *wsupgrade.Handshake:
+	case *upgrade.Handshake:
 		t.opened(ctx.Channel())
 		return
 	case pipeline.ShutdownEvent:

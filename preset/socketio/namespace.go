@@ -7,7 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/gnetty/gnetty/handler/layer"
+	"github.com/gnetty/gnetty/layer"
 	"github.com/gnetty/gnetty/pipeline"
 )
 

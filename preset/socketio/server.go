@@ -3,6 +3,7 @@ package socketio
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,10 +18,11 @@ import (
 	"github.com/gnetty/gnetty/codec/http1"
 	"github.com/gnetty/gnetty/codec/jsonmsg"
 	"github.com/gnetty/gnetty/codec/wsframe"
-	"github.com/gnetty/gnetty/handler/layer"
-	"github.com/gnetty/gnetty/handler/router"
-	"github.com/gnetty/gnetty/handler/slowconsumer"
-	"github.com/gnetty/gnetty/handler/wsupgrade"
+	"github.com/gnetty/gnetty/handler/http/router"
+	"github.com/gnetty/gnetty/handler/tlsh"
+	"github.com/gnetty/gnetty/handler/ws/slowconsumer"
+	"github.com/gnetty/gnetty/handler/ws/upgrade"
+	"github.com/gnetty/gnetty/layer"
 	"github.com/gnetty/gnetty/pipeline"
 )
 
@@ -79,6 +81,10 @@ type Config struct {
 	HandshakeTimeout time.Duration
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+	// TLS, when set, serves https:// and wss:// (see the websocket
+	// preset's TLS); TLSHandshakeTimeout bounds each handshake (10 s).
+	TLS                 *tls.Config
+	TLSHandshakeTimeout time.Duration
 	// Server holds the remaining bootstrap settings; Addrs and Initializer
 	// are set here.
 	Server bootstrap.Config
@@ -213,11 +219,11 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	srv := &Server{cfg: cfg, logger: cfg.Logger, namespaces: map[string]*Namespace{}, origin: originPrefix + newSessionID()}
-	srv.up = wsupgrade.New(wsupgrade.Config{
+	srv.up = upgrade.New(upgrade.Config{
 		CheckOrigin: srv.checkOrigin,
 		Frame:       wsframe.Config{MaxMessageSize: cfg.MaxHTTPBufferSize},
 		HTTPCodec:   http1.CodecName,
-		Remove:      append([]string{watchName}, wsupgrade.DefaultRemove...),
+		Remove:      append([]string{watchName}, upgrade.DefaultRemove...),
 		Install:     srv.install,
 	})
 	r := router.New()
@@ -235,13 +241,17 @@ func New(cfg Config) (*Server, error) {
 	if sc.Logger == nil {
 		sc.Logger = cfg.Logger
 	}
+	front := router.Front{Router: r, Timeout: cfg.HandshakeTimeout, MaxBodyBytes: int64(cfg.MaxHTTPBufferSize)}
 	sc.Initializer = func(ch *pipeline.Channel) {
-		p := ch.Pipeline()
-		_ = p.AddLast(http1.CodecName, http1.NewServerCodec(http1.Config{}))
-		_ = p.AddLast(wsupgrade.TimeoutName, wsupgrade.NewTimeout(cfg.HandshakeTimeout))
-		_ = p.AddLast(http1.AggregatorName, http1.NewAggregator(int64(cfg.MaxHTTPBufferSize)))
-		_ = p.AddLast(watchName, &pollWatch{})
-		_ = p.AddLast(router.Name, r)
+		f := front
+		f.Before = []router.Slot{{Name: watchName, Handler: &pollWatch{}}} // one per channel
+		if err := f.Install(ch.Pipeline()); err != nil {
+			ch.Logger().Error("socketio: cannot build the HTTP chain", "err", err)
+			ch.Close()
+		}
+	}
+	if cfg.TLS != nil {
+		sc.Initializer = tlsh.Initializer(tlsh.Config{TLS: cfg.TLS, HandshakeTimeout: cfg.TLSHandshakeTimeout}, sc.Initializer)
 	}
 	b, err := bootstrap.New(sc)
 	if err != nil {
@@ -395,7 +405,7 @@ func (srv *Server) serveWebSocket(ctx *pipeline.Context, req *http1.Request, q u
 
 var transportKey = pipeline.NewAttrKey[*wsTransport]("socketio.transport")
 
-func (srv *Server) install(p *pipeline.Pipeline, _ *wsupgrade.Handshake) error {
+func (srv *Server) install(p *pipeline.Pipeline, _ *upgrade.Handshake) error {
 	ch := p.Channel()
 	t, ok := transportKey.Get(ch)
 	if !ok {

@@ -525,11 +525,10 @@ func TestServerAcksAndDisconnect(t *testing.T) {
 }
 
 // TestOverTLS: polling over https:// and the upgrade to wss:// on one
-// TLS port (bootstrap's TLS option), with a test CA.
+// TLS port (the preset's TLS option), with a test CA.
 func TestOverTLS(t *testing.T) {
 	certs := tlstest.New(t)
-	cfg := socketio.Config{Server: bootstrap.Config{Workers: 2}}
-	cfg.Server.TLS = certs.ServerConfig()
+	cfg := socketio.Config{Server: bootstrap.Config{Workers: 2}, TLS: certs.ServerConfig()}
 	_, base := startServer(t, cfg, echoSetup)
 	base = strings.Replace(base, "http://", "https://", 1)
 	p := &poller{t: t, base: base + "/socket.io/?EIO=4&transport=polling", http: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: certs.ClientConfig()}}}

@@ -13,10 +13,10 @@ import (
 
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
-	"github.com/gnetty/gnetty/handler/ack"
-	"github.com/gnetty/gnetty/handler/dispatch"
-	"github.com/gnetty/gnetty/handler/executor"
-	"github.com/gnetty/gnetty/handler/wsupgrade"
+	"github.com/gnetty/gnetty/executor"
+	"github.com/gnetty/gnetty/handler/ws/ack"
+	"github.com/gnetty/gnetty/handler/ws/dispatch"
+	"github.com/gnetty/gnetty/handler/ws/upgrade"
 	"github.com/gnetty/gnetty/pipeline"
 	gws "github.com/gnetty/gnetty/preset/websocket"
 )
@@ -65,8 +65,8 @@ func TestDispatchAndAcksOverWebSocket(t *testing.T) {
 	s, err := gws.New(gws.Config{
 		Addrs:   []string{"127.0.0.1:0"},
 		Routes:  map[string]gws.Handler{"/": gws.Funcs{}},
-		Upgrade: wsupgrade.Config{CheckOrigin: func(string, *http1.Request) bool { return true }},
-		Handlers: func(p *pipeline.Pipeline, hs *wsupgrade.Handshake) error {
+		Upgrade: upgrade.Config{CheckOrigin: func(string, *http1.Request) bool { return true }},
+		Handlers: func(p *pipeline.Pipeline, hs *upgrade.Handshake) error {
 			if err := p.AddLast(ack.Name, ack.New(ack.Config{Timeout: 100 * time.Millisecond, MaxRetries: 5})); err != nil {
 				return err
 			}

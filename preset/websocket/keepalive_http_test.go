@@ -10,7 +10,7 @@ import (
 
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
-	"github.com/gnetty/gnetty/handler/router"
+	"github.com/gnetty/gnetty/handler/http/router"
 	"github.com/gnetty/gnetty/internal/servertest"
 	"github.com/gnetty/gnetty/pipeline"
 	gws "github.com/gnetty/gnetty/preset/websocket"

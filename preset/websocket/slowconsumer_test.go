@@ -13,8 +13,8 @@ import (
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
 	"github.com/gnetty/gnetty/codec/wsframe"
-	"github.com/gnetty/gnetty/handler/slowconsumer"
-	"github.com/gnetty/gnetty/handler/wsupgrade"
+	"github.com/gnetty/gnetty/handler/ws/slowconsumer"
+	"github.com/gnetty/gnetty/handler/ws/upgrade"
 	"github.com/gnetty/gnetty/pipeline"
 	gws "github.com/gnetty/gnetty/preset/websocket"
 )
@@ -29,8 +29,8 @@ func TestSlowConsumerIsDroppedOthersKeepReceiving(t *testing.T) {
 	s, err := gws.New(gws.Config{
 		Addrs:   []string{"127.0.0.1:0"},
 		Routes:  map[string]gws.Handler{"/": gws.Funcs{Open: func(c *gws.Conn) { room.Add(c); joined <- struct{}{} }, Close: func(c *gws.Conn, _ ws.StatusCode, _ string) { room.Remove(c) }}},
-		Upgrade: wsupgrade.Config{CheckOrigin: func(string, *http1.Request) bool { return true }},
-		Handlers: func(p *pipeline.Pipeline, _ *wsupgrade.Handshake) error {
+		Upgrade: upgrade.Config{CheckOrigin: func(string, *http1.Request) bool { return true }},
+		Handlers: func(p *pipeline.Pipeline, _ *upgrade.Handshake) error {
 			return p.AddAfter(wsframe.Name, slowconsumer.Name, slowconsumer.New(slowconsumer.Config{Limit: 1 << 20, Stats: stats}))
 		},
 		Server: bootstrap.Config{Workers: 2, ChannelOptions: bootstrap.ChannelOptions{SocketSendBuffer: 64 << 10}, Logger: slog.New(slog.DiscardHandler)},

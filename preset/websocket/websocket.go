@@ -19,6 +19,7 @@
 package websocket
 
 import (
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"sync"
@@ -30,10 +31,11 @@ import (
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
 	"github.com/gnetty/gnetty/codec/wsframe"
-	"github.com/gnetty/gnetty/handler/router"
-	"github.com/gnetty/gnetty/handler/session"
-	"github.com/gnetty/gnetty/handler/wskeepalive"
-	"github.com/gnetty/gnetty/handler/wsupgrade"
+	"github.com/gnetty/gnetty/handler/http/router"
+	"github.com/gnetty/gnetty/handler/http/session"
+	"github.com/gnetty/gnetty/handler/tlsh"
+	"github.com/gnetty/gnetty/handler/ws/keepalive"
+	"github.com/gnetty/gnetty/handler/ws/upgrade"
 	"github.com/gnetty/gnetty/pipeline"
 )
 
@@ -108,7 +110,7 @@ type Config struct {
 	Sessions *session.Manager
 	// Upgrade options: origin check, auth hook, subprotocols, compression,
 	// frame limits (Install, Remove and HTTPCodec are set by the preset).
-	Upgrade wsupgrade.Config
+	Upgrade upgrade.Config
 	// HandshakeTimeout is the HTTP read timeout until the upgrade: a
 	// connection that takes longer than this to send a complete request,
 	// from opening or from its previous response, is closed. A keep-alive
@@ -117,11 +119,19 @@ type Config struct {
 	// Handlers, when set, adds pipeline handlers between keepalive and the
 	// application's Handler after each upgrade (a dispatch.Dispatcher, an
 	// ack.Tracker, ...). Messages they consume do not reach OnMessage.
-	Handlers func(p *pipeline.Pipeline, hs *wsupgrade.Handshake) error
+	Handlers func(p *pipeline.Pipeline, hs *upgrade.Handshake) error
 	// PingInterval and PongTimeout for keepalive (defaults 25 s and 20 s).
 	PingInterval, PongTimeout time.Duration
 	// MaxBodyBytes bounds HTTP request bodies. Default 1 MiB.
 	MaxBodyBytes int64
+	// TLS, when set, serves https:// and wss://: a handler/tlsh handler
+	// first on every connection, with crypto/tls's settings
+	// (certificates or GetCertificate, ALPN, client certificates;
+	// tlsh.ServerConfig loads a certificate pair and reloads it when it
+	// changes).
+	TLS *tls.Config
+	// TLSHandshakeTimeout bounds each TLS handshake. Default 10 s.
+	TLSHandshakeTimeout time.Duration
 	// Server holds the remaining bootstrap settings (workers, water
 	// marks, limits, logger); its Addrs and Initializer are set here.
 	Server bootstrap.Config
@@ -130,9 +140,9 @@ type Config struct {
 // AppName is the pipeline slot name of the application's Handler after an
 // upgrade. The chain after an upgrade is, by slot name:
 //
-//	wsframe.Name -> wskeepalive.Name -> [Config.Handlers] -> AppName
+//	wsframe.Name -> keepalive.Name -> [Config.Handlers] -> AppName
 //
-// Config.Handlers adds its handlers with AddAfter(wskeepalive.Name, ...)
+// Config.Handlers adds its handlers with AddAfter(keepalive.Name, ...)
 // or AddLast (AddLast runs before the application is added).
 const AppName = "app"
 
@@ -167,10 +177,10 @@ func New(cfg Config) (*Server, error) {
 	r := router.New()
 	for pattern, h := range cfg.Routes {
 		up := cfg.Upgrade
-		up.HTTPCodec, up.Remove = http1.CodecName, wsupgrade.DefaultRemove
+		up.HTTPCodec, up.Remove = http1.CodecName, upgrade.DefaultRemove
 		h := h
-		up.Install = func(p *pipeline.Pipeline, hs *wsupgrade.Handshake) error {
-			if err := p.AddAfter(wsframe.Name, wskeepalive.Name, wskeepalive.New(wskeepalive.Config{PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout})); err != nil {
+		up.Install = func(p *pipeline.Pipeline, hs *upgrade.Handshake) error {
+			if err := p.AddAfter(wsframe.Name, keepalive.Name, keepalive.New(keepalive.Config{PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout})); err != nil {
 				return err
 			}
 			if cfg.Handlers != nil {
@@ -182,7 +192,7 @@ func New(cfg Config) (*Server, error) {
 			a.Inbound = pipeline.InboundOf[*wsframe.Message](a)
 			return p.AddLast(AppName, a)
 		}
-		if err := r.Handle("GET", pattern, wsupgrade.New(up)); err != nil {
+		if err := r.Handle("GET", pattern, upgrade.New(up)); err != nil {
 			return nil, err
 		}
 	}
@@ -193,15 +203,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	sc := cfg.Server
 	sc.Addrs = cfg.Addrs
-	sc.Initializer = func(ch *pipeline.Channel) {
-		p := ch.Pipeline()
-		_ = p.AddLast(http1.CodecName, http1.NewServerCodec(http1.Config{}))
-		_ = p.AddLast(wsupgrade.TimeoutName, wsupgrade.NewTimeout(cfg.HandshakeTimeout))
-		_ = p.AddLast(http1.AggregatorName, http1.NewAggregator(cfg.MaxBodyBytes))
-		if cfg.Sessions != nil {
-			_ = p.AddLast(session.Name, cfg.Sessions)
-		}
-		_ = p.AddLast(router.Name, r)
+	front := router.Front{Router: r, Timeout: cfg.HandshakeTimeout, MaxBodyBytes: cfg.MaxBodyBytes}
+	if cfg.Sessions != nil {
+		front.Before = []router.Slot{{Name: session.Name, Handler: cfg.Sessions}}
+	}
+	sc.Initializer = front.Initializer()
+	if cfg.TLS != nil {
+		sc.Initializer = tlsh.Initializer(tlsh.Config{TLS: cfg.TLS, HandshakeTimeout: cfg.TLSHandshakeTimeout}, sc.Initializer)
 	}
 	srv, err := bootstrap.New(sc)
 	if err != nil {
@@ -227,7 +235,7 @@ func (s *Server) Conns() int {
 // their order.
 type Conn struct {
 	ch     *pipeline.Channel
-	hs     *wsupgrade.Handshake
+	hs     *upgrade.Handshake
 	closed atomic.Bool
 	// Value is free for the application (set it in OnOpen).
 	Value atomic.Value
@@ -244,7 +252,7 @@ func (c *Conn) Channel() *pipeline.Channel { return c.ch }
 
 // Handshake returns what the upgrade request carried (path, params,
 // headers, subprotocol, session).
-func (c *Conn) Handshake() *wsupgrade.Handshake { return c.hs }
+func (c *Conn) Handshake() *upgrade.Handshake { return c.hs }
 
 // WriteText sends a text message (the string is copied).
 func (c *Conn) WriteText(s string) error {
@@ -303,7 +311,7 @@ type adapter struct {
 
 func (a *adapter) HandleUserEvent(ctx *pipeline.Context, ev any) {
 	switch e := ev.(type) {
-	case *wsupgrade.Handshake:
+	case *upgrade.Handshake:
 		a.c = &Conn{ch: ctx.Channel(), hs: e}
 		a.code = ws.StatusAbnormalClosure
 		a.s.mu.Lock()

@@ -12,8 +12,8 @@ import (
 
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
-	"github.com/gnetty/gnetty/handler/router"
-	"github.com/gnetty/gnetty/handler/wsupgrade"
+	"github.com/gnetty/gnetty/handler/http/router"
+	"github.com/gnetty/gnetty/handler/ws/upgrade"
 	"github.com/gnetty/gnetty/internal/servertest"
 	"github.com/gnetty/gnetty/pipeline"
 	gws "github.com/gnetty/gnetty/preset/websocket"
@@ -57,7 +57,7 @@ func TestRoomsBroadcastAndCloseCodes(t *testing.T) {
 	s, err := gws.New(gws.Config{
 		Addrs:   []string{"127.0.0.1:0"},
 		Routes:  map[string]gws.Handler{"/ws/chat/{room}": chat},
-		Upgrade: wsupgrade.Config{CheckOrigin: func(string, *http1.Request) bool { return true }},
+		Upgrade: upgrade.Config{CheckOrigin: func(string, *http1.Request) bool { return true }},
 		HTTP: func(r *router.Router) error {
 			return r.Handle("GET", "/healthz", func(ctx *pipeline.Context, req *http1.Request) {
 				router.Reply(ctx, req, 200, "text/plain", []byte("ok"))
@@ -123,7 +123,7 @@ func TestConnWritesFromGoroutinesInOrder(t *testing.T) {
 	s, err := gws.New(gws.Config{
 		Addrs:   []string{"127.0.0.1:0"},
 		Routes:  map[string]gws.Handler{"/": gws.Funcs{Open: func(c *gws.Conn) { got <- c }}},
-		Upgrade: wsupgrade.Config{CheckOrigin: func(string, *http1.Request) bool { return true }},
+		Upgrade: upgrade.Config{CheckOrigin: func(string, *http1.Request) bool { return true }},
 		Server:  bootstrap.Config{Workers: 1, Logger: slog.New(slog.DiscardHandler)},
 	})
 	run(t, s, err)
