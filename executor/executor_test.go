@@ -113,3 +113,32 @@ func TestPanicDoesNotKillWorkers(t *testing.T) {
 		t.Fatal("worker died")
 	}
 }
+
+// A Queue runs its jobs one at a time, in order, and its goroutine ends
+// when the work does (a later Submit starts another).
+func TestQueueOrderAndIdle(t *testing.T) {
+	var q executor.Queue
+	var running, maxRunning atomic.Int32
+	got := make(chan int, 100)
+	for i := range 100 {
+		q.Submit(func() {
+			n := running.Add(1)
+			if n > maxRunning.Load() {
+				maxRunning.Store(n)
+			}
+			got <- i
+			running.Add(-1)
+		})
+	}
+	for i := range 100 {
+		if v := <-got; v != i {
+			t.Fatalf("job %d ran as %d", v, i)
+		}
+	}
+	if maxRunning.Load() != 1 {
+		t.Fatalf("%d jobs ran at once", maxRunning.Load())
+	}
+	done := make(chan struct{})
+	q.Submit(func() { close(done) }) // after going idle
+	<-done
+}

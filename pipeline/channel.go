@@ -226,7 +226,9 @@ func (ch *Channel) String() string {
 	return fmt.Sprintf("[id: %d, L:%v - R:%v]", ch.id, ch.tr.LocalAddr(), ch.tr.RemoteAddr())
 }
 
-// Write writes msg from the tail of the pipeline. Safe for concurrent use.
+// Write writes msg from the tail of the pipeline; like Context.Write it
+// sends nothing until a Flush (WriteAndFlush does both). Safe for
+// concurrent use.
 func (ch *Channel) Write(msg any) {
 	if ch.loop.InLoop() {
 		ch.p.Write(msg)

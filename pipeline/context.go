@@ -157,9 +157,13 @@ func (c *Context) FireWritabilityChanged(writable bool) {
 }
 
 // Write passes msg to the WriteHandler before this one (towards the head).
-// The message is queued in the channel's outbound batch; Flush sends it.
-// Ownership of msg passes to the pipeline: a []byte must not be modified
-// after Write.
+// The message is queued in the channel's outbound batch and nothing is
+// sent until a Flush: a Write that no Flush follows sends nothing, and
+// nothing says so (pipelinetest.Channel.Finish reports it in tests). Use
+// WriteAndFlush for a single reply, or Write each reply and Flush once in
+// HandleReadComplete, so that one read's replies go out in one system
+// call. Ownership of msg passes to the pipeline: a []byte must not be
+// modified after Write.
 func (c *Context) Write(msg any) {
 	n := c.prev
 	for n.mask&maskWrite == 0 || n.removed {

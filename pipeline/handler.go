@@ -102,6 +102,42 @@ type InactiveFunc func(ctx *Context)
 // HandleInactive calls f(ctx).
 func (f InactiveFunc) HandleInactive(ctx *Context) { f(ctx) }
 
+// ReadCompleteFunc adapts a function to a ReadCompleteHandler.
+type ReadCompleteFunc func(ctx *Context)
+
+// HandleReadComplete calls f(ctx).
+func (f ReadCompleteFunc) HandleReadComplete(ctx *Context) { f(ctx) }
+
+// WritabilityFunc adapts a function to a WritabilityHandler.
+type WritabilityFunc func(ctx *Context, writable bool)
+
+// HandleWritabilityChanged calls f(ctx, writable).
+func (f WritabilityFunc) HandleWritabilityChanged(ctx *Context, writable bool) { f(ctx, writable) }
+
+// FlushFunc adapts a function to a FlushHandler.
+type FlushFunc func(ctx *Context)
+
+// HandleFlush calls f(ctx).
+func (f FlushFunc) HandleFlush(ctx *Context) { f(ctx) }
+
+// CloseFunc adapts a function to a CloseHandler.
+type CloseFunc func(ctx *Context)
+
+// HandleClose calls f(ctx).
+func (f CloseFunc) HandleClose(ctx *Context) { f(ctx) }
+
+// AddedFunc adapts a function to an AddedHandler.
+type AddedFunc func(ctx *Context)
+
+// HandlerAdded calls f(ctx).
+func (f AddedFunc) HandlerAdded(ctx *Context) { f(ctx) }
+
+// RemovedFunc adapts a function to a RemovedHandler.
+type RemovedFunc func(ctx *Context)
+
+// HandlerRemoved calls f(ctx).
+func (f RemovedFunc) HandlerRemoved(ctx *Context) { f(ctx) }
+
 // event masks: which events a context takes.
 const (
 	maskRead uint16 = 1 << iota

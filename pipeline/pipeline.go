@@ -63,7 +63,9 @@ func (p *Pipeline) newCtx(name string, h any) (*Context, error) {
 		return nil, fmt.Errorf("%w: %q", ErrDuplicateName, name)
 	}
 	c := newContext(p, name, h)
-	if c.mask == 0 {
+	_, added := h.(AddedHandler)
+	_, removed := h.(RemovedHandler)
+	if c.mask == 0 && !added && !removed { // lifecycle hooks alone are a handler too
 		return nil, fmt.Errorf("%w: %T", ErrNotHandler, h)
 	}
 	return c, nil

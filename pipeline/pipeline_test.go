@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -438,5 +439,48 @@ func TestAttributes(t *testing.T) {
 	}
 	if err := ch.Finish(); err != nil {
 		t.Error(err)
+	}
+}
+
+// Every single-method handler interface has a Func adapter, and the
+// pipeline calls it for its event.
+func TestFuncAdapters(t *testing.T) {
+	var got []string
+	note := func(s string) { got = append(got, s) }
+	var (
+		_ pipeline.ReadHandler         = pipeline.ReadFunc(nil)
+		_ pipeline.ReadCompleteHandler = pipeline.ReadCompleteFunc(nil)
+		_ pipeline.ActiveHandler       = pipeline.ActiveFunc(nil)
+		_ pipeline.InactiveHandler     = pipeline.InactiveFunc(nil)
+		_ pipeline.UserEventHandler    = pipeline.UserEventFunc(nil)
+		_ pipeline.ErrorHandler        = pipeline.ErrorFunc(nil)
+		_ pipeline.WritabilityHandler  = pipeline.WritabilityFunc(nil)
+		_ pipeline.WriteHandler        = pipeline.WriteFunc(nil)
+		_ pipeline.FlushHandler        = pipeline.FlushFunc(nil)
+		_ pipeline.CloseHandler        = pipeline.CloseFunc(nil)
+		_ pipeline.AddedHandler        = pipeline.AddedFunc(nil)
+		_ pipeline.RemovedHandler      = pipeline.RemovedFunc(nil)
+	)
+	ch := pipelinetest.New(
+		pipeline.AddedFunc(func(ctx *pipeline.Context) { note("added") }),
+		pipeline.CloseFunc(func(ctx *pipeline.Context) { note("close"); ctx.Close() }),
+		pipeline.FlushFunc(func(ctx *pipeline.Context) { note("flush"); ctx.Flush() }),
+		pipeline.ReadCompleteFunc(func(ctx *pipeline.Context) { note("read complete"); ctx.FireReadComplete() }),
+		pipeline.WritabilityFunc(func(ctx *pipeline.Context, w bool) { note(fmt.Sprint("writable ", w)) }),
+	)
+	if err := ch.Pipeline().AddLast("removed", pipeline.RemovedFunc(func(ctx *pipeline.Context) { note("removed") })); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.Pipeline().Remove("removed"); err != nil {
+		t.Fatal(err)
+	}
+	ch.WriteInbound([]byte("x"))
+	ch.SetBacklog(1 << 20)
+	ch.SetBacklog(0)
+	ch.WriteOutbound([]byte("y"))
+	ch.Close()
+	want := "added,removed,read complete,writable false,writable true,flush,close"
+	if strings.Join(got, ",") != want {
+		t.Fatalf("called %q, want %q", strings.Join(got, ","), want)
 	}
 }

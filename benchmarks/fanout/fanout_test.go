@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"runtime/pprof"
 	"strconv"
 	"testing"
 	"time"
@@ -23,26 +22,13 @@ var (
 var impls = []string{"gnetty", "gorilla", "nbio"}
 
 func TestMain(m *testing.M) {
-	var err error
 	a := func(k string) int { n, _ := strconv.Atoi(os.Getenv(k)); return n }
-	switch {
-	case os.Getenv("FAN_SERVER") != "":
-		if path := os.Getenv("FAN_CPUPROFILE"); path != "" {
-			if f, ferr := os.Create(path); ferr == nil && pprof.StartCPUProfile(f) == nil {
-				defer pprof.StopCPUProfile()
-			}
-		}
-		err = serve(os.Getenv("FAN_SERVER"), os.Getenv("FAN_ADDR"))
-	case os.Getenv("FAN_LOAD") != "":
-		d, _ := time.ParseDuration(os.Getenv("FAN_DURATION"))
-		err = run(os.Getenv("FAN_ADDR"), a("FAN_ROOMS"), a("FAN_OFFERED"), a("FAN_STALL"), d, a("FAN_PID"))
-	default:
-		os.Exit(m.Run())
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	peer.Main(m, "FAN_CPUPROFILE",
+		peer.Mode{Env: "FAN_SERVER", Run: func(impl string) error { return serve(impl, os.Getenv("FAN_ADDR")) }},
+		peer.Mode{Env: "FAN_LOAD", Run: func(string) error {
+			d, _ := time.ParseDuration(os.Getenv("FAN_DURATION"))
+			return run(os.Getenv("FAN_ADDR"), a("FAN_ROOMS"), a("FAN_OFFERED"), a("FAN_STALL"), d, a("FAN_PID"))
+		}})
 }
 
 // BenchmarkFanOut: 5,000 members in rooms of 100, 100k and 300k

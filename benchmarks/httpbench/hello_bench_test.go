@@ -12,7 +12,6 @@ import (
 	"os/signal"
 	"regexp"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"testing"
@@ -37,20 +36,8 @@ const hello = "Hello, World!"
 // TestMain doubles as the server process: the benchmark re-runs this test
 // binary with GNETTY_BENCH_SERVER set.
 func TestMain(m *testing.M) {
-	if impl := os.Getenv("GNETTY_BENCH_SERVER"); impl != "" {
-		if path := os.Getenv("GNETTY_BENCH_CPUPROFILE"); path != "" {
-			f, err := os.Create(path)
-			if err == nil && pprof.StartCPUProfile(f) == nil {
-				defer pprof.StopCPUProfile()
-			}
-		}
-		if err := serve(impl, os.Getenv("GNETTY_BENCH_ADDR")); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		return
-	}
-	os.Exit(m.Run())
+	peer.Main(m, "GNETTY_BENCH_CPUPROFILE",
+		peer.Mode{Env: "GNETTY_BENCH_SERVER", Run: func(impl string) error { return serve(impl, os.Getenv("GNETTY_BENCH_ADDR")) }})
 }
 
 func serve(impl, addr string) error {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/pprof"
 	"strconv"
 	"testing"
 	"time"
@@ -26,32 +25,21 @@ var impls = []string{"gnetty", "node", "zishang520"}
 
 // TestMain doubles as the gnetty server and the load process.
 func TestMain(m *testing.M) {
-	var err error
 	a := func(k string) int { n, _ := strconv.Atoi(os.Getenv(k)); return n }
 	d, _ := time.ParseDuration(os.Getenv("SIOB_DURATION"))
-	switch {
-	case os.Getenv("SIOB_SERVER") != "":
-		if path := os.Getenv("SIOB_CPUPROFILE"); path != "" {
-			if f, ferr := os.Create(path); ferr == nil && pprof.StartCPUProfile(f) == nil {
-				defer pprof.StopCPUProfile()
+	peer.Main(m, "SIOB_CPUPROFILE",
+		peer.Mode{Env: "SIOB_SERVER", Run: func(impl string) error {
+			if impl == "zishang520" {
+				return serveZishang(os.Getenv("SIOB_ADDR"))
 			}
-		}
-		if os.Getenv("SIOB_SERVER") == "zishang520" {
-			err = serveZishang(os.Getenv("SIOB_ADDR"))
-		} else {
-			err = serveGnetty(os.Getenv("SIOB_ADDR"))
-		}
-	case os.Getenv("SIOB_LOAD") == "echo":
-		err = runEcho(os.Getenv("SIOB_ADDR"), a("SIOB_CONNS"), a("SIOB_INFLIGHT"), a("SIOB_SIZE"), d)
-	case os.Getenv("SIOB_LOAD") == "broadcast":
-		err = runBroadcast(os.Getenv("SIOB_ADDR"), a("SIOB_MEMBERS"), a("SIOB_RATE"), d)
-	default:
-		os.Exit(m.Run())
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+			return serveGnetty(os.Getenv("SIOB_ADDR"))
+		}},
+		peer.Mode{Env: "SIOB_LOAD", Run: func(load string) error {
+			if load == "broadcast" {
+				return runBroadcast(os.Getenv("SIOB_ADDR"), a("SIOB_MEMBERS"), a("SIOB_RATE"), d)
+			}
+			return runEcho(os.Getenv("SIOB_ADDR"), a("SIOB_CONNS"), a("SIOB_INFLIGHT"), a("SIOB_SIZE"), d)
+		}})
 }
 
 type server struct {

@@ -30,45 +30,35 @@ var impls = []string{"rawgnet", "gnetty", "gorilla", "gobwas", "nbio"}
 
 // TestMain doubles as the server and the load process.
 func TestMain(m *testing.M) {
-	var err error
-	switch {
-	case os.Getenv("WSB_SERVER") != "":
-		if path := os.Getenv("WSB_CPUPROFILE"); path != "" {
-			if f, ferr := os.Create(path); ferr == nil && pprof.StartCPUProfile(f) == nil {
-				defer pprof.StopCPUProfile()
+	a := func(k string) int { n, _ := strconv.Atoi(os.Getenv(k)); return n }
+	d, _ := time.ParseDuration(os.Getenv("WSB_DURATION"))
+	peer.Main(m, "WSB_CPUPROFILE",
+		peer.Mode{Env: "WSB_SERVER", Run: func(impl string) error {
+			if path := os.Getenv("WSB_HEAPPROFILE"); path != "" {
+				writeHeapProfileOnSIGUSR1(path)
 			}
-		}
-		if path := os.Getenv("WSB_HEAPPROFILE"); path != "" {
-			writeHeapProfileOnSIGUSR1(path)
-		}
-		err = serve(os.Getenv("WSB_SERVER"), os.Getenv("WSB_ADDR"))
-	case os.Getenv("WSB_LOAD") != "":
-		a := func(k string) int { n, _ := strconv.Atoi(os.Getenv(k)); return n }
-		d, _ := time.ParseDuration(os.Getenv("WSB_DURATION"))
-		err = runLoad(os.Getenv("WSB_LOAD"), os.Getenv("WSB_ADDR"), a("WSB_CONNS"), a("WSB_INFLIGHT"), a("WSB_SIZE"), d)
-	case os.Getenv("WSB_HANDSHAKES") != "":
-		d, _ := time.ParseDuration(os.Getenv("WSB_DURATION"))
-		err = runHandshakes(os.Getenv("WSB_ADDR"), d, os.Getenv("WSB_HANDSHAKES") == "resumed")
-	case os.Getenv("WSB_HB") != "":
-		n, _ := strconv.Atoi(os.Getenv("WSB_HB"))
-		d, _ := time.ParseDuration(os.Getenv("WSB_DURATION"))
-		var steps []int
-		for _, f := range strings.Split(os.Getenv("WSB_HB_STEPS"), ",") {
-			if k, e := strconv.Atoi(f); e == nil {
-				steps = append(steps, k)
+			return serve(impl, os.Getenv("WSB_ADDR"))
+		}},
+		peer.Mode{Env: "WSB_LOAD", Run: func(load string) error {
+			return runLoad(load, os.Getenv("WSB_ADDR"), a("WSB_CONNS"), a("WSB_INFLIGHT"), a("WSB_SIZE"), d)
+		}},
+		peer.Mode{Env: "WSB_HANDSHAKES", Run: func(kind string) error {
+			return runHandshakes(os.Getenv("WSB_ADDR"), d, kind == "resumed")
+		}},
+		peer.Mode{Env: "WSB_HB", Run: func(n string) error {
+			conns, _ := strconv.Atoi(n)
+			var steps []int
+			for _, f := range strings.Split(os.Getenv("WSB_HB_STEPS"), ",") {
+				if k, e := strconv.Atoi(f); e == nil {
+					steps = append(steps, k)
+				}
 			}
-		}
-		err = runHeartbeat(os.Getenv("WSB_ADDR"), n, steps, d)
-	case os.Getenv("WSB_IDLE") != "":
-		n, _ := strconv.Atoi(os.Getenv("WSB_IDLE"))
-		err = runIdle(os.Getenv("WSB_ADDR"), n)
-	default:
-		os.Exit(m.Run())
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+			return runHeartbeat(os.Getenv("WSB_ADDR"), conns, steps, d)
+		}},
+		peer.Mode{Env: "WSB_IDLE", Run: func(n string) error {
+			conns, _ := strconv.Atoi(n)
+			return runIdle(os.Getenv("WSB_ADDR"), conns)
+		}})
 }
 
 // The server and load modes return from TestMain normally so that deferred

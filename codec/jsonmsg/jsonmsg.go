@@ -14,6 +14,7 @@ package jsonmsg
 
 import (
 	"errors"
+	"io"
 
 	jsoniter "github.com/json-iterator/go"
 )
@@ -31,6 +32,7 @@ var (
 	ErrSyntax    = errors.New("jsonmsg: malformed JSON")
 	ErrNoKey     = errors.New("jsonmsg: key not found")
 	ErrNotString = errors.New("jsonmsg: key's value is not a plain string")
+	ErrNotArray  = errors.New("jsonmsg: not a JSON array")
 )
 
 // Peek returns the value of the top-level string field key in the JSON
@@ -120,6 +122,63 @@ func scanString(b []byte, i int) (end int, escaped, ok bool) {
 }
 
 const maxDepth = 512
+
+// SkipSpace returns the index of the first byte at or after i that is not
+// JSON whitespace (len(b) if none).
+func SkipSpace(b []byte, i int) int { return skipWS(b, i) }
+
+// SkipValue returns the index just past the JSON value that starts at
+// b[i], and false when none does: strings, numbers, literals, and objects
+// and arrays checked for their shape (nesting at most 512 deep). It
+// allocates nothing; it does not validate escapes, numbers or UTF-8 (Valid
+// and Decode do).
+func SkipValue(b []byte, i int) (int, bool) { return skipValue(b, i, 0) }
+
+// SplitArray appends the elements of the JSON array a (whitespace around
+// it allowed) to out, each a sub-slice of a, without allocating beyond
+// out; ErrNotArray when a holds no array, ErrSyntax when it is cut short.
+func SplitArray(a []byte, out [][]byte) ([][]byte, error) {
+	i := skipWS(a, 0)
+	if i >= len(a) || a[i] != '[' {
+		return out, ErrNotArray
+	}
+	i = skipWS(a, i+1)
+	if i < len(a) && a[i] == ']' {
+		return out, nil
+	}
+	for i < len(a) {
+		end, ok := skipValue(a, i, 1)
+		if !ok {
+			return out, ErrSyntax
+		}
+		out = append(out, a[i:end])
+		i = skipWS(a, end)
+		if i >= len(a) {
+			return out, ErrSyntax
+		}
+		switch a[i] {
+		case ']':
+			return out, nil
+		case ',':
+			i = skipWS(a, i+1)
+		default:
+			return out, ErrSyntax
+		}
+	}
+	return out, ErrSyntax
+}
+
+// Valid reports whether b is exactly one JSON value, with nothing after
+// it but whitespace (jsoniter's own Valid accepts trailing bytes).
+func Valid(b []byte) bool {
+	it := API.BorrowIterator(b)
+	defer API.ReturnIterator(it)
+	it.Skip()
+	if it.Error != nil {
+		return false
+	}
+	return it.WhatIsNext() == jsoniter.InvalidValue && it.Error == io.EOF
+}
 
 // skipValue returns the index after the JSON value at b[i].
 func skipValue(b []byte, i, depth int) (int, bool) {

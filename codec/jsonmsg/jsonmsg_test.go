@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/gnetty/gnetty/codec/jsonmsg"
@@ -123,4 +124,38 @@ func fullPeek(in []byte, key string) ([]byte, error) {
 		return val[1 : len(val)-1], nil
 	}
 	return nil, jsonmsg.ErrNoKey
+}
+
+func TestSplitArrayAndValid(t *testing.T) {
+	cases := []struct {
+		in    string
+		elems []string
+		err   error
+	}{
+		{in: `[]`, elems: nil},
+		{in: ` [ "a" , {"b":[1,2]} , 3.5e1, null ] `, elems: []string{`"a"`, `{"b":[1,2]}`, `3.5e1`, `null`}},
+		{in: `["x\"]",true]`, elems: []string{`"x\"]"`, `true`}},
+		{in: `{"a":1}`, err: jsonmsg.ErrNotArray},
+		{in: `["a",`, err: jsonmsg.ErrSyntax},
+		{in: `["a" "b"]`, err: jsonmsg.ErrSyntax},
+		{in: `[{"a":}]`, err: jsonmsg.ErrSyntax},
+	}
+	for _, tc := range cases {
+		got, err := jsonmsg.SplitArray([]byte(tc.in), nil)
+		var strs []string
+		for _, e := range got {
+			strs = append(strs, string(e))
+		}
+		if !errors.Is(err, tc.err) || tc.err == nil && !slices.Equal(strs, tc.elems) {
+			t.Errorf("SplitArray(%s) = %q, %v; want %q, %v", tc.in, strs, err, tc.elems, tc.err)
+		}
+	}
+	for in, want := range map[string]bool{`{"a":[1]}`: true, ` 1 `: true, `{"a":1} x`: false, `{"a":1}{}`: false, `[1,]`: false, ``: false} {
+		if got := jsonmsg.Valid([]byte(in)); got != want {
+			t.Errorf("Valid(%q) = %v", in, got)
+		}
+	}
+	if end, ok := jsonmsg.SkipValue([]byte(`  {"a":[1,{"b":"}"}]} rest`), 2); !ok || end != 21 {
+		t.Errorf("SkipValue: %d %v", end, ok)
+	}
 }

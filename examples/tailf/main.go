@@ -22,8 +22,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/gobwas/ws"
-
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
 	"github.com/gnetty/gnetty/handler/http/router"
@@ -81,14 +79,14 @@ func (t *tail) OnOpen(c *websocket.Conn) {
 	go func() {
 		defer t.wg.Done()
 		if err := follow(ctx, path, func(line string) { _ = c.WriteText(line) }); err != nil {
-			c.Close(ws.StatusInternalServerError, "cannot follow the file")
+			c.Close(websocket.StatusInternalServerError, "cannot follow the file")
 		}
 	}()
 }
 
 func (t *tail) OnMessage(*websocket.Conn, websocket.MessageType, []byte) {}
 
-func (t *tail) OnClose(c *websocket.Conn, _ ws.StatusCode, _ string) {
+func (t *tail) OnClose(c *websocket.Conn, _ websocket.StatusCode, _ string) {
 	t.mu.Lock()
 	cancel := t.cancels[c]
 	delete(t.cancels, c)

@@ -359,16 +359,21 @@ func (c *Channel) IsClosed() bool {
 }
 
 // Finish closes the channel and returns an error naming what reached
-// either end and was left unread (messages, errors, user events), or nil
-// (Netty's EmbeddedChannel.finish). Calling it again returns nil.
+// either end and was left unread (messages, errors, user events), and
+// what was written but never flushed (a Write without a Flush sends
+// nothing), or nil (Netty's EmbeddedChannel.finish). Calling it again
+// returns nil.
 func (c *Channel) Finish() error {
 	if c.finished {
 		return nil
 	}
 	c.finished = true
 	c.backlog = 0
-	c.Close()
 	var errs []error
+	if n := len(c.unflushed) - c.flushUpTo; n > 0 {
+		errs = append(errs, fmt.Errorf("pipelinetest: %d message(s) written and never flushed, first %s", n, describe(c.unflushed[c.flushUpTo])))
+	}
+	c.Close()
 	if len(c.inbound) > 0 {
 		errs = append(errs, fmt.Errorf("pipelinetest: %d inbound message(s) left unread, first %s", len(c.inbound), describe(c.inbound[0])))
 	}

@@ -36,7 +36,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gobwas/ws"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -220,7 +219,7 @@ type Server struct {
 }
 
 // statusTryAgainLater (1013) closes a reader too slow for its queue.
-const statusTryAgainLater ws.StatusCode = 1013
+const statusTryAgainLater = websocket.StatusTryAgainLater
 
 // New builds the chat server (not yet listening).
 func New(cfg Config) (*Server, error) {

@@ -4,7 +4,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gobwas/ws"
 	"golang.org/x/time/rate"
 
 	"github.com/gnetty/gnetty/codec/jsonmsg"
@@ -75,7 +74,7 @@ func (h *handler) OnMessage(c *websocket.Conn, typ websocket.MessageType, data [
 	}
 }
 
-func (h *handler) OnClose(c *websocket.Conn, code ws.StatusCode, reason string) {
+func (h *handler) OnClose(c *websocket.Conn, code websocket.StatusCode, reason string) {
 	s := (*Server)(h)
 	m, ok := memberKey.Get(c.Channel())
 	if !ok {

@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gobwas/ws"
-
 	"github.com/gnetty/gnetty/handler/ws/dispatch"
+	"github.com/gnetty/gnetty/preset/websocket"
 )
 
 // Every client message costs tokens from its connection's rate limiter
@@ -60,7 +59,7 @@ func (s *Server) refuse(m *member, code, msg string) {
 		if m.refused == maxRefusals+1 {
 			s.m.abusive.Inc()
 			s.cfg.Logger.Info("chat: closing a connection that keeps sending refused messages", "user", m.user.Name, "remote", m.ch.RemoteAddr())
-			m.conn.Close(ws.StatusPolicyViolation, "too many refused messages")
+			m.conn.Close(websocket.StatusPolicyViolation, "too many refused messages")
 		}
 		return
 	}

@@ -4,10 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 
-	"github.com/gobwas/ws"
-
 	"github.com/gnetty/gnetty/codec/jsonmsg"
 	"github.com/gnetty/gnetty/layer"
+	"github.com/gnetty/gnetty/preset/websocket"
 )
 
 // A session's connections form a layer group, so that a logout on any
@@ -43,7 +42,7 @@ func (s *Server) closeSession(key string) {
 	}
 	s.mu.Unlock()
 	for _, m := range ms {
-		m.conn.Close(ws.StatusNormalClosure, "logged out")
+		m.conn.Close(websocket.StatusNormalClosure, "logged out")
 	}
 }
 

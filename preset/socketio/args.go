@@ -145,7 +145,7 @@ func (a *Args) fill(elems [][]byte, atts [][]byte) {
 // when skipFirst) and takes the attachments.
 func newArgs(data []byte, skipFirst bool, atts [][]byte) (*Args, error) {
 	var stack [8][]byte
-	elems, err := splitArray(data, stack[:0])
+	elems, err := jsonmsg.SplitArray(data, stack[:0])
 	if err != nil {
 		return nil, err
 	}

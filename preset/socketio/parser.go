@@ -3,11 +3,8 @@ package socketio
 import (
 	"bytes"
 	"errors"
-	"io"
 	"strconv"
 	"sync"
-
-	jsoniter "github.com/json-iterator/go"
 
 	"github.com/gnetty/gnetty/codec/jsonmsg"
 	"github.com/gnetty/gnetty/codec/wsframe"
@@ -103,7 +100,7 @@ func decodePacket(b []byte) (packet, error) {
 
 func validPayload(p *packet) bool {
 	d := p.data
-	if len(d) > 0 && !validJSON(d) {
+	if len(d) > 0 && !jsonmsg.Valid(d) {
 		return false
 	}
 	first := firstNonSpace(d)
@@ -119,12 +116,12 @@ func validPayload(p *packet) bool {
 			return false
 		}
 		var one [1][]byte
-		i := skipSpace(d, skipSpace(d, 0)+1)
+		i := jsonmsg.SkipSpace(d, jsonmsg.SkipSpace(d, 0)+1)
 		if i >= len(d) {
 			return false
 		}
-		end := skipValue(d, i)
-		if end <= i {
+		end, ok := jsonmsg.SkipValue(d, i)
+		if !ok || end <= i {
 			return false // no first element: "[]" names no event
 		}
 		one[0] = d[i:end]
@@ -142,113 +139,11 @@ func validPayload(p *packet) bool {
 	return false
 }
 
-// validJSON reports whether b is exactly one JSON value (jsoniter's Valid
-// accepts trailing bytes).
-func validJSON(b []byte) bool {
-	it := jsonmsg.API.BorrowIterator(b)
-	defer jsonmsg.API.ReturnIterator(it)
-	it.Skip()
-	if it.Error != nil {
-		return false
-	}
-	return it.WhatIsNext() == jsoniter.InvalidValue && it.Error == io.EOF
-}
-
 func firstNonSpace(b []byte) byte {
-	for _, c := range b {
-		switch c {
-		case ' ', '\t', '\r', '\n':
-			continue
-		}
-		return c
+	if i := jsonmsg.SkipSpace(b, 0); i < len(b) {
+		return b[i]
 	}
 	return 0
-}
-
-// splitArray appends the raw elements of the JSON array a to out, each a
-// sub-slice of a. a must be valid JSON (decodePacket checked it): the scan
-// only tracks strings and nesting, without allocating.
-func splitArray(a []byte, out [][]byte) ([][]byte, error) {
-	i := skipSpace(a, 0)
-	if i >= len(a) || a[i] != '[' {
-		return out, errParse
-	}
-	i = skipSpace(a, i+1)
-	if i < len(a) && a[i] == ']' {
-		return out, nil
-	}
-	for i < len(a) {
-		end := skipValue(a, i)
-		if end < 0 {
-			return out, errParse
-		}
-		out = append(out, a[i:end])
-		i = skipSpace(a, end)
-		if i >= len(a) {
-			return out, errParse
-		}
-		if a[i] == ']' {
-			return out, nil
-		}
-		if a[i] != ',' {
-			return out, errParse
-		}
-		i = skipSpace(a, i+1)
-	}
-	return out, errParse
-}
-
-func skipSpace(a []byte, i int) int {
-	for i < len(a) && (a[i] == ' ' || a[i] == '\t' || a[i] == '\n' || a[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipValue returns the end of the JSON value starting at i, or -1.
-func skipValue(a []byte, i int) int {
-	depth := 0
-	for ; i < len(a); i++ {
-		switch a[i] {
-		case '"':
-			j := skipString(a, i)
-			if j < 0 {
-				return -1
-			}
-			i = j - 1
-		case '[', '{':
-			depth++
-		case ']', '}':
-			if depth == 0 {
-				return i
-			}
-			depth--
-		case ',', ' ', '\t', '\n', '\r':
-			if depth == 0 {
-				return i
-			}
-		}
-		if depth == 0 && (a[i] == ']' || a[i] == '}' || a[i] == '"') {
-			return i + 1
-		}
-	}
-	if depth == 0 {
-		return i
-	}
-	return -1
-}
-
-// skipString returns the end of the string starting at a[i] == '"'.
-func skipString(a []byte, i int) int {
-	for j := i + 1; j < len(a); j++ {
-		switch a[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
-		}
-	}
-	return -1
 }
 
 // appendHeader writes a packet's text head: type, attachment count,

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gnetty/gnetty/codec/jsonmsg"
 	"github.com/gnetty/gnetty/pipeline"
 )
 
@@ -315,7 +316,7 @@ func (s *Socket) Disconnect(close bool) {
 // onEvent runs an event's handler (on the loop).
 func (s *Socket) onEvent(p *packet, atts [][]byte) {
 	var stack [8][]byte
-	elems, err := splitArray(p.data, stack[:0])
+	elems, err := jsonmsg.SplitArray(p.data, stack[:0])
 	if err != nil || len(elems) == 0 {
 		s.s.close("parse error", false)
 		return

@@ -48,6 +48,26 @@ const (
 	Binary = ws.OpBinary
 )
 
+// StatusCode is a WebSocket close code (RFC 6455 section 7.4): what
+// Conn.Close sends and Handler.OnClose receives. The application needs
+// no other package for it.
+type StatusCode = ws.StatusCode
+
+// Close codes an application sends or sees.
+const (
+	StatusNormalClosure           StatusCode = 1000 // done
+	StatusGoingAway               StatusCode = 1001 // the server shuts down, the page goes away
+	StatusProtocolError           StatusCode = 1002
+	StatusUnsupportedData         StatusCode = 1003 // a message of a type the endpoint does not take
+	StatusNoStatusRcvd            StatusCode = 1005 // received only: a close frame without a code
+	StatusAbnormalClosure         StatusCode = 1006 // received only: the connection ended without a close frame
+	StatusInvalidFramePayloadData StatusCode = 1007 // text that is not UTF-8
+	StatusPolicyViolation         StatusCode = 1008
+	StatusMessageTooBig           StatusCode = 1009
+	StatusInternalServerError     StatusCode = 1011
+	StatusTryAgainLater           StatusCode = 1013 // overloaded, or a reader too slow for its queue
+)
+
 // Handler is the application. Its methods run on the connection's event
 // loop, one at a time per connection: they must not block (hand blocking
 // work to a goroutine and answer with the Conn). data is valid only until
@@ -55,7 +75,7 @@ const (
 type Handler interface {
 	OnOpen(c *Conn)
 	OnMessage(c *Conn, typ MessageType, data []byte)
-	OnClose(c *Conn, code ws.StatusCode, reason string)
+	OnClose(c *Conn, code StatusCode, reason string)
 }
 
 // Funcs adapts functions to a Handler; nil fields do nothing.
@@ -69,7 +89,7 @@ type Handler interface {
 type Funcs struct {
 	Open    func(c *Conn)
 	Message func(c *Conn, typ MessageType, data []byte)
-	Close   func(c *Conn, code ws.StatusCode, reason string)
+	Close   func(c *Conn, code StatusCode, reason string)
 }
 
 // OnOpen calls f.Open, on the connection's event loop, once the upgrade
@@ -90,7 +110,7 @@ func (f Funcs) OnMessage(c *Conn, typ MessageType, data []byte) {
 
 // OnClose calls f.Close, on the connection's event loop, once the
 // connection has closed, with the peer's close code (1006 if it vanished).
-func (f Funcs) OnClose(c *Conn, code ws.StatusCode, reason string) {
+func (f Funcs) OnClose(c *Conn, code StatusCode, reason string) {
 	if f.Close != nil {
 		f.Close(c, code, reason)
 	}
@@ -291,7 +311,7 @@ func (c *Conn) WritePrepared(p *wsframe.Prepared) error {
 }
 
 // Close starts the close handshake with code and reason.
-func (c *Conn) Close(code ws.StatusCode, reason string) {
+func (c *Conn) Close(code StatusCode, reason string) {
 	c.ch.WriteAndFlush(wsframe.Close{Code: code, Reason: reason})
 }
 
@@ -305,7 +325,7 @@ type adapter struct {
 	s      *Server
 	h      Handler
 	c      *Conn
-	code   ws.StatusCode
+	code   StatusCode
 	reason string
 }
 
@@ -313,7 +333,7 @@ func (a *adapter) HandleUserEvent(ctx *pipeline.Context, ev any) {
 	switch e := ev.(type) {
 	case *upgrade.Handshake:
 		a.c = &Conn{ch: ctx.Channel(), hs: e}
-		a.code = ws.StatusAbnormalClosure
+		a.code = StatusAbnormalClosure
 		a.s.mu.Lock()
 		a.s.conns[a.c] = struct{}{}
 		a.s.mu.Unlock()
@@ -324,7 +344,7 @@ func (a *adapter) HandleUserEvent(ctx *pipeline.Context, ev any) {
 	case pipeline.ShutdownEvent:
 		// Say goodbye; the codec closes after the peer answers (or its
 		// close timeout).
-		ctx.WriteAndFlush(wsframe.Close{Code: ws.StatusGoingAway, Reason: "server shutting down"})
+		ctx.WriteAndFlush(wsframe.Close{Code: StatusGoingAway, Reason: "server shutting down"})
 		return
 	}
 	ctx.FireUserEvent(ev)

@@ -18,10 +18,15 @@ import WebSocket from 'ws';
 const [phase, baseA, arg3, arg4] = process.argv.slice(2);
 const steps = [];
 const fail = (msg) => { console.log(JSON.stringify({ ok: false, msg, steps })); process.exit(1); };
-setTimeout(() => fail('timeout'), 30000).unref();
+setTimeout(() => fail('timeout'), 120000).unref(); // a bound for a busy machine, not a speed target
 
 async function login(base, body) {
-  const r = await fetch(base + '/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  let r;
+  try {
+    r = await fetch(base + '/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(60000) });
+  } catch (e) {
+    fail(`login ${JSON.stringify(body.name)} at ${base}: ${e}`);
+  }
   const j = await r.json().catch(() => ({}));
   return { status: r.status, body: j, cookie: (r.headers.get('set-cookie') || '').split(';')[0] };
 }
@@ -43,9 +48,13 @@ function open(base, room, { cookie, protocols } = {}) {
     for (const w of waiting.splice(0)) if (!w.pred(m)) waiting.push(w); else w.resolve(m);
   });
   ws.on('error', (e) => fail('ws: ' + e));
+  // next resolves with the first message pred accepts; a wait of over a
+  // minute fails the scenario, naming what it waited for.
   const next = (pred) => new Promise((resolve) => {
     const m = got.find(pred);
-    if (m) { got.splice(got.indexOf(m), 1); resolve(m); } else waiting.push({ pred, resolve: (x) => { got.splice(got.indexOf(x), 1); resolve(x); } });
+    if (m) { got.splice(got.indexOf(m), 1); resolve(m); return; }
+    const timer = setTimeout(() => fail(`${room} at ${base}: no message for ${pred} (got ${JSON.stringify(got).slice(0, 300)})`), 60000);
+    waiting.push({ pred, resolve: (x) => { clearTimeout(timer); got.splice(got.indexOf(x), 1); resolve(x); } });
   });
   return { ws, next, send: (v) => ws.send(JSON.stringify(v)) };
 }

@@ -5,8 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"testing"
 )
 
 // Pinned returns a command that runs args on one CPU (taskset, when the
@@ -45,4 +47,38 @@ func CPUSeconds(pid int) float64 {
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return (ut + st) / 100 // USER_HZ
+}
+
+// Mode is one way a benchmark binary runs as a process of its own: when
+// the variable Env is set, Run runs with its value instead of the tests.
+type Mode struct {
+	Env string
+	Run func(value string) error
+}
+
+// Main is the TestMain of a benchmark package whose binary is also the
+// server and load processes its benchmarks start (Self): it runs the
+// first Mode whose variable is set, writing a CPU profile to the file
+// the variable cpuProfile names when that is set too, and exits 1 with
+// the error on standard error when Run fails; with no mode set it runs
+// the tests and benchmarks.
+func Main(m *testing.M, cpuProfile string, modes ...Mode) {
+	for _, md := range modes {
+		v := os.Getenv(md.Env)
+		if v == "" {
+			continue
+		}
+		if path := os.Getenv(cpuProfile); path != "" {
+			if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
+		if err := md.Run(v); err != nil {
+			pprof.StopCPUProfile()
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	os.Exit(m.Run())
 }

@@ -25,50 +25,15 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strconv"
-	"sync"
 
 	"github.com/gnetty/gnetty/codec/http1"
+	"github.com/gnetty/gnetty/executor"
 	"github.com/gnetty/gnetty/handler/http/router"
 	"github.com/gnetty/gnetty/pipeline"
 )
 
 // queueKey holds a channel's ordered work queue.
-var queueKey = pipeline.NewAttrKey[*queue]("nethttp.queue")
-
-// queue runs jobs one at a time on a goroutine that exists only while
-// there is work.
-type queue struct {
-	mu      sync.Mutex
-	jobs    []func()
-	running bool
-}
-
-func (q *queue) submit(job func()) {
-	q.mu.Lock()
-	q.jobs = append(q.jobs, job)
-	start := !q.running
-	q.running = true
-	q.mu.Unlock()
-	if start {
-		go q.run()
-	}
-}
-
-func (q *queue) run() {
-	for {
-		q.mu.Lock()
-		if len(q.jobs) == 0 {
-			q.running = false
-			q.mu.Unlock()
-			return
-		}
-		job := q.jobs[0]
-		q.jobs[0] = nil
-		q.jobs = q.jobs[1:]
-		q.mu.Unlock()
-		job()
-	}
-}
+var queueKey = pipeline.NewAttrKey[*executor.Queue]("nethttp.queue")
 
 // Handler adapts h to a router handler.
 func Handler(h http.Handler) router.HandlerFunc {
@@ -76,10 +41,10 @@ func Handler(h http.Handler) router.HandlerFunc {
 		ch := ctx.Channel()
 		q, ok := queueKey.Get(ch)
 		if !ok {
-			q = &queue{}
+			q = &executor.Queue{}
 			queueKey.Set(ch, q)
 		}
-		q.submit(func() { serve(ch, h, req) })
+		q.Submit(func() { serve(ch, h, req) })
 	}
 }
 

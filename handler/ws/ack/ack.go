@@ -127,27 +127,20 @@ func (t *Tracker) free() {
 // Send writes data (which carries id) and keeps it until acknowledged.
 // Sending an ID that is already pending replaces it.
 func (t *Tracker) Send(group string, id uint64, data []byte) {
-	if t.ctx == nil || !t.ctx.Channel().IsActive() {
-		return
+	if e := t.keep(group, id, append([]byte(nil), data...)); e != nil {
+		t.cfg.Write(t.ctx, e.data)
 	}
-	k := key{group, id}
-	if old := t.pending[k]; old != nil {
-		old.timer.Stop()
-	}
-	if len(t.pending) >= t.cfg.MaxPending {
-		t.giveUpOldest()
-	}
-	e := &entry{data: append([]byte(nil), data...), attempts: 1}
-	t.pending[k] = e
-	t.cfg.Write(t.ctx, e.data)
-	e.timer = t.ctx.EventLoop().Schedule(t.cfg.Timeout, func() { t.retry(k, e) })
 }
 
 // Track keeps data pending under (group, id) without sending it: for a
 // message that already went out another way (a broadcast encoded once).
-func (t *Tracker) Track(group string, id uint64, data []byte) {
+func (t *Tracker) Track(group string, id uint64, data []byte) { t.keep(group, id, data) }
+
+// keep makes data the pending entry of (group, id), its retry timer
+// running; nil when the channel is gone.
+func (t *Tracker) keep(group string, id uint64, data []byte) *entry {
 	if t.ctx == nil || !t.ctx.Channel().IsActive() {
-		return
+		return nil
 	}
 	k := key{group, id}
 	if old := t.pending[k]; old != nil {
@@ -159,6 +152,7 @@ func (t *Tracker) Track(group string, id uint64, data []byte) {
 	e := &entry{data: data, attempts: 1}
 	t.pending[k] = e
 	e.timer = t.ctx.EventLoop().Schedule(t.cfg.Timeout, func() { t.retry(k, e) })
+	return e
 }
 
 func (t *Tracker) retry(k key, e *entry) {
