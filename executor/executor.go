@@ -138,9 +138,8 @@ func (e *Executor) work() {
 				e.mu.Unlock()
 				break
 			}
-			job := s.jobs[0]
-			s.jobs[0] = nil
-			s.jobs = s.jobs[1:]
+			var job func()
+			job, s.jobs = popJob(s.jobs)
 			e.mu.Unlock()
 			func() {
 				defer func() { _ = recover() }() // a job's panic must not kill a worker

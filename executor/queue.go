@@ -35,10 +35,16 @@ func (q *Queue) run() {
 			q.mu.Unlock()
 			return
 		}
-		job := q.jobs[0]
-		q.jobs[0] = nil
-		q.jobs = q.jobs[1:]
+		var job func()
+		job, q.jobs = popJob(q.jobs)
 		q.mu.Unlock()
 		job()
 	}
+}
+
+// popJob takes the first job off jobs, leaving no reference to it behind.
+func popJob(jobs []func()) (func(), []func()) {
+	job := jobs[0]
+	jobs[0] = nil
+	return job, jobs[1:]
 }

@@ -66,6 +66,9 @@ type AddedHandler interface{ HandlerAdded(ctx *Context) }
 // passes the bytes it still holds to the next handler here.
 type RemovedHandler interface{ HandlerRemoved(ctx *Context) }
 
+// The Func adapters below are one per single-method interface, as
+// net/http's HandlerFunc is: alike by design, each a type of its own.
+
 // ReadFunc adapts a function to a ReadHandler.
 type ReadFunc func(ctx *Context, msg any)
 

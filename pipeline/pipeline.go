@@ -102,21 +102,12 @@ func (p *Pipeline) AddLast(name string, h any) error {
 }
 
 // AddBefore inserts h before the handler named base.
-func (p *Pipeline) AddBefore(base, name string, h any) error {
-	b := p.find(base)
-	if b == nil {
-		return fmt.Errorf("%w: %q", ErrNoSuchHandler, base)
-	}
-	c, err := p.newCtx(name, h)
-	if err != nil {
-		return err
-	}
-	p.linkAfter(b.prev, c)
-	return nil
-}
+func (p *Pipeline) AddBefore(base, name string, h any) error { return p.addBeside(base, name, h, false) }
 
 // AddAfter inserts h after the handler named base.
-func (p *Pipeline) AddAfter(base, name string, h any) error {
+func (p *Pipeline) AddAfter(base, name string, h any) error { return p.addBeside(base, name, h, true) }
+
+func (p *Pipeline) addBeside(base, name string, h any, after bool) error {
 	b := p.find(base)
 	if b == nil {
 		return fmt.Errorf("%w: %q", ErrNoSuchHandler, base)
@@ -124,6 +115,9 @@ func (p *Pipeline) AddAfter(base, name string, h any) error {
 	c, err := p.newCtx(name, h)
 	if err != nil {
 		return err
+	}
+	if !after {
+		b = b.prev
 	}
 	p.linkAfter(b, c)
 	return nil

@@ -61,30 +61,12 @@ func (d *decoder) Decode(ctx *pipeline.Context, in []byte) (int, error) {
 	switch d.state {
 	case stateHead:
 		return d.head(ctx, in)
-	case stateBody:
-		n := int64(len(in))
-		if n > d.remaining {
-			n = d.remaining
-		}
-		d.remaining -= n
-		d.fireContent(ctx, in[:n], d.remaining == 0, nil)
-		if d.remaining == 0 {
-			d.state = stateHead
-		}
-		return int(n), nil
+	case stateBody: // a Content-Length body: its last piece ends the request
+		return d.bodyPiece(ctx, in, true, stateHead), nil
 	case stateChunkSize:
 		return d.chunkSize(ctx, in)
-	case stateChunkData:
-		n := int64(len(in))
-		if n > d.remaining {
-			n = d.remaining
-		}
-		d.remaining -= n
-		d.fireContent(ctx, in[:n], false, nil)
-		if d.remaining == 0 {
-			d.state = stateChunkCRLF
-		}
-		return int(n), nil
+	case stateChunkData: // a chunk: the zero-size chunk ends the request
+		return d.bodyPiece(ctx, in, false, stateChunkCRLF), nil
 	case stateChunkCRLF:
 		if len(in) < 2 {
 			if len(in) == 1 && in[0] != '\r' {
@@ -100,6 +82,19 @@ func (d *decoder) Decode(ctx *pipeline.Context, in []byte) (int, error) {
 	default:
 		return d.trailer(ctx, in)
 	}
+}
+
+// bodyPiece fires what in holds of the d.remaining body bytes due, and
+// moves to next once they have all come; lastEnds says whether the last
+// of them ends the request's body.
+func (d *decoder) bodyPiece(ctx *pipeline.Context, in []byte, lastEnds bool, next int) int {
+	n := min(int64(len(in)), d.remaining)
+	d.remaining -= n
+	d.fireContent(ctx, in[:n], lastEnds && d.remaining == 0, nil)
+	if d.remaining == 0 {
+		d.state = next
+	}
+	return int(n)
 }
 
 func (d *decoder) fireContent(ctx *pipeline.Context, data []byte, last bool, trailer []Field) {
