@@ -102,7 +102,9 @@ func (p *Pipeline) AddLast(name string, h any) error {
 }
 
 // AddBefore inserts h before the handler named base.
-func (p *Pipeline) AddBefore(base, name string, h any) error { return p.addBeside(base, name, h, false) }
+func (p *Pipeline) AddBefore(base, name string, h any) error {
+	return p.addBeside(base, name, h, false)
+}
 
 // AddAfter inserts h after the handler named base.
 func (p *Pipeline) AddAfter(base, name string, h any) error { return p.addBeside(base, name, h, true) }
