@@ -82,8 +82,11 @@ type Local struct {
 	// is a WebSocket frame prepared once (wsframe.Prepare).
 	Encode func(Message) any
 	// Tap, when set, sees every group message this node delivers (once,
-	// after the members were written to), e.g. to track acknowledgements.
-	Tap func(group string, m Message)
+	// after the members were written to) and the members it went to: to
+	// track acknowledgements, or to act on a message of a kind of the
+	// application's (close the members of a session that logged out).
+	// sentTo is valid only during the call.
+	Tap func(group string, m Message, sentTo []*pipeline.Channel)
 
 	mu     sync.RWMutex
 	groups map[string]map[*pipeline.Channel]struct{}
@@ -160,6 +163,10 @@ func (l *Local) GroupSendExcept(group, except string, m Message) error {
 	var frame any
 	var dead []*pipeline.Channel
 	var subs []*subscriber
+	var sent *[]*pipeline.Channel
+	if l.Tap != nil {
+		sent = sentPool.Get().(*[]*pipeline.Channel)
+	}
 	l.mu.RLock()
 	for ch := range l.groups[group] {
 		if !ch.IsActive() {
@@ -173,6 +180,9 @@ func (l *Local) GroupSendExcept(group, except string, m Message) error {
 			frame = l.encode(m) // once, and only if a channel takes it
 		}
 		ch.WriteAndFlush(frame)
+		if sent != nil {
+			*sent = append(*sent, ch)
+		}
 	}
 	for s := range l.subs[group] {
 		subs = append(subs, s)
@@ -184,11 +194,17 @@ func (l *Local) GroupSendExcept(group, except string, m Message) error {
 	for _, ch := range dead {
 		_ = l.GroupDiscard(group, ch)
 	}
-	if l.Tap != nil {
-		l.Tap(group, m)
+	if sent != nil {
+		l.Tap(group, m, *sent)
+		clear(*sent)
+		*sent = (*sent)[:0]
+		sentPool.Put(sent)
 	}
 	return nil
 }
+
+// sentPool holds the lists of members a group message went to, for Tap.
+var sentPool = sync.Pool{New: func() any { s := make([]*pipeline.Channel, 0, 64); return &s }}
 
 // Send implements Layer.
 func (l *Local) Send(name string, m Message) error {

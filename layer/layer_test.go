@@ -2,6 +2,7 @@ package layer_test
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -147,4 +148,41 @@ func must(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Tap sees each group message once, with the members it was written to:
+// not the one skipped, not a closed one.
+func TestTapSeesTheMembersSentTo(t *testing.T) {
+	l := layer.NewLocal()
+	var tapped []string
+	l.Tap = func(group string, m layer.Message, sentTo []*pipeline.Channel) {
+		var names []string
+		for _, ch := range sentTo {
+			names = append(names, l.Name(ch))
+		}
+		slices.Sort(names)
+		tapped = append(tapped, group+":"+string(m.Data)+":"+strings.Join(names, ","))
+	}
+	a, b, c := pipelinetest.New(), pipelinetest.New(), pipelinetest.New()
+	for _, ch := range []*pipelinetest.Channel{a, b, c} {
+		must(t, l.GroupAdd("g", ch.Channel))
+	}
+	must(t, l.GroupSendExcept("g", l.Name(b.Channel), layer.Message{Text: true, Data: []byte("1")}))
+	c.Close()
+	must(t, l.GroupSend("g", layer.Message{Text: true, Data: []byte("2")}))
+	names := []string{l.Name(a.Channel), l.Name(c.Channel)}
+	slices.Sort(names)
+	want := []string{"g:1:" + strings.Join(names, ","), "g:2:" + strings.Join(sortedNames(l, a, b), ",")}
+	if !slices.Equal(tapped, want) {
+		t.Fatalf("tapped %q, want %q", tapped, want)
+	}
+}
+
+func sortedNames(l *layer.Local, chs ...*pipelinetest.Channel) []string {
+	var out []string
+	for _, ch := range chs {
+		out = append(out, l.Name(ch.Channel))
+	}
+	slices.Sort(out)
+	return out
 }

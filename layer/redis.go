@@ -27,7 +27,7 @@ type RedisConfig struct {
 	Node string
 	// Encode and Tap as in Local.
 	Encode func(Message) any
-	Tap    func(group string, m Message)
+	Tap    func(group string, m Message, sentTo []*pipeline.Channel)
 	// Sequence, when set, makes delivery of numbered group messages
 	// gap-free and duplicate-free across Redis faults (see Sequence).
 	Sequence *Sequence

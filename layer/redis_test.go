@@ -11,6 +11,7 @@ import (
 	"github.com/gnetty/gnetty/codec/wsframe"
 	"github.com/gnetty/gnetty/internal/redistest"
 	"github.com/gnetty/gnetty/layer"
+	"github.com/gnetty/gnetty/pipeline"
 	"github.com/gnetty/gnetty/pipeline/pipelinetest"
 )
 
@@ -163,7 +164,7 @@ func TestRedisLabelsAndExcept(t *testing.T) {
 	}
 	taps := make(chan tapped, 16)
 	b, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: client, Node: "b",
-		Tap: func(g string, m layer.Message) {
+		Tap: func(g string, m layer.Message, _ []*pipeline.Channel) {
 			taps <- tapped{g, layer.Message{Kind: m.Kind, Epoch: m.Epoch, Seq: m.Seq, Data: append([]byte(nil), m.Data...)}}
 		}})
 	if err != nil {
@@ -220,7 +221,7 @@ func TestLabeledEnvelopeFromAScript(t *testing.T) {
 	t.Cleanup(func() { client.Close() })
 	taps := make(chan layer.Message, 4)
 	l, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: client, Node: "n",
-		Tap: func(g string, m layer.Message) {
+		Tap: func(g string, m layer.Message, _ []*pipeline.Channel) {
 			taps <- layer.Message{Kind: m.Kind, Epoch: m.Epoch, Seq: m.Seq, Data: append([]byte(nil), m.Data...)}
 		}})
 	if err != nil {

@@ -29,7 +29,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -44,7 +43,6 @@ import (
 	"github.com/gnetty/gnetty/codec/wsframe"
 	"github.com/gnetty/gnetty/executor"
 	"github.com/gnetty/gnetty/handler/http/session"
-	"github.com/gnetty/gnetty/handler/http/session/redisstore"
 	"github.com/gnetty/gnetty/handler/ws/ack"
 	"github.com/gnetty/gnetty/handler/ws/dispatch"
 	"github.com/gnetty/gnetty/handler/ws/slowconsumer"
@@ -213,9 +211,8 @@ type Server struct {
 	janitorStop, janitorDone chan struct{} // the BoltStore's session janitor
 	stopping                 atomic.Bool   // Shutdown began: /healthz says so
 
-	mu        sync.Mutex
-	epochs    map[string]string               // each room's epoch as last delivered here
-	bySession map[string]map[*member]struct{} // this node's connections per session ID
+	mu     sync.Mutex
+	epochs map[string]string // each room's epoch as last delivered here
 }
 
 // statusTryAgainLater (1013) closes a reader too slow for its queue.
@@ -224,44 +221,9 @@ const statusTryAgainLater = websocket.StatusTryAgainLater
 // New builds the chat server (not yet listening).
 func New(cfg Config) (*Server, error) {
 	cfg.normalize()
-	s := &Server{cfg: cfg, store: cfg.Store, logins: newLoginLimiter(cfg.LoginAttempts), bySession: map[string]map[*member]struct{}{}, epochs: map[string]string{}, slow: &slowconsumer.Stats{}}
-	if cfg.Redis != nil {
-		b := &redisBackend{s: s, store: NewRedisStore(RedisStoreConfig{Client: cfg.Redis})}
-		rl, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: cfg.Redis, Node: cfg.Node, Logger: cfg.Logger, Tap: s.track,
-			Sequence: &layer.Sequence{Of: seqOf, Read: b.readLog, Head: b.logHead}})
-		if err != nil {
-			return nil, err
-		}
-		b.layer, s.layer, s.store = rl, rl, b.store
-		b.presence = &presenceStore{c: cfg.Redis, node: rl.Node(), ttl: cfg.PresenceTTL}
-		s.dir = redisDirectory{c: cfg.Redis}
-		s.sessions = session.New(session.Config{Store: redisstore.New(redisstore.Config{Client: cfg.Redis}),
-			TrustProxy: len(cfg.TrustedProxies) > 0, TrustedProxies: cfg.TrustedProxies})
-		if err := b.presence.beat(context.Background()); err != nil {
-			_ = rl.Close()
-			return nil, fmt.Errorf("chat: redis: %w", err)
-		}
-		var bctx context.Context
-		bctx, b.stop = context.WithCancel(context.Background())
-		b.done = make(chan struct{})
-		go b.heartbeat(bctx)
-		s.backend = b
-	} else {
-		l := layer.NewLocal()
-		l.Tap = s.track
-		s.layer = l
-		s.backend = &localBackend{s: s, nums: map[string]*numbering{}}
-		scfg := session.Config{TrustProxy: len(cfg.TrustedProxies) > 0, TrustedProxies: cfg.TrustedProxies}
-		if bs, ok := cfg.Store.(*BoltStore); ok {
-			// Sessions and names live in the same file as the history, so
-			// a restart logs nobody out.
-			scfg.Store, s.dir = bs, boltDirectory{s: bs}
-			s.janitorStop, s.janitorDone = make(chan struct{}), make(chan struct{})
-			go s.collectSessions(bs)
-		} else {
-			s.dir = newMemoryDirectory()
-		}
-		s.sessions = session.New(scfg)
+	s := &Server{cfg: cfg, store: cfg.Store, logins: newLoginLimiter(cfg.LoginAttempts), epochs: map[string]string{}, slow: &slowconsumer.Stats{}}
+	if err := s.setupBackend(); err != nil {
+		return nil, err
 	}
 	s.exec = executor.New(executor.Config{Workers: 4})
 	s.m = newMetrics(cfg.Registry, s)

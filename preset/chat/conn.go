@@ -50,14 +50,6 @@ func (h *handler) OnOpen(c *websocket.Conn) {
 	m := &member{conn: c, ch: c.Channel(), sid: id.key, user: u, rooms: map[string]bool{}, typing: rate.NewLimiter(typingRate, typingBurst),
 		limiter: rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), int(2*s.cfg.MessagesPerSecond))}
 	memberKey.Set(c.Channel(), m)
-	s.mu.Lock()
-	set := s.bySession[m.sid]
-	if set == nil {
-		set = map[*member]struct{}{}
-		s.bySession[m.sid] = set
-	}
-	set[m] = struct{}{}
-	s.mu.Unlock()
 	_ = s.layer.GroupAdd(sessionGroup(m.sid), m.ch)
 	_ = s.layer.GroupAdd(userGroup(u.ID), m.ch) // direct messages
 	s.m.conns.Inc()
@@ -87,14 +79,6 @@ func (h *handler) OnClose(c *websocket.Conn, code websocket.StatusCode, reason s
 	for _, name := range rooms {
 		s.leave(m, name)
 	}
-	s.mu.Lock()
-	if set := s.bySession[m.sid]; set != nil {
-		delete(set, m)
-		if len(set) == 0 {
-			delete(s.bySession, m.sid)
-		}
-	}
-	s.mu.Unlock()
 	_ = s.layer.GroupDiscard(sessionGroup(m.sid), m.ch)
 	_ = s.layer.GroupDiscard(userGroup(m.user.ID), m.ch)
 	s.m.conns.Dec()

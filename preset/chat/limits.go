@@ -8,21 +8,6 @@ import (
 	"github.com/gnetty/gnetty/preset/websocket"
 )
 
-// Every client message costs tokens from its connection's rate limiter
-// (Config.MessagesPerSecond tokens a second, a burst of twice that), by
-// what it makes the server do: a history request reads up to 500 stored
-// messages and writes them back, so it costs more than a post. Acks cost
-// nothing: they only update the connection's own retry state.
-var messageCost = map[string]int{
-	"user":    1,
-	"dm":      1,
-	"join":    1, // presence for everyone in the room, and a page of history
-	"leave":   1,
-	"history": 3,
-	"ack":     0,
-	"typing":  0, // a budget of its own (typingRate), dropped past it, never refused
-}
-
 // Refusals: a connection whose messages are refused more than
 // maxRefusals times within refusalWindow is closed with 1008, so a client
 // that floods cannot keep the server busy writing it error replies.
@@ -35,10 +20,9 @@ const (
 // client pages through older ones (see PROTOCOL.md).
 const HistoryPageMax = 500
 
-// allow charges m for a message of typ and answers rate_limited when its
-// tokens are spent. Call it on m's event loop.
-func (s *Server) allow(m *member, typ string) bool {
-	cost := messageCost[typ]
+// allow charges m cost tokens (events declares each message's) and
+// answers rate_limited when they are spent. Call it on m's event loop.
+func (s *Server) allow(m *member, cost int) bool {
 	if cost == 0 || m.limiter.AllowN(time.Now(), cost) {
 		return true
 	}

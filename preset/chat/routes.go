@@ -10,132 +10,146 @@ import (
 	"github.com/gnetty/gnetty/handler/ws/dispatch"
 )
 
-func (s *Server) routes() {
-	dispatch.On(s.d, "user", func(c *dispatch.Ctx, in *inMsg) error {
-		m, _ := memberKey.Get(c.Channel())
-		s.m.in.Inc()
-		if !s.allow(m, "user") {
-			return nil
-		}
-		text, ok := s.messageText(m, in)
-		if !ok {
-			return nil
-		}
-		name := in.Room
-		if name == "" {
-			for r := range m.rooms {
-				if name == "" || r < name {
-					name = r
-				}
-			}
-		}
-		if !m.rooms[name] {
-			s.refuse(m, "not_in_room", "join the room first")
-			return nil
-		}
-		if !s.checkCID(m, in.CID) {
-			return nil
-		}
-		s.submitPost(&post{kind: kindUser, key: name, groups: []string{name}, received: time.Now(), sender: m,
-			msg: Msg{Room: name, From: m.user.Name, FromID: m.user.ID, Avatar: m.user.Avatar, Text: text, Time: time.Now().UTC(), CID: in.CID}})
-		return nil
-	})
-	dispatch.On(s.d, "dm", func(c *dispatch.Ctx, in *inMsg) error {
-		m, _ := memberKey.Get(c.Channel())
-		s.m.in.Inc()
-		if !s.allow(m, "dm") {
-			return nil
-		}
-		text, ok := s.messageText(m, in)
-		if !ok {
-			return nil
-		}
-		to := strings.TrimSpace(in.To)
-		if to == "" && in.ToID == "" || utf8.RuneCountInString(to) > s.cfg.MaxNameLen || len(in.ToID) > maxIDLen {
-			s.refuse(m, "bad_request", "to (a name) or to_id (an identity) names the user the message is for")
-			return nil
-		}
-		if !s.checkCID(m, in.CID) {
-			return nil
-		}
-		s.sendDM(m, to, in.ToID, text, in.CID, time.Now())
-		return nil
-	})
-	dispatch.On(s.d, "typing", func(c *dispatch.Ctx, in *inMsg) error {
-		m, _ := memberKey.Get(c.Channel())
-		if !m.rooms[in.Room] {
-			s.refuse(m, "not_in_room", "join the room first")
-			return nil
-		}
-		s.relayTyping(m, in.Room, time.Now())
-		return nil
-	})
-	dispatch.On(s.d, "join", func(c *dispatch.Ctx, in *inMsg) error {
-		m, _ := memberKey.Get(c.Channel())
-		if s.allow(m, "join") {
-			s.join(m, in.Room, historyQuery{since: in.Since, epoch: in.Epoch})
-		}
-		return nil
-	})
-	dispatch.On(s.d, "leave", func(c *dispatch.Ctx, in *inMsg) error {
-		m, _ := memberKey.Get(c.Channel())
-		if s.allow(m, "leave") {
-			s.leave(m, in.Room)
-		}
-		return nil
-	})
-	dispatch.On(s.d, "history", func(c *dispatch.Ctx, in *inMsg) error {
-		m, _ := memberKey.Get(c.Channel())
-		if !s.allow(m, "history") {
-			return nil
-		}
-		if in.DM == "" && in.DMID == "" && !m.rooms[in.Room] {
-			s.refuse(m, "not_in_room", "join the room first")
-			return nil
-		}
-		q := historyQuery{since: in.Since, before: in.Before, limit: HistoryPageMax, epoch: in.Epoch}
-		if in.Limit > 0 && in.Limit < HistoryPageMax {
-			q.limit = in.Limit
-		}
-		if in.Before > 0 && in.Since > 0 {
-			s.refuse(m, "bad_request", "give since or before, not both")
-			return nil
-		}
-		if !s.startHistory(m) {
-			return nil
-		}
-		if in.DM != "" || in.DMID != "" {
-			if len(in.DMID) > maxIDLen || utf8.RuneCountInString(in.DM) > s.cfg.MaxNameLen {
-				m.history.Store(false)
-				s.refuse(m, "bad_request", "dm names the other user, dm_id its identity")
-				return nil
-			}
-			me, name, uid := m.user.ID, strings.TrimSpace(in.DM), in.DMID
-			s.sendHistory(m, func() any { return s.readDMHistory(me, name, uid, q) })
-		} else {
-			room := in.Room
-			s.sendHistory(m, func() any { return s.readHistory(room, q) })
-		}
-		return nil
-	})
-	dispatch.On(s.d, "ack", func(c *dispatch.Ctx, in *inMsg) error {
-		m, _ := memberKey.Get(c.Channel())
-		m.acks.Store(true)
-		s.mu.Lock()
-		current := s.epochs[in.Room]
-		s.mu.Unlock()
-		if in.Epoch != "" && current != "" && in.Epoch != current {
-			return nil // an ack of an older numbering: its ids are not today's
-		}
-		if t := ack.FromChannel(c.Channel()); t != nil {
-			t.AckUpTo(ackGroup(in.Room, current), in.ID)
-		}
-		return nil
-	})
+// event is one kind of client message, declared once: its name (the
+// "type" field), its cost in tokens of the connection's rate limiter (by
+// what it makes the server do: a history request reads up to 500 stored
+// messages and writes them back, so it costs more than a post; an ack
+// only updates the connection's own retry state), whether it must name a
+// room the connection is in, and what handles it (on the connection's
+// loop).
+type event struct {
+	name   string
+	cost   int
+	inRoom bool // "room" must be one of the connection's (a post may leave it out while the connection is in one room)
+	handle func(s *Server, m *member, in *inMsg)
 }
 
-// messageText returns a user or dm message's text, trimmed, or refuses
-// it (too_long) when it is empty or over the limit.
+var events = []event{
+	{name: "user", cost: 1, inRoom: true, handle: (*Server).onPost},
+	{name: "dm", cost: 1, handle: (*Server).onDM},
+	{name: "typing", cost: 0, inRoom: true, handle: (*Server).onTyping}, // a budget of its own (typingRate), dropped past it, never refused
+	{name: "join", cost: 1, handle: (*Server).onJoin},                   // presence for everyone in the room, and a page of history
+	{name: "leave", cost: 1, handle: (*Server).onLeave},
+	{name: "history", cost: 3, handle: (*Server).onHistory},
+	{name: "ack", cost: 0, handle: (*Server).onAck},
+}
+
+// routes registers every event with the dispatcher: charge, check the
+// room, handle.
+func (s *Server) routes() {
+	for _, ev := range events {
+		dispatch.On(s.d, ev.name, func(c *dispatch.Ctx, in *inMsg) error {
+			m, _ := memberKey.Get(c.Channel())
+			if !s.allow(m, ev.cost) {
+				return nil
+			}
+			if ev.inRoom {
+				if in.Room == "" && ev.name == "user" {
+					in.Room = m.firstRoom()
+				}
+				if !m.rooms[in.Room] {
+					s.refuse(m, "not_in_room", "join the room first")
+					return nil
+				}
+			}
+			ev.handle(s, m, in)
+			return nil
+		})
+	}
+}
+
+// firstRoom is the room a post without one goes to: the connection's
+// first by name.
+func (m *member) firstRoom() string {
+	name := ""
+	for r := range m.rooms {
+		if name == "" || r < name {
+			name = r
+		}
+	}
+	return name
+}
+
+func (s *Server) onPost(m *member, in *inMsg) {
+	s.m.in.Inc()
+	text, ok := s.messageText(m, in)
+	if !ok || !s.checkCID(m, in.CID) {
+		return
+	}
+	s.submitPost(&post{kind: kindUser, key: in.Room, groups: []string{in.Room}, received: time.Now(), sender: m,
+		msg: Msg{Room: in.Room, From: m.user.Name, FromID: m.user.ID, Avatar: m.user.Avatar, Text: text, Time: time.Now().UTC(), CID: in.CID}})
+}
+
+func (s *Server) onDM(m *member, in *inMsg) {
+	s.m.in.Inc()
+	text, ok := s.messageText(m, in)
+	if !ok {
+		return
+	}
+	to := strings.TrimSpace(in.To)
+	if to == "" && in.ToID == "" || utf8.RuneCountInString(to) > s.cfg.MaxNameLen || len(in.ToID) > maxIDLen {
+		s.refuse(m, "bad_request", "to (a name) or to_id (an identity) names the user the message is for")
+		return
+	}
+	if !s.checkCID(m, in.CID) {
+		return
+	}
+	s.sendDM(m, to, in.ToID, text, in.CID, time.Now())
+}
+
+func (s *Server) onTyping(m *member, in *inMsg) { s.relayTyping(m, in.Room, time.Now()) }
+
+func (s *Server) onJoin(m *member, in *inMsg) {
+	s.join(m, in.Room, historyQuery{since: in.Since, epoch: in.Epoch})
+}
+
+func (s *Server) onLeave(m *member, in *inMsg) { s.leave(m, in.Room) }
+
+func (s *Server) onHistory(m *member, in *inMsg) {
+	if in.DM == "" && in.DMID == "" && !m.rooms[in.Room] {
+		s.refuse(m, "not_in_room", "join the room first")
+		return
+	}
+	q := historyQuery{since: in.Since, before: in.Before, limit: HistoryPageMax, epoch: in.Epoch}
+	if in.Limit > 0 && in.Limit < HistoryPageMax {
+		q.limit = in.Limit
+	}
+	if in.Before > 0 && in.Since > 0 {
+		s.refuse(m, "bad_request", "give since or before, not both")
+		return
+	}
+	if in.DM != "" || in.DMID != "" {
+		if len(in.DMID) > maxIDLen || utf8.RuneCountInString(in.DM) > s.cfg.MaxNameLen {
+			s.refuse(m, "bad_request", "dm names the other user, dm_id its identity")
+			return
+		}
+		if !s.startHistory(m) {
+			return
+		}
+		me, name, uid := m.user.ID, strings.TrimSpace(in.DM), in.DMID
+		s.sendHistory(m, func() any { return s.readDMHistory(me, name, uid, q) })
+		return
+	}
+	if !s.startHistory(m) {
+		return
+	}
+	room := in.Room
+	s.sendHistory(m, func() any { return s.readHistory(room, q) })
+}
+
+func (s *Server) onAck(m *member, in *inMsg) {
+	m.acks.Store(true)
+	s.mu.Lock()
+	current := s.epochs[in.Room]
+	s.mu.Unlock()
+	if in.Epoch != "" && current != "" && in.Epoch != current {
+		return // an ack of an older numbering: its ids are not today's
+	}
+	if t := ack.FromChannel(m.ch); t != nil {
+		t.AckUpTo(ackGroup(in.Room, current), in.ID)
+	}
+}
+
 func (s *Server) messageText(m *member, in *inMsg) (string, bool) {
 	text := strings.TrimSpace(in.Msg)
 	if text == "" || utf8.RuneCountInString(text) > s.cfg.MaxMessageLen {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/gnetty/gnetty/codec/jsonmsg"
 	"github.com/gnetty/gnetty/layer"
-	"github.com/gnetty/gnetty/preset/websocket"
 )
 
 // A session's connections form a layer group, so that a logout on any
@@ -22,27 +21,16 @@ func sessionKeyOf(id string) string {
 
 func sessionGroup(key string) string { return sessionGroupPrefix + key }
 
-// endSession tells every node that session id has ended: its members get
-// a system notice, then each node closes its connections of that session
-// (in track, which sees the group message on every node).
+// kindLogout labels the layer message that ends a session: its members
+// get the notice, then each node closes its connections of the session
+// (track, which sees the message and the members it went to).
+const kindLogout = "logout"
+
+// endSession tells every node that session id has ended.
 func (s *Server) endSession(id string) {
 	b, _ := jsonmsg.API.Marshal(notice{Type: "system", Msg: "logged out"})
-	if err := s.layer.GroupSend(sessionGroup(sessionKeyOf(id)), layer.Message{Text: true, Data: b}); err != nil {
+	if err := s.layer.GroupSend(sessionGroup(sessionKeyOf(id)), layer.Message{Text: true, Data: b, Kind: kindLogout}); err != nil {
 		s.m.lost.Inc()
-	}
-}
-
-// closeSession closes this node's connections of the session named key
-// (1000, "logged out").
-func (s *Server) closeSession(key string) {
-	s.mu.Lock()
-	var ms []*member
-	for m := range s.bySession[key] {
-		ms = append(ms, m)
-	}
-	s.mu.Unlock()
-	for _, m := range ms {
-		m.conn.Close(websocket.StatusNormalClosure, "logged out")
 	}
 }
 
