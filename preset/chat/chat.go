@@ -1,28 +1,3 @@
-// Package chat is the chat preset: a real multi-room chat service in one
-// call on the WebSocket preset, speaking the protocol in PROTOCOL.md
-// beside this file: session login (or JWT connection tokens), rooms with
-// presence, direct messages, typing notices, per-room sequence numbers,
-// client message IDs that make a resend harmless, cumulative acks with
-// retry, history on join and on request (recovery after a reconnect), a
-// publish API for backends, limits, a page served from the binary,
-// Prometheus metrics and graceful shutdown.
-//
-// The files each hold one idea: chat.go the configuration and the
-// server's life; conn.go a connection; rooms.go membership and presence;
-// post.go numbering, storing and fanning out (one backend interface, a
-// local and a Redis implementation); dm.go direct messages and typing;
-// history.go; acks.go; token.go and publish.go; sessions.go, names.go;
-// store.go and redis.go the stores; http.go the HTTP routes.
-//
-//	srv, err := chat.New(chat.Config{Addr: "127.0.0.1:8080", Store: store})
-//	err = srv.Serve(ctx)
-//
-// # Concurrency
-//
-// Message handlers run on the connection's event loop; everything that
-// touches the store runs on an executor, in order per room, so a room's
-// sequence numbers, its stored history and its broadcasts agree. Rooms are
-// shared between loops under a mutex.
 package chat
 
 import (

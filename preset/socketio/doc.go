@@ -56,6 +56,27 @@
 // stay on its node. Recovery state is per node: every node logs every
 // broadcast, so a client recovers on the node that holds its session.
 //
+// # TLS, write delay
+//
+// Config.TLS serves https:// polling and wss:// on the same port, the
+// upgrade included (examples/socketio takes -tls-cert and -tls-key).
+// Config.WriteDelay holds a client's output up to a bound so that a burst
+// leaves in one write (off by default).
+//
+// # Tested against the stock client and the Node server
+//
+// One Node scenario (tests/interop/sio_scenario.mjs, the stock
+// socket.io-client 4.8.1) runs against examples/socketio and against the
+// official Node socket.io 4.8.1 server with the same events
+// (tests/interop/sio_server.mjs), which proves the scenario right: polling
+// only, WebSocket only and the upgrade (60 acknowledged emits across it,
+// in order, none doubled); acks both ways; binary at the top level and
+// nested; a 200 KB payload; rooms; a namespace whose middleware refuses
+// and accepts; recovery with missed broadcasts replayed; garbage and
+// unknown sids answered without harm to a bystander. Beside it run two
+// nodes on a real redis-server, the chat page in headless Chromium, and
+// Go tests with raw polling and WebSocket clients.
+//
 // # Concurrency
 //
 // A session (one client connection, all its namespaces) belongs to the

@@ -1,15 +1,3 @@
-// Package keepalive keeps WebSocket connections honest: when nothing has
-// arrived for PingInterval it sends a ping, and when neither a pong nor
-// any other frame arrives within PongTimeout it fires a Timeout event,
-// sends a close frame (1001, "ping timeout") and closes the connection.
-// The defaults (25 s and 20 s) are in the range Socket.IO and Centrifugo
-// use. Pings from the peer are answered by the frame codec itself; this
-// handler counts them, every pong and every read from the peer as signs
-// of life.
-//
-// Place it after the wsframe.Codec (upgrade.Config.Install does); one
-// Handler per channel, run on its loop. Timers use the loop clock, so tests
-// drive them with pipelinetest's fake clock.
 package keepalive
 
 import (
@@ -72,14 +60,27 @@ func New(cfg Config) *Handler {
 	return &Handler{interval: cfg.PingInterval, timeout: cfg.PongTimeout}
 }
 
-// HandlerAdded starts the timer (the handler is added after the upgrade,
-// on an active channel).
+// HandlerAdded starts the timer when the channel is active (the handler
+// is added after the upgrade); otherwise HandleActive does.
 func (h *Handler) HandlerAdded(ctx *pipeline.Context) {
 	h.ctx = ctx
 	if ctx.Channel().IsActive() {
-		h.lastSeen = ctx.EventLoop().Now().UnixNano()
-		h.timer = ctx.EventLoop().Schedule(h.interval, h.tick)
+		h.arm(ctx)
 	}
+}
+
+// HandleActive starts the timer of a handler added before the channel
+// became active (a client's initializer, say).
+func (h *Handler) HandleActive(ctx *pipeline.Context) {
+	if h.timer == nil {
+		h.arm(ctx)
+	}
+	ctx.FireActive()
+}
+
+func (h *Handler) arm(ctx *pipeline.Context) {
+	h.lastSeen = ctx.EventLoop().Now().UnixNano()
+	h.timer = ctx.EventLoop().Schedule(h.interval, h.tick)
 }
 
 // HandlerRemoved stops the timer.
