@@ -31,8 +31,14 @@ type Config struct {
 	// close before the connection is closed anyway. Default 5 s.
 	CloseTimeout time.Duration
 	// Deflate, when set, is the permessage-deflate agreement the handshake
-	// reached (see NegotiateDeflate).
+	// reached (see NegotiateDeflate, and ClientDeflate for a client).
 	Deflate *Deflate
+	// Client makes the codec the client side of RFC 6455: every frame it
+	// sends is masked with a fresh random key, and a masked frame from the
+	// server fails the connection with 1002. Compression then uses the
+	// agreement's client window for what it sends and the server's for
+	// what it receives.
+	Client bool
 }
 
 func (c *Config) normalize() {
@@ -62,7 +68,8 @@ type CloseError struct {
 
 func (e *CloseError) Error() string { return fmt.Sprintf("wsframe: close %d: %s", e.Code, e.Reason) }
 
-// Codec is the server side of RFC 6455 framing for one channel: it takes
+// Codec is RFC 6455 framing for one channel, the server's side (or, with
+// Config.Client, the client's): it takes
 // the bytes after a successful handshake and fires *Message for each whole
 // text or binary message, and writes *Message, *Prepared, Close and Ping.
 //
@@ -96,8 +103,8 @@ func New(cfg Config) *Codec {
 	c := &Codec{cfg: cfg}
 	c.st.c = c
 	if cfg.Deflate != nil {
-		c.st.inflate = newInflater(cfg.Deflate)
-		c.st.deflate = newDeflater(cfg.Deflate)
+		c.st.inflate = newInflater(cfg.Deflate, cfg.Client)
+		c.st.deflate = newDeflater(cfg.Deflate, cfg.Client)
 	}
 	c.Decoder = codec.NewDecoder(&c.st)
 	return c
@@ -160,6 +167,9 @@ func (s *step) Decode(ctx *pipeline.Context, in []byte) (int, error) {
 		h.Length = int64(n)
 	}
 	state := ws.StateServerSide
+	if c.cfg.Client {
+		state = ws.StateClientSide // a masked frame from a server is a protocol error
+	}
 	if s.fragmented {
 		state = state.Set(ws.StateFragmented)
 	}
@@ -378,7 +388,7 @@ func closePayload(code ws.StatusCode, reason string) []byte {
 // the head), copying the payload.
 func (c *Codec) writeControl(ctx *pipeline.Context, op ws.OpCode, payload []byte) {
 	f := framePool.Get().(*frame)
-	f.op, f.rsv1 = op, false
+	f.op, f.rsv1, f.masked = op, false, c.cfg.Client
 	f.data = append([]byte(nil), payload...)
 	ctx.WriteAndFlush(f)
 }
@@ -398,7 +408,7 @@ func (c *Codec) HandleWrite(ctx *pipeline.Context, msg any) {
 			return
 		}
 		f := framePool.Get().(*frame)
-		f.op, f.data, f.src, f.rsv1 = m.Op, m.Data, m, false
+		f.op, f.data, f.src, f.rsv1, f.masked = m.Op, m.Data, m, false, c.cfg.Client
 		if c.st.deflate != nil && len(m.Data) >= c.cfg.Deflate.Threshold {
 			f.data, f.rsv1 = c.st.deflate.deflate(m.Data), true
 		}
@@ -407,7 +417,14 @@ func (c *Codec) HandleWrite(ctx *pipeline.Context, msg any) {
 		switch {
 		case m.invalid:
 			ctx.FireError(ErrInvalidText)
-		case !c.closeSent:
+		case c.closeSent:
+		case c.cfg.Client:
+			// A client masks every frame with a key of its own: the
+			// shared bytes cannot go out as they are.
+			f := framePool.Get().(*frame)
+			f.op, f.data, f.masked = m.op, m.b[m.off:], true
+			ctx.Write(f)
+		default:
 			ctx.Write(m)
 		}
 	case Ping:

@@ -272,7 +272,14 @@ type inflater struct {
 	win window  // the client's window (context takeover), or none
 }
 
-func newInflater(d *Deflate) *inflater { return &inflater{win: window{max: d.ClientWindow}} }
+// newInflater decompresses what the peer sends: the client's messages on
+// a server, the server's on a client.
+func newInflater(d *Deflate, client bool) *inflater {
+	if client {
+		return &inflater{win: window{max: d.ServerWindow}}
+	}
+	return &inflater{win: window{max: d.ClientWindow}}
+}
 
 // inflate decompresses p (which it may extend) up to max bytes.
 func (f *inflater) inflate(p []byte, max int) ([]byte, error) {
@@ -340,12 +347,18 @@ type deflater struct {
 	win    window
 }
 
-func newDeflater(d *Deflate) *deflater {
-	f := &deflater{key: d.Level, win: window{max: d.ServerWindow}}
+// newDeflater compresses what this side sends: the server's messages, or
+// on a client the client's, within that side's window.
+func newDeflater(d *Deflate, client bool) *deflater {
+	keep, bits := d.ServerWindow, d.ServerMaxWindowBits
+	if client {
+		keep, bits = d.ClientWindow, d.ClientMaxWindowBits
+	}
+	f := &deflater{key: d.Level, win: window{max: keep}}
 	if f.key < flate.BestSpeed || f.key > flate.BestCompression {
 		f.key = flate.BestSpeed
 	}
-	if bits := d.ServerMaxWindowBits; bits >= 8 && bits < 15 {
+	if bits >= 8 && bits < 15 {
 		f.key, f.window = 10+bits-8, 1<<bits
 		f.win.max = min(f.win.max, f.window)
 	}

@@ -2,6 +2,7 @@ package wsframe
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
 	"sync"
 	"unicode/utf8"
 
@@ -102,19 +103,33 @@ func appendHeader(dst []byte, fin bool, rsv1 bool, op ws.OpCode, n int) []byte {
 // frame is what the encoder hands the transport: header and payload are
 // appended straight into the outbound batch (one copy of the payload).
 type frame struct {
-	op   ws.OpCode
-	rsv1 bool
-	data []byte
-	src  any // released after encoding
+	op     ws.OpCode
+	rsv1   bool
+	masked bool // a client's frame: masked with a fresh key as it is encoded
+	data   []byte
+	src    any // released after encoding
 }
 
 var framePool = sync.Pool{New: func() any { return new(frame) }}
 
-func (f *frame) Size() int { return len(f.data) + 10 }
+func (f *frame) Size() int { return len(f.data) + 14 }
 
 func (f *frame) AppendTo(dst []byte) []byte {
+	start := len(dst)
 	dst = appendHeader(dst, true, f.rsv1, f.op, len(f.data))
-	return append(dst, f.data...)
+	if !f.masked {
+		return append(dst, f.data...)
+	}
+	// RFC 6455 5.3: a key no one can predict, new for every frame.
+	// math/rand/v2's global source is ChaCha8 seeded from the system.
+	k := rand.Uint32()
+	mask := [4]byte{byte(k), byte(k >> 8), byte(k >> 16), byte(k >> 24)}
+	dst[start+1] |= 0x80
+	dst = append(dst, mask[:]...)
+	p := len(dst)
+	dst = append(dst, f.data...)
+	ws.Cipher(dst[p:], mask, 0)
+	return dst
 }
 
 func (f *frame) Release() {
@@ -131,6 +146,8 @@ func (f *frame) Release() {
 // safe to share across goroutines and loops.
 type Prepared struct {
 	b       []byte
+	op      ws.OpCode
+	off     int  // where the payload starts in b (a client masks it per frame)
 	invalid bool // text that is not UTF-8: codecs refuse to send it
 }
 
@@ -139,7 +156,8 @@ type Prepared struct {
 // refused by every codec with ErrInvalidText.
 func Prepare(op ws.OpCode, data []byte) *Prepared {
 	b := appendHeader(make([]byte, 0, len(data)+10), true, false, op, len(data))
-	return &Prepared{b: append(b, data...), invalid: op == ws.OpText && !utf8.Valid(data)}
+	off := len(b)
+	return &Prepared{b: append(b, data...), op: op, off: off, invalid: op == ws.OpText && !utf8.Valid(data)}
 }
 
 // Size reports the encoded size.
