@@ -69,6 +69,7 @@ func NewServerCodec(cfg Config) *ServerCodec {
 	cfg.normalize()
 	c := &ServerCodec{}
 	c.dec = decoder{cfg: cfg, sc: c}
+	c.dec.limits, c.dec.done = &c.dec.cfg, stateHead
 	c.Decoder = codec.NewDecoder(&c.dec)
 	return c
 }

@@ -43,63 +43,30 @@ const (
 	stateChunkData
 	stateChunkCRLF
 	stateTrailer
+	stateUntilClose
+	stateSwitched
+	stateFailed // a response was refused: the rest is not read
 )
 
 var crlf2 = []byte("\r\n\r\n")
 
 // decoder is the request parser: a codec.Step.
 type decoder struct {
-	cfg       Config
-	sc        *ServerCodec
-	state     int
-	scanned   int // bytes of an incomplete head already searched
-	remaining int64
-	content   Content
+	bodyReader
+	cfg     Config
+	sc      *ServerCodec
+	scanned int // bytes of an incomplete head already searched
 }
 
 func (d *decoder) Decode(ctx *pipeline.Context, in []byte) (int, error) {
-	switch d.state {
-	case stateHead:
+	if d.state == stateHead {
 		return d.head(ctx, in)
-	case stateBody: // a Content-Length body: its last piece ends the request
-		return d.bodyPiece(ctx, in, true, stateHead), nil
-	case stateChunkSize:
-		return d.chunkSize(ctx, in)
-	case stateChunkData: // a chunk: the zero-size chunk ends the request
-		return d.bodyPiece(ctx, in, false, stateChunkCRLF), nil
-	case stateChunkCRLF:
-		if len(in) < 2 {
-			if len(in) == 1 && in[0] != '\r' {
-				return d.fail(ctx, errChunkCRLF)
-			}
-			return 0, nil
-		}
-		if in[0] != '\r' || in[1] != '\n' {
-			return d.fail(ctx, errChunkCRLF)
-		}
-		d.state = stateChunkSize
-		return 2, nil
-	default:
-		return d.trailer(ctx, in)
 	}
-}
-
-// bodyPiece fires what in holds of the d.remaining body bytes due, and
-// moves to next once they have all come; lastEnds says whether the last
-// of them ends the request's body.
-func (d *decoder) bodyPiece(ctx *pipeline.Context, in []byte, lastEnds bool, next int) int {
-	n := min(int64(len(in)), d.remaining)
-	d.remaining -= n
-	d.fireContent(ctx, in[:n], lastEnds && d.remaining == 0, nil)
-	if d.remaining == 0 {
-		d.state = next
+	n, err := d.body(ctx, in)
+	if err != nil {
+		return d.fail(ctx, err)
 	}
-	return int(n)
-}
-
-func (d *decoder) fireContent(ctx *pipeline.Context, data []byte, last bool, trailer []Field) {
-	d.content = Content{Data: data, Last: last, Trailer: trailer}
-	ctx.FireRead(&d.content)
+	return n, nil
 }
 
 // fail answers the error, closes the connection and stops decoding.
@@ -202,104 +169,6 @@ func appendHead(dst, head []byte) []byte {
 		}
 		head = head[i+1:]
 	}
-}
-
-func (d *decoder) chunkSize(ctx *pipeline.Context, in []byte) (int, error) {
-	i := bytes.IndexByte(in, '\n')
-	if i < 0 {
-		if len(in) > 4096 {
-			return d.fail(ctx, errChunkSize)
-		}
-		return 0, nil
-	}
-	if i == 0 || in[i-1] != '\r' {
-		return d.fail(ctx, errChunkSize)
-	}
-	line := in[:i-1]
-	var size int64
-	digits := 0
-	for digits < len(line) {
-		c := line[digits]
-		var v byte
-		switch {
-		case '0' <= c && c <= '9':
-			v = c - '0'
-		case 'a' <= c && c <= 'f':
-			v = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			v = c - 'A' + 10
-		default:
-			goto ext
-		}
-		if digits >= 15 {
-			return d.fail(ctx, errChunkTooLarge)
-		}
-		size = size<<4 | int64(v)
-		digits++
-	}
-ext:
-	if digits == 0 {
-		return d.fail(ctx, errChunkSize)
-	}
-	if rest := line[digits:]; len(rest) > 0 {
-		// chunk-ext: BWS ";" name [= value] ...; no controls allowed.
-		rest = trimOWS(rest)
-		if len(rest) == 0 || rest[0] != ';' || !validValue(rest) { // "5 " has no extension after its whitespace
-			return d.fail(ctx, errChunkSize)
-		}
-	}
-	if size == 0 {
-		d.state = stateTrailer
-	} else {
-		d.state, d.remaining = stateChunkData, size
-	}
-	return i + 1, nil
-}
-
-func (d *decoder) trailer(ctx *pipeline.Context, in []byte) (int, error) {
-	if len(in) < 2 {
-		if len(in) == 1 && in[0] != '\r' {
-			// a trailer field; wait for more
-			return 0, nil
-		}
-		return 0, nil
-	}
-	if in[0] == '\r' && in[1] == '\n' {
-		d.state = stateHead
-		d.fireContent(ctx, nil, true, nil)
-		return 2, nil
-	}
-	end := bytes.Index(in, crlf2)
-	if end < 0 {
-		if len(in) > d.cfg.MaxHeaderBytes {
-			return d.fail(ctx, errHeadTooLarge)
-		}
-		return 0, nil
-	}
-	n := end + 4
-	if n > d.cfg.MaxHeaderBytes {
-		return d.fail(ctx, errHeadTooLarge)
-	}
-	var fields []Field
-	block := in[:end+2]
-	if err := checkCRLF(block); err != nil {
-		return d.fail(ctx, errTrailer)
-	}
-	for len(block) > 0 {
-		i := bytes.Index(block, []byte("\r\n"))
-		f, err := parseField(block[:i])
-		if err != nil {
-			return d.fail(ctx, errTrailer)
-		}
-		fields = append(fields, f)
-		if len(fields) > d.cfg.MaxHeaders {
-			return d.fail(ctx, errTooManyHeaders)
-		}
-		block = block[i+2:]
-	}
-	d.state = stateHead
-	d.fireContent(ctx, nil, true, fields)
-	return n, nil
 }
 
 // checkCRLF rejects a CR not followed by LF and an LF not preceded by CR.
