@@ -26,6 +26,9 @@ type ClientRequest struct {
 	Stream bool
 	// Close asks the server to close the connection after its response.
 	Close bool
+	// Upgrade, when set, asks to switch protocols (sent as Upgrade, with
+	// Connection: Upgrade): a 101 answers it.
+	Upgrade string
 	// ExpectContinue sends the head with "Expect: 100-continue" and holds
 	// Body until the server answers 100 (or ClientConfig.ContinueTimeout
 	// passes); a final response that comes first means the body is never
@@ -213,7 +216,8 @@ func encodeRequest(r *ClientRequest) []byte {
 	b = append(b, "\r\n"...)
 	for _, p := range r.Header {
 		n := []byte(p.Name)
-		if equalFold(n, "Host") || equalFold(n, "Content-Length") || equalFold(n, "Transfer-Encoding") || equalFold(n, "Connection") || equalFold(n, "Expect") && r.ExpectContinue {
+		if equalFold(n, "Host") || equalFold(n, "Content-Length") || equalFold(n, "Transfer-Encoding") || equalFold(n, "Connection") ||
+			equalFold(n, "Expect") && r.ExpectContinue || equalFold(n, "Upgrade") && r.Upgrade != "" {
 			continue
 		}
 		b = append(b, p.Name...)
@@ -232,7 +236,12 @@ func encodeRequest(r *ClientRequest) []byte {
 	if r.ExpectContinue && len(r.Body) > 0 {
 		b = append(b, "Expect: 100-continue\r\n"...)
 	}
-	if r.Close {
+	switch {
+	case r.Upgrade != "":
+		b = append(b, "Upgrade: "...)
+		b = append(b, r.Upgrade...)
+		b = append(b, "\r\nConnection: Upgrade\r\n"...)
+	case r.Close:
 		b = append(b, "Connection: close\r\n"...)
 	}
 	b = append(b, "\r\n"...)

@@ -528,6 +528,7 @@ type memConn struct {
 	lent        []byte // the transport's, after it
 	out         []byte
 	handshaking bool
+	unflushed   bool // the handshake wrote since the last flush
 	aborted     bool
 
 	// For a server's take-over (see Handler.takeOver): reads stop at
@@ -589,6 +590,14 @@ func (c *memConn) Read(p []byte) (int, error) {
 			c.lent = c.lent[n:]
 			return n, nil
 		}
+		if c.unflushed {
+			// The flight so far goes out before we wait for the answer.
+			c.unflushed = false
+			c.mu.Unlock()
+			c.ch.EventLoop().Execute(c.flushOut)
+			c.mu.Lock()
+			continue
+		}
 		c.cond.Wait()
 	}
 	in := c.in
@@ -626,11 +635,13 @@ func (c *memConn) Write(p []byte) (int, error) {
 			c.sent = append(c.sent, p...)
 		}
 	}
-	handshaking := c.handshaking
-	c.mu.Unlock()
-	if handshaking {
-		c.ch.EventLoop().Execute(c.flushOut) // the handshake goroutine's flight, in order
+	if c.handshaking {
+		// Sent when the handshake waits for the peer (Read) or ends
+		// (handshakeDone): a failed handshake's alert then leaves with its
+		// error, so the peer's close cannot overtake the cause.
+		c.unflushed = true
 	}
+	c.mu.Unlock()
 	return len(p), nil
 }
 

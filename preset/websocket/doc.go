@@ -16,4 +16,29 @@
 // goroutine. Group broadcasts a message to many connections, encoding it
 // once. A graceful shutdown sends close 1001 to every connection and waits
 // for the close handshakes.
+//
+// # Dialling
+//
+// Dial is the client side: it opens a ws:// or wss:// connection on
+// gnet's client event loops (DefaultClient, or DialConfig.Client) and
+// hands the same Handler and Conn to the application:
+//
+//	c, hs, err := websocket.Dial(ctx, "wss://example.com/chat", websocket.DialConfig{
+//		Handler:      websocket.Funcs{Message: onMessage},
+//		Subprotocols: []string{"chat.v1"},
+//		Compression:  true,
+//	})
+//	err = c.WriteText("hello")
+//
+// The client chain is
+//
+//	[tlsh, wss://] -> http1 client codec -> ws handshaker
+//	  after the 101: ws frame codec (client: masked) -> keepalive -> your handler
+//
+// A refused handshake is an *upgrade.HandshakeError with the server's
+// status, header and the start of its body; hs carries the server's 101,
+// the subprotocol and the compression agreed. The client answers pings,
+// sends its own (PingInterval), and with DialConfig.Reconnect dials again
+// with backoff and jitter after a lost connection. An idle client
+// connection holds no goroutine: it is a socket on an event loop.
 package websocket

@@ -3,19 +3,14 @@ package websocket_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"strings"
-
-	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/preset/websocket"
 )
 
-// An echo server on a free port in one call, and a client (gobwas/ws)
-// that sends two messages and closes.
+// An echo server on a free port in one call, and a client (Dial) that
+// sends two messages and closes.
 func Example() {
 	echo := websocket.Funcs{
 		Open: func(c *websocket.Conn) { _ = c.WriteText("welcome to " + c.Handshake().Path) },
@@ -36,36 +31,34 @@ func Example() {
 	}
 	defer srv.Shutdown(context.Background())
 
-	conn, br, _, err := ws.Dial(context.Background(), "ws://"+srv.Addrs()[0].String()+"/echo")
+	// The client's callbacks run on its event loop: hand what arrives to
+	// this goroutine.
+	events := make(chan string, 8)
+	c, hs, err := websocket.Dial(context.Background(), "ws://"+srv.Addrs()[0].String()+"/echo", websocket.DialConfig{
+		Handler: websocket.Funcs{
+			Message: func(c *websocket.Conn, typ websocket.MessageType, data []byte) {
+				events <- fmt.Sprintf("%s %q", map[websocket.MessageType]string{websocket.Text: "text", websocket.Binary: "binary"}[typ], data)
+			},
+			Close: func(c *websocket.Conn, code websocket.StatusCode, reason string) {
+				events <- fmt.Sprint("closed: ", code)
+			},
+		},
+	})
 	if err != nil {
 		panic(err)
 	}
-	defer conn.Close()
-	var rw io.ReadWriter = conn
-	if br != nil { // frames that came with the handshake response
-		rw = struct {
-			io.Reader
-			io.Writer
-		}{io.MultiReader(br, conn), conn}
-	}
-	read := func() {
-		msg, op, err := wsutil.ReadServerData(rw)
-		if err != nil {
-			panic(err)
-		}
-		fmt.Printf("%s %q\n", map[ws.OpCode]string{ws.OpText: "text", ws.OpBinary: "binary"}[op], msg)
-	}
-	read()
-	_ = wsutil.WriteClientText(conn, []byte("hello"))
-	read()
-	_ = wsutil.WriteClientBinary(conn, []byte{1, 2, 3})
-	read()
-	_ = wsutil.WriteClientMessage(conn, ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, "bye"))
-	_, _, err = wsutil.ReadServerData(rw)
-	fmt.Println("closed:", strings.Contains(fmt.Sprint(err), "1000"))
+	fmt.Println("status:", hs.Response.Status)
+	fmt.Println(<-events)
+	_ = c.WriteText("hello")
+	fmt.Println(<-events)
+	_ = c.WriteBinary([]byte{1, 2, 3})
+	fmt.Println(<-events)
+	c.Close(websocket.StatusNormalClosure, "bye")
+	fmt.Println(<-events)
 	// Output:
+	// status: 101
 	// text "welcome to /echo"
 	// text "hello"
 	// binary "\x01\x02\x03"
-	// closed: true
+	// closed: 1000
 }

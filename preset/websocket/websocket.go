@@ -237,7 +237,9 @@ func (s *Server) Conns() int {
 // their order.
 type Conn struct {
 	ch     *pipeline.Channel
-	hs     *upgrade.Handshake
+	hs     *upgrade.Handshake       // a server's connection
+	resp   *upgrade.ClientHandshake // a client's (Dial)
+	dial   *redialer                // a client's that reconnects
 	closed atomic.Bool
 	// Value is free for the application (set it in OnOpen).
 	Value atomic.Value
@@ -253,8 +255,13 @@ func (c *Conn) ID() uint64 { return c.ch.ID() }
 func (c *Conn) Channel() *pipeline.Channel { return c.ch }
 
 // Handshake returns what the upgrade request carried (path, params,
-// headers, subprotocol, session).
+// headers, subprotocol, session): a server's connection; nil on a client.
 func (c *Conn) Handshake() *upgrade.Handshake { return c.hs }
+
+// Response returns the server's answer to a client's upgrade (its 101,
+// the subprotocol and compression agreed): a client's connection (Dial);
+// nil on a server.
+func (c *Conn) Response() *upgrade.ClientHandshake { return c.resp }
 
 // WriteText sends a text message (the string is copied).
 func (c *Conn) WriteText(s string) error {
@@ -292,8 +299,12 @@ func (c *Conn) WritePrepared(p *wsframe.Prepared) error {
 	return nil
 }
 
-// Close starts the close handshake with code and reason.
+// Close starts the close handshake with code and reason. On a client
+// dialled with Reconnect, it also ends the reconnecting.
 func (c *Conn) Close(code StatusCode, reason string) {
+	if c.dial != nil {
+		c.dial.stop()
+	}
 	c.ch.WriteAndFlush(wsframe.Close{Code: code, Reason: reason})
 }
 
@@ -304,11 +315,13 @@ func (c *Conn) IsWritable() bool { return c.ch.IsWritable() }
 // adapter turns pipeline events into Handler calls.
 type adapter struct {
 	pipeline.Inbound[*wsframe.Message]
-	s      *Server
+	s      *Server // nil on a client
 	h      Handler
 	c      *Conn
 	code   StatusCode
 	reason string
+	opened func(c *Conn) // a client's: Dial's answer
+	dial   *redialer
 }
 
 func (a *adapter) HandleUserEvent(ctx *pipeline.Context, ev any) {
@@ -319,6 +332,14 @@ func (a *adapter) HandleUserEvent(ctx *pipeline.Context, ev any) {
 		a.s.mu.Lock()
 		a.s.conns[a.c] = struct{}{}
 		a.s.mu.Unlock()
+		a.h.OnOpen(a.c)
+		return
+	case *upgrade.ClientHandshake:
+		a.c = &Conn{ch: ctx.Channel(), resp: e, dial: a.dial}
+		a.code = StatusAbnormalClosure
+		if a.opened != nil {
+			a.opened(a.c) // Dial returns the Conn before any callback runs with it
+		}
 		a.h.OnOpen(a.c)
 		return
 	case wsframe.CloseReceived:
@@ -353,10 +374,15 @@ func (a *adapter) HandleError(ctx *pipeline.Context, err error) {
 func (a *adapter) HandleInactive(ctx *pipeline.Context) {
 	if a.c != nil {
 		a.c.closed.Store(true)
-		a.s.mu.Lock()
-		delete(a.s.conns, a.c)
-		a.s.mu.Unlock()
+		if a.s != nil {
+			a.s.mu.Lock()
+			delete(a.s.conns, a.c)
+			a.s.mu.Unlock()
+		}
 		a.h.OnClose(a.c, a.code, a.reason)
+		if a.dial != nil {
+			a.dial.lost()
+		}
 	}
 	ctx.FireInactive()
 }

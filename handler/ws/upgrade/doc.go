@@ -20,7 +20,27 @@
 // The HTTP read timeout until the upgrade is http1.RequestTimeout, which
 // the upgrade removes (DefaultRemove) with the other HTTP-only handlers.
 //
+// # The client side
+//
+// NewClient is the client's handshaker (Netty's
+// WebSocketClientHandshaker), put after an http1.ClientCodec: when the
+// channel is active it sends the upgrade request (a fresh 16-byte key,
+// version 13, Origin, subprotocols in order of preference, the
+// permessage-deflate offer, the caller's header fields) and checks the
+// answer as RFC 6455 4.1 asks: a 101 with "Upgrade: websocket",
+// "Connection: upgrade", the right Sec-WebSocket-Accept, a subprotocol
+// that was offered and an extension answer that fits the offer. Then the
+// HTTP codec is replaced by a client wsframe.Codec (masked frames; bytes
+// that came right behind the 101 go to it), ClientConfig.Install adds the
+// application's handlers and a ClientHandshake user event travels the
+// pipeline. Anything else (a refusal with its status, header and the
+// first 4 KiB of its body, a bad 101, no answer within Timeout, the
+// connection closing first) is fired as a *HandshakeError and the
+// channel is closed. preset/websocket's Dial assembles all of this.
+//
 // # Concurrency
 //
-// The handler value serves every channel; it runs on each channel's loop.
+// The handler value of New serves every channel; it runs on each
+// channel's loop. A Client (NewClient) belongs to one channel and runs on
+// its loop.
 package upgrade
