@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs the Autobahn TestSuite's fuzzingserver (every case: 517) against
+# gnetty's client (examples/wsclient -autobahn, which is websocket.Dial)
+# and checks the report as run.sh does: exit 1 when a case FAILED (with
+# STRICT=1 also on NON-STRICT or UNIMPLEMENTED). See README.md here for
+# getting wstest (install.sh).
+#
+#   scripts/autobahn/client.sh                 # all cases
+#   CASES='6.4.*' scripts/autobahn/client.sh   # some
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=${OUT:-$(mktemp -d)}
+mkdir -p "$out"
+if [ -z "${WSTEST:-}" ]; then
+  if command -v wstest >/dev/null 2>&1; then
+    WSTEST=wstest
+  else
+    py2=${PYTHON2:-$HOME/.pyenv/versions/2.7.18/bin/python}
+    [ -x "$py2" ] || py2=python2
+    WSTEST="$py2 $PWD/scripts/autobahn/wstest.py"
+  fi
+fi
+go build -o "$out/wsclient" ./examples/wsclient
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cases=${CASES:-*}
+cat > "$out/spec.json" <<JSON
+{"url": "ws://127.0.0.1:$port", "outdir": "$out/reports",
+ "cases": ["$cases"], "exclude-cases": [], "exclude-agent-cases": {}}
+JSON
+echo "autobahn: wstest $WSTEST (fuzzingserver on port $port), report in $out/reports"
+(cd "$out" && exec $WSTEST -m fuzzingserver -s "$out/spec.json" > "$out/wstest.log" 2>&1) &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for _ in $(seq 300); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+  sleep 0.1
+done
+"$out/wsclient" -autobahn "ws://127.0.0.1:$port" -agent gnetty > "$out/wsclient.log" 2>&1 || { tail -20 "$out/wsclient.log"; exit 1; }
+strict=()
+[ "${STRICT:-}" = 1 ] && strict=(-strict)
+go run ./scripts/autobahn/check "${strict[@]}" "$out/reports/index.json"
