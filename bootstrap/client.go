@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"time"
 
@@ -73,6 +74,23 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	return c, nil
+}
+
+var (
+	defaultClient     *Client
+	defaultClientErr  error
+	defaultClientOnce sync.Once
+)
+
+// DefaultClient returns the client loops shared by the process, which the
+// presets' dialers (websocket.Dial, httpclient) use when given none: one
+// event loop per CPU, started on first use and never closed. An idle
+// connection on them holds no goroutine. Safe from any goroutine.
+func DefaultClient() (*Client, error) {
+	defaultClientOnce.Do(func() {
+		defaultClient, defaultClientErr = NewClient(ClientConfig{Workers: runtime.NumCPU(), Logger: slog.Default()})
+	})
+	return defaultClient, defaultClientErr
 }
 
 // ErrClientClosed is returned by Dial after Close.

@@ -5,12 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"runtime"
 	"sync"
 	"time"
 
@@ -53,8 +51,8 @@ type DialConfig struct {
 	// Handlers, when set, adds pipeline handlers between keepalive and the
 	// Handler, as on the server.
 	Handlers func(p *pipeline.Pipeline, hs *upgrade.ClientHandshake) error
-	// Client holds the event loops the connection runs on; default one
-	// client shared by the process (DefaultClient).
+	// Client holds the event loops the connection runs on; default the
+	// loops shared by the process (bootstrap.DefaultClient).
 	Client *bootstrap.Client
 	// Reconnect, when set, dials again after the connection is lost (not
 	// after Conn.Close): the Handler's OnClose, then, once a new
@@ -70,22 +68,6 @@ type DialConfig struct {
 type Reconnect struct {
 	MinDelay, MaxDelay time.Duration
 	MaxAttempts        int
-}
-
-var (
-	defaultClient     *bootstrap.Client
-	defaultClientErr  error
-	defaultClientOnce sync.Once
-)
-
-// DefaultClient returns the process-wide client loops Dial uses when
-// DialConfig.Client is nil: one event loop per CPU, started on first use,
-// shared by every connection (an idle connection holds no goroutine).
-func DefaultClient() (*bootstrap.Client, error) {
-	defaultClientOnce.Do(func() {
-		defaultClient, defaultClientErr = bootstrap.NewClient(bootstrap.ClientConfig{Workers: runtime.NumCPU(), Logger: slog.Default()})
-	})
-	return defaultClient, defaultClientErr
 }
 
 // Dial opens a WebSocket connection to a ws:// or wss:// URL and returns
@@ -185,7 +167,7 @@ func newDialer(rawURL string, cfg DialConfig) (*dialer, error) {
 	}
 	d.client = cfg.Client
 	if d.client == nil {
-		if d.client, err = DefaultClient(); err != nil {
+		if d.client, err = bootstrap.DefaultClient(); err != nil {
 			return nil, err
 		}
 	}

@@ -20,7 +20,7 @@
 // # Dialling
 //
 // Dial is the client side: it opens a ws:// or wss:// connection on
-// gnet's client event loops (DefaultClient, or DialConfig.Client) and
+// gnet's client event loops (bootstrap.DefaultClient, or DialConfig.Client) and
 // hands the same Handler and Conn to the application:
 //
 //	c, hs, err := websocket.Dial(ctx, "wss://example.com/chat", websocket.DialConfig{

@@ -28,7 +28,7 @@ cat > "$out/spec.json" <<JSON
  "cases": ["$cases"], "exclude-cases": [], "exclude-agent-cases": {}}
 JSON
 echo "autobahn: wstest $WSTEST (fuzzingserver on port $port), report in $out/reports"
-(cd "$out" && exec $WSTEST -m fuzzingserver -s "$out/spec.json" > "$out/wstest.log" 2>&1) &
+(cd "$out" && exec $WSTEST -m fuzzingserver --webport 0 -s "$out/spec.json" > "$out/wstest.log" 2>&1) &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 300); do
