@@ -49,6 +49,14 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	if err := srv.Start(); err != nil {
+		log.Fatal(err)
+	}
+	scheme := "ws"
+	if tlsCfg != nil {
+		scheme = "wss"
+	}
+	log.Printf("wsecho: listening on %s://%s/", scheme, srv.Addrs()[0])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := srv.Serve(ctx); err != nil {
