@@ -3,8 +3,10 @@ package bootstrap_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -136,5 +138,45 @@ func TestClientDialErrors(t *testing.T) {
 	_ = cli.Close()
 	if _, err := cli.Dial(context.Background(), "tcp", "127.0.0.1:1", nil); err != bootstrap.ErrClientClosed {
 		t.Fatalf("dial after close: %v", err)
+	}
+}
+
+// The initializer a connection was dialled with (and all it captured) is
+// garbage once the connection is open: it must not live as long as the
+// connection.
+func TestClientDoesNotKeepTheInitializer(t *testing.T) {
+	s := start(t, bootstrap.Config{Initializer: lineEcho})
+	cli, err := bootstrap.NewClient(bootstrap.ClientConfig{Workers: 1, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	var freed atomic.Bool
+	ch, err := cli.Dial(context.Background(), "tcp", s.Addrs()[0].String(), initHolding(&freed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); !freed.Load(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the initializer's captures outlive the dial")
+		}
+		runtime.GC()
+	}
+	if !ch.IsActive() {
+		t.Fatal("the connection closed")
+	}
+}
+
+// initHolding returns an initializer that holds an object whose
+// finalizer sets freed. (Not inlined: the closure must hold the object
+// itself, not a variable of the caller's.)
+//
+//go:noinline
+func initHolding(freed *atomic.Bool) func(*pipeline.Channel) {
+	captured := new([64]byte)
+	runtime.SetFinalizer(captured, func(*[64]byte) { freed.Store(true) })
+	return func(ch *pipeline.Channel) {
+		captured[0]++
+		_ = ch.Pipeline().AddLast("lines", frame.NewLineDecoder(frame.LineConfig{}))
 	}
 }

@@ -109,6 +109,10 @@ func (e *engine) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	req, _ := gc.Context().(*dialRequest)
 	if req != nil {
 		init = req.init
+		// gnet keeps the enrolment context in a second, concurrency-safe
+		// slot too: clear it, or every dial's initializer (and all it
+		// captured) lives as long as the connection.
+		gc.SetSafeContext(nil)
 		e.active.Add(1)
 	} else if !e.admit() {
 		e.rejected.Add(1)

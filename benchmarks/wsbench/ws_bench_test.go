@@ -92,19 +92,7 @@ func startServerEnv(b *testing.B, impl string, env []string) *server {
 func serverPID(cmd *exec.Cmd) int { return cmd.Process.Pid }
 
 // rssKiB reads the process's resident memory.
-func rssKiB(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			v, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
-			return v
-		}
-	}
-	return 0
-}
+func rssKiB(pid int) float64 { return peer.RSSKiB(pid) }
 
 // BenchmarkEcho runs each server against the same load: one op is one run
 // of -ws.duration (use -benchtime 1x).

@@ -177,6 +177,7 @@ func newDialer(rawURL string, cfg DialConfig) (*dialer, error) {
 // dialResult is what a dial ended with.
 type dialResult struct {
 	c   *Conn
+	hs  *upgrade.ClientHandshake
 	err error
 }
 
@@ -188,7 +189,10 @@ func (d *dialer) dial(ctx context.Context, rd *redialer) (*Conn, *upgrade.Client
 	watch := &dialWatch{res: res}
 	ucfg := d.ucfg
 	ucfg.Install = func(p *pipeline.Pipeline, hs *upgrade.ClientHandshake) error {
+		// The watch's work ends with the upgrade: after it, errors go to
+		// the application's Handler.
 		watch.done, watch.upgraded = true, true
+		_, _ = p.Remove(dialWatchName)
 		if err := p.AddAfter(wsframe.Name, keepalive.Name, keepalive.New(keepalive.Config{PingInterval: d.cfg.PingInterval, PongTimeout: d.cfg.PongTimeout})); err != nil {
 			return err
 		}
@@ -197,7 +201,7 @@ func (d *dialer) dial(ctx context.Context, rd *redialer) (*Conn, *upgrade.Client
 				return err
 			}
 		}
-		a := &adapter{h: d.handler, dial: rd, opened: func(c *Conn) { res <- dialResult{c: c} }}
+		a := &adapter{h: d.handler, dial: rd, opened: func(c *Conn, hs *upgrade.ClientHandshake) { res <- dialResult{c: c, hs: hs} }}
 		a.Inbound = pipeline.InboundOf[*wsframe.Message](a)
 		return p.AddLast(AppName, a)
 	}
@@ -219,7 +223,7 @@ func (d *dialer) dial(ctx context.Context, rd *redialer) (*Conn, *upgrade.Client
 		if r.err != nil {
 			return nil, nil, r.err
 		}
-		return r.c, r.c.resp, nil
+		return r.c, r.hs, nil
 	case <-ctx.Done():
 		ch.Close()
 		return nil, nil, fmt.Errorf("websocket: dial %s: %w", d.addr, ctx.Err())

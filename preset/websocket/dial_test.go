@@ -132,7 +132,7 @@ func TestDialEchoCompressionAndClose(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if hs.Response.Status != 101 || hs.Subprotocol != "chat.v1" || hs.Compressed != compress || c.Response() != hs {
+			if hs.Response.Status != 101 || hs.Subprotocol != "chat.v1" || hs.Compressed != compress || c.Subprotocol() != "chat.v1" {
 				t.Fatalf("handshake %+v", hs)
 			}
 			big := strings.Repeat("0123456789", 100_000) // 1 MB, under the default 1 MiB message limit
@@ -262,7 +262,7 @@ func TestDialReconnect(t *testing.T) {
 	mu.Lock()
 	c2 := conns[1]
 	mu.Unlock()
-	if c2 == c || c2.Response() == nil {
+	if c2 == c || c2.Subprotocol() != "" {
 		t.Fatal("the same Conn after a reconnection")
 	}
 	_ = c2.WriteText("again")

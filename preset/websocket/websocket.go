@@ -237,9 +237,9 @@ func (s *Server) Conns() int {
 // their order.
 type Conn struct {
 	ch     *pipeline.Channel
-	hs     *upgrade.Handshake       // a server's connection
-	resp   *upgrade.ClientHandshake // a client's (Dial)
-	dial   *redialer                // a client's that reconnects
+	hs     *upgrade.Handshake // a server's connection
+	sub    string             // a client's subprotocol (Dial)
+	dial   *redialer          // a client's that reconnects
 	closed atomic.Bool
 	// Value is free for the application (set it in OnOpen).
 	Value atomic.Value
@@ -258,10 +258,15 @@ func (c *Conn) Channel() *pipeline.Channel { return c.ch }
 // headers, subprotocol, session): a server's connection; nil on a client.
 func (c *Conn) Handshake() *upgrade.Handshake { return c.hs }
 
-// Response returns the server's answer to a client's upgrade (its 101,
-// the subprotocol and compression agreed): a client's connection (Dial);
-// nil on a server.
-func (c *Conn) Response() *upgrade.ClientHandshake { return c.resp }
+// Subprotocol returns the subprotocol the server picked, or "": on both
+// sides. (A client's whole handshake answer is what Dial returned; the
+// connection does not keep it, to stay small.)
+func (c *Conn) Subprotocol() string {
+	if c.hs != nil {
+		return c.hs.Subprotocol
+	}
+	return c.sub
+}
 
 // WriteText sends a text message (the string is copied).
 func (c *Conn) WriteText(s string) error {
@@ -320,7 +325,7 @@ type adapter struct {
 	c      *Conn
 	code   StatusCode
 	reason string
-	opened func(c *Conn) // a client's: Dial's answer
+	opened func(c *Conn, hs *upgrade.ClientHandshake) // a client's: Dial's answer
 	dial   *redialer
 }
 
@@ -335,10 +340,11 @@ func (a *adapter) HandleUserEvent(ctx *pipeline.Context, ev any) {
 		a.h.OnOpen(a.c)
 		return
 	case *upgrade.ClientHandshake:
-		a.c = &Conn{ch: ctx.Channel(), resp: e, dial: a.dial}
+		a.c = &Conn{ch: ctx.Channel(), sub: e.Subprotocol, dial: a.dial}
 		a.code = StatusAbnormalClosure
 		if a.opened != nil {
-			a.opened(a.c) // Dial returns the Conn before any callback runs with it
+			a.opened(a.c, e) // Dial returns the Conn before any callback runs with it
+			a.opened = nil
 		}
 		a.h.OnOpen(a.c)
 		return

@@ -82,3 +82,19 @@ func Main(m *testing.M, cpuProfile string, modes ...Mode) {
 	}
 	os.Exit(m.Run())
 }
+
+// RSSKiB reads a process's resident memory (VmRSS) in KiB; 0 when it
+// cannot.
+func RSSKiB(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			v, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
+			return v
+		}
+	}
+	return 0
+}

@@ -219,6 +219,7 @@ func (h *Client) accepted(ctx *pipeline.Context, r *http1.ClientResponse) {
 		bad("wrong Sec-WebSocket-Accept")
 		return
 	}
+	r.Request = nil // the connection keeps the answer, not the request
 	hs := &ClientHandshake{Response: r, Subprotocol: r.Header.Get("Sec-WebSocket-Protocol")}
 	if hs.Subprotocol != "" && !slices.Contains(h.cfg.Subprotocols, hs.Subprotocol) {
 		bad("a subprotocol not offered: " + hs.Subprotocol)
