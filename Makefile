@@ -31,6 +31,7 @@ bench-smoke:
 	cd benchmarks && bash ../scripts/quiet go test -run '^$$' -bench . -benchtime 1x ./echo
 	cd benchmarks && bash ../scripts/quiet go test -run '^$$' -bench . -benchtime 1x ./httpbench -wrk.duration 1s
 	cd benchmarks && bash ../scripts/quiet go test -run '^$$' -bench . -benchtime 1x ./wsbench -ws.duration 300ms -ws.conns 50 -ws.idle 300 -hb.conns 200 -hb.duration 5s -hb.ping 1s
+	cd benchmarks && bash ../scripts/quiet go test -run '^$$' -bench . -benchtime 1x ./wsclient -wc.duration 300ms -wc.conns 50 -wc.idle 300
 	cd benchmarks && bash ../scripts/quiet go test -run '^$$' -bench . -benchtime 1x ./siobench -sio.duration 300ms -sio.conns 10 -sio.members 50
 	cd benchmarks && bash ../scripts/quiet go test -run '^$$' -bench 'FanOut/offered=100k' -benchtime 1x ./fanout -fan.duration 300ms -fan.rooms 2 -fan.scale 0.01
 
@@ -39,5 +40,6 @@ bench:
 	cd benchmarks && go test -run '^$$' -bench . -benchmem ./echo
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x -count 5 ./httpbench
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./wsbench
+	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./wsclient
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./siobench
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./fanout
