@@ -282,3 +282,50 @@ func TestDialReconnect(t *testing.T) {
 		t.Fatalf("%d opens after Close", b.opens)
 	}
 }
+
+// A server that requires a client certificate accepts a Dial that has
+// one, and refuses one that has none.
+func TestDialClientCertificate(t *testing.T) {
+	certs := tlstest.New(t)
+	srvCfg := certs.ServerConfig()
+	srvCfg.ClientAuth, srvCfg.ClientCAs = tls.RequireAndVerifyClientCert, certs.CA
+	addr, _ := echoServer(t, srvCfg)
+	clientCert, _, _ := certs.Sign(t, "client", "a client")
+	cfg := certs.ClientConfig()
+	cfg.Certificates = []tls.Certificate{clientCert}
+	b := newInbox()
+	c, _, err := gws.Dial(context.Background(), "wss://"+addr+"/echo", gws.DialConfig{Handler: b, TLS: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.WriteText("with a certificate")
+	b.wait(t, "the echo", func() bool { return len(b.msgs) == 1 })
+	c.Close(gws.StatusNormalClosure, "")
+	if _, _, err := gws.Dial(context.Background(), "wss://"+addr+"/echo", gws.DialConfig{TLS: certs.ClientConfig()}); err == nil {
+		t.Fatal("accepted without a client certificate")
+	}
+}
+
+// Client connections join a Group as server ones do: one broadcast
+// reaches every member, and the server echoes to each.
+func TestDialGroup(t *testing.T) {
+	addr, _ := echoServer(t, nil)
+	b := newInbox()
+	g := gws.NewGroup()
+	for range 3 {
+		c, _, err := gws.Dial(context.Background(), "ws://"+addr+"/echo", gws.DialConfig{Handler: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Add(c)
+	}
+	if n := g.Broadcast(gws.Text, []byte("to all")); n != 3 {
+		t.Fatalf("broadcast to %d", n)
+	}
+	b.wait(t, "three echoes", func() bool { return len(b.msgs) == 3 })
+	for _, m := range b.msgs {
+		if m != "1:to all" {
+			t.Fatalf("%q", b.msgs)
+		}
+	}
+}
