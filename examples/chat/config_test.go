@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"os/exec"
 	"strings"
 	"testing"
@@ -49,11 +53,22 @@ func TestBadOptionsNameTheVariable(t *testing.T) {
 		{env: map[string]string{"CHAT_METRICS_TOKEN": "short"}, want: "-metrics-token (CHAT_METRICS_TOKEN) must be at least 16 characters"},
 		{env: map[string]string{"CHAT_NO_GUESTS": "maybe"}, want: `CHAT_NO_GUESTS="maybe"`},
 		{env: map[string]string{"CHAT_TLS_CERT": "cert.pem"}, want: "-tls-cert (CHAT_TLS_CERT) and -tls-key (CHAT_TLS_KEY) go together"},
+		{env: map[string]string{"CHAT_ADDR": "nonsense"}, want: `-addr (CHAT_ADDR) "nonsense": not host:port`},
+		{args: []string{"-addr", "127.0.0.1:99999"}, want: `-addr (CHAT_ADDR) "127.0.0.1:99999": port "99999" is not a number from 0 to 65535`},
+		{args: []string{"-metrics-addr", "localhost"}, want: "-metrics-addr (CHAT_METRICS_ADDR)"},
+		{args: []string{"-rate", "5", "extra"}, want: `unexpected argument "extra"`},
+		{env: map[string]string{"CHAT_LOG_FORMAT": "xml"}, want: "-log-format (CHAT_LOG_FORMAT) must be text or json"},
+		{args: []string{"-log-level", "loud"}, want: "-log-level (CHAT_LOG_LEVEL) must be debug, info, warn or error"},
 	} {
 		_, err := parseOptions(tc.args, envOf(tc.env), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v %v: error %v, want one naming %s", tc.args, tc.env, err, tc.want)
 		}
+	}
+	// A value that does not parse is reported once: no second, misleading
+	// line about the zero it left behind.
+	if _, err := parseOptions(nil, envOf(map[string]string{"CHAT_RATE": "abc"}), io.Discard); err == nil || strings.Count(err.Error(), "\n") != 0 {
+		t.Errorf("CHAT_RATE=abc: %q", err)
 	}
 	if _, err := parseOptions([]string{"-rate", "x"}, envOf(nil), io.Discard); !errors.Is(err, errUsage) {
 		t.Errorf("a bad flag: %v", err)
@@ -71,4 +86,89 @@ func TestBadEnvironmentStopsTheBinary(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), `chat: CHAT_RATE="abc"`) {
 		t.Fatalf("exit %v, output %q", err, out)
 	}
+}
+
+// runUntilExit runs the chat binary with args and env and returns its
+// exit status and output; it must exit by itself (bounded).
+func runUntilExit(t *testing.T, bin string, env []string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(cmd.Environ(), env...)
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("%v did not exit: %s", args, out)
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode(), string(out)
+}
+
+// Startup failures exit 2, name the flag and its variable, and never
+// print "open ... in a browser".
+func TestStartupErrorsNameTheSetting(t *testing.T) {
+	bin := servertest.BuildBinary(t, "chat")
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	data := t.TempDir()
+	holder := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", data)
+	stderr, _ := holder.StderrPipe()
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = holder.Process.Kill(); _ = holder.Wait() }()
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() && !strings.Contains(sc.Text(), "in a browser") {
+	}
+	go func() { _, _ = io.Copy(io.Discard, stderr) }()
+	for _, tc := range []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{env: []string{"CHAT_ADDR=nonsense"}, args: []string{"-data", ""}, want: `-addr (CHAT_ADDR) "nonsense"`},
+		{args: []string{"-addr", "127.0.0.1:99999", "-data", ""}, want: `port "99999" is not a number`},
+		{args: []string{"-addr", busy.Addr().String(), "-data", ""}, want: "cannot listen on -addr (CHAT_ADDR) " + busy.Addr().String()},
+		{args: []string{"-addr", "127.0.0.1:0", "-data", data}, want: "another chat process holds " + data},
+		{args: []string{"-addr", "127.0.0.1:0", "-data", "", "stray"}, want: `unexpected argument`},
+	} {
+		code, out := runUntilExit(t, bin, tc.env, tc.args...)
+		if code != 2 || !strings.Contains(out, tc.want) || strings.Contains(out, "in a browser") {
+			t.Errorf("%v %v: exit %d, output %q, want %q", tc.env, tc.args, code, out, tc.want)
+		}
+	}
+}
+
+// -log-format json makes every line JSON.
+func TestJSONLogs(t *testing.T) {
+	bin := servertest.BuildBinary(t, "chat")
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", "", "-log-format", "json")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	// Every line JSON, up to the one that says where to go.
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		var rec map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatalf("a line that is not JSON: %q", sc.Text())
+		}
+		if strings.Contains(fmt.Sprint(rec["msg"]), "in a browser") {
+			return
+		}
+	}
+	t.Fatal("the chat exited before it listened")
 }

@@ -13,11 +13,15 @@
 // CHAT_NODE, CHAT_PRESENCE_TTL, CHAT_TRUSTED_PROXIES, CHAT_ALLOWED_ORIGINS,
 // CHAT_JWT_SECRET, CHAT_JWT_AUDIENCE, CHAT_JWT_ISSUER, CHAT_API_KEY,
 // CHAT_TLS_CERT, CHAT_TLS_KEY, CHAT_NO_GUESTS, CHAT_METRICS_ADDR,
-// CHAT_METRICS_TOKEN (secrets are better given in the environment than as
-// flags, which other users of the machine can see).
+// CHAT_METRICS_TOKEN, CHAT_LOG_FORMAT, CHAT_LOG_LEVEL (secrets are better
+// given in the environment than as flags, which other users of the
+// machine can see).
 // A flag on the command line wins over its variable; both take the same
-// units (CHAT_PRESENCE_TTL=15s), and a bad value in either stops the
-// command with exit status 2 and an error that names it.
+// units (CHAT_PRESENCE_TTL=15s). A bad value in either, an address that
+// cannot be listened on, or a data directory that cannot be used stops
+// the command with exit status 2 and an error that names the flag and
+// its variable, before anything listens; "open ... in a browser" is
+// logged once the server listens.
 package main
 
 import (
@@ -26,11 +30,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -53,6 +58,7 @@ type options struct {
 	tlsCert, tlsKey            string
 	noGuests                   bool
 	metricsAddr, metricsToken  string
+	logFormat, logLevel        string
 }
 
 // envNames maps each flag to the environment variable that sets it when
@@ -64,6 +70,7 @@ var envNames = map[string]string{
 	"jwt-secret": "CHAT_JWT_SECRET", "jwt-audience": "CHAT_JWT_AUDIENCE", "jwt-issuer": "CHAT_JWT_ISSUER", "api-key": "CHAT_API_KEY",
 	"tls-cert": "CHAT_TLS_CERT", "tls-key": "CHAT_TLS_KEY", "no-guests": "CHAT_NO_GUESTS",
 	"metrics-addr": "CHAT_METRICS_ADDR", "metrics-token": "CHAT_METRICS_TOKEN",
+	"log-format": "CHAT_LOG_FORMAT", "log-level": "CHAT_LOG_LEVEL",
 }
 
 // errUsage marks command-line errors the flag package has reported.
@@ -96,29 +103,36 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 	fs.StringVar(&o.apiKey, "api-key", "", "key (16 characters or more) of POST /api/publish (Authorization: Bearer KEY); empty: no publish API")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate: serve https:// and wss:// (with -tls-key; reloaded when the files change)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of -tls-cert")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.logLevel, "log-level", "info", "least level logged: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("%w: %w", errUsage, err)
 	}
+	var errs []error
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected argument %q: settings are flags (-name value), see -h", fs.Arg(0)))
+	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var errs []error
+	unparsed := map[string]bool{} // reported once, not checked again
 	fs.VisitAll(func(f *flag.Flag) {
 		name := envNames[f.Name]
 		if v := getenv(name); v != "" && !given[f.Name] {
 			if err := fs.Set(f.Name, v); err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: %v", name, v, err))
+				unparsed[f.Name] = true
 			}
 		}
 	})
 	positive := func(flagName string, v int) {
-		if v <= 0 {
+		if !unparsed[flagName] && v <= 0 {
 			errs = append(errs, fmt.Errorf("-%s (%s) must be at least 1, not %d", flagName, envNames[flagName], v))
 		}
 	}
 	positive("max-message-len", o.maxLen)
 	positive("rate", o.rate)
 	positive("max-rooms", o.maxRooms)
-	if o.presenceTTL < time.Second {
+	if !unparsed["presence-ttl"] && o.presenceTTL < time.Second {
 		errs = append(errs, fmt.Errorf("-presence-ttl (CHAT_PRESENCE_TTL) must be at least 1s, not %v", o.presenceTTL))
 	}
 	for _, p := range strings.FieldsFunc(proxies, func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -142,7 +156,46 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 		errs = append(errs, errors.New("-tls-cert (CHAT_TLS_CERT) and -tls-key (CHAT_TLS_KEY) go together"))
 	}
 	o.allowedOrigins = strings.FieldsFunc(origins, func(r rune) bool { return r == ',' || r == ' ' })
+	for _, a := range []struct{ flag, value string }{{"addr", o.addr}, {"metrics-addr", o.metricsAddr}} {
+		if a.value == "" && a.flag == "metrics-addr" {
+			continue
+		}
+		if err := checkAddr(a.value); err != nil {
+			errs = append(errs, fmt.Errorf("-%s (%s) %q: %v", a.flag, envNames[a.flag], a.value, err))
+		}
+	}
+	if o.logFormat != "text" && o.logFormat != "json" {
+		errs = append(errs, fmt.Errorf("-log-format (CHAT_LOG_FORMAT) must be text or json, not %q", o.logFormat))
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(o.logLevel)); err != nil {
+		errs = append(errs, fmt.Errorf("-log-level (CHAT_LOG_LEVEL) must be debug, info, warn or error, not %q", o.logLevel))
+	}
 	return o, errors.Join(errs...)
+}
+
+// checkAddr checks a listen address: host:port (host may be empty), the
+// port a number from 0 to 65535.
+func checkAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("not host:port (127.0.0.1:8080, :8080, [::1]:8080)")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
+}
+
+// logger makes the command's logger from -log-format and -log-level.
+func (o options) logger() *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(o.logLevel)) // checked by parseOptions
+	opts := &slog.HandlerOptions{Level: lv}
+	if o.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
 func main() {
@@ -156,25 +209,30 @@ func main() {
 		fmt.Fprintln(os.Stderr, "chat:", strings.ReplaceAll(err.Error(), "\n", "\nchat: "))
 		os.Exit(2)
 	}
+	logger := o.logger()
+	// fail logs what stopped the command and exits with status.
+	fail := func(status int, msg string, args ...any) {
+		logger.Error("chat: "+msg, args...)
+		os.Exit(status)
+	}
 	cfg := chat.Config{
 		Addr: o.addr, MaxMessageLen: o.maxLen, MessagesPerSecond: float64(o.rate), MaxRoomsPerConn: o.maxRooms,
 		TrustedProxies: o.trustedProxies, AllowedOrigins: o.allowedOrigins,
 		JWTSecret: []byte(o.jwtSecret), JWTAudience: o.jwtAudience, JWTIssuer: o.jwtIssuer, APIKey: o.apiKey,
 		NoGuests: o.noGuests, MetricsAddr: o.metricsAddr, MetricsToken: o.metricsToken,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		Logger: logger,
 	}
 	if o.tlsCert != "" {
 		tc, err := tlsh.ServerConfig(o.tlsCert, o.tlsKey, "http/1.1")
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "chat: -tls-cert/-tls-key (CHAT_TLS_CERT/CHAT_TLS_KEY): %v\n", err)
-			os.Exit(2)
+			fail(2, "-tls-cert/-tls-key (CHAT_TLS_CERT/CHAT_TLS_KEY)", "err", err)
 		}
 		cfg.TLS = tc
 	}
 	if o.redisURL != "" {
 		opts, err := redis.ParseURL(o.redisURL)
 		if err != nil {
-			log.Fatalf("chat: -redis: %v", err)
+			fail(2, "-redis (CHAT_REDIS)", "err", err)
 		}
 		cfg.Redis = redis.NewClient(opts)
 		cfg.Node, cfg.PresenceTTL = o.node, o.presenceTTL
@@ -182,18 +240,22 @@ func main() {
 	} else if o.data != "" {
 		store, err := chat.OpenBoltStore(o.data)
 		if err != nil {
-			log.Fatal(err)
+			fail(2, "-data (CHAT_DATA) "+o.data, "err", err)
 		}
 		cfg.Store = store
 	}
 	srv, err := chat.New(cfg)
 	if err != nil {
-		log.Fatal(err)
+		fail(1, "cannot start", "err", err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := srv.Start(); err != nil {
-		log.Fatal(err)
+		where := "-addr (CHAT_ADDR) " + o.addr
+		if o.metricsAddr != "" {
+			where += " or -metrics-addr (CHAT_METRICS_ADDR) " + o.metricsAddr
+		}
+		fail(2, "cannot listen on "+where, "err", err)
 	}
 	scheme := "http"
 	if cfg.TLS != nil {
@@ -201,8 +263,8 @@ func main() {
 	}
 	// Said once the server listens, with the address it got (the port
 	// chosen for -addr 127.0.0.1:0 included).
-	cfg.Logger.Info("chat: open " + scheme + "://" + srv.Addrs()[0].String() + "/ in a browser")
+	logger.Info("chat: open " + scheme + "://" + srv.Addrs()[0].String() + "/ in a browser")
 	if err := srv.Serve(ctx); err != nil {
-		log.Fatal(err)
+		fail(1, "stopped", "err", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gnetty/gnetty/codec/jsonmsg"
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // User is a chat user (the PHP seed's chat_user table).
@@ -263,12 +265,21 @@ var (
 	cidsBucket  = []byte("cids") // cidKey -> when (8) | id (8) | room
 )
 
-// OpenBoltStore opens (or creates) dir/chat.db.
+// ErrStoreLocked is OpenBoltStore's error when another process has the
+// store open.
+var ErrStoreLocked = errors.New("chat: the store is locked by another process")
+
+// OpenBoltStore opens (or creates) dir/chat.db. It waits up to 2 s for
+// another process to let go of the file, then fails with ErrStoreLocked.
 func OpenBoltStore(dir string) (*BoltStore, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	db, err := bolt.Open(filepath.Join(dir, "chat.db"), 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	path := filepath.Join(dir, "chat.db")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("chat: another chat process holds %s (one data directory serves one process; use -redis for several): %w", path, ErrStoreLocked)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("chat: open store: %w", err)
 	}
