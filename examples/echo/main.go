@@ -7,13 +7,13 @@ package main
 import (
 	"context"
 	"flag"
-	"log"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/frame"
+	"github.com/gnetty/gnetty/internal/logflag"
 	"github.com/gnetty/gnetty/pipeline"
 )
 
@@ -25,10 +25,13 @@ func (echo) HandleReadComplete(ctx *pipeline.Context)  { ctx.Flush() }
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:7000", "listen address")
+	logFlags := logflag.Add(flag.CommandLine) // -log-format, -log-level
 	flag.Parse()
+	logger := logFlags.MustLogger("echo")
 	strings := frame.NewStringCodec(frame.StringConfig{Delimiter: "\n", ValidateUTF8: true}) // stateless: shared by all channels
 	srv, err := bootstrap.New(bootstrap.Config{
-		Addrs: []string{*addr},
+		Addrs:  []string{*addr},
+		Logger: logger,
 		Initializer: func(ch *pipeline.Channel) {
 			p := ch.Pipeline()
 			_ = p.AddLast("lines", frame.NewLineDecoder(frame.LineConfig{MaxLength: 8192}))
@@ -37,15 +40,15 @@ func main() {
 		},
 	})
 	if err != nil {
-		log.Fatal(err)
+		logflag.Fatal(logger, "echo: cannot start", "err", err)
 	}
 	if err := srv.Start(); err != nil {
-		log.Fatal(err)
+		logflag.Fatal(logger, "echo: cannot listen", "addr", *addr, "err", err)
 	}
-	log.Printf("echo: listening on %s", srv.Addrs()[0])
+	logger.Info("echo: listening", "addr", srv.Addrs()[0].String())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := srv.Serve(ctx); err != nil {
-		log.Fatal(err)
+		logflag.Fatal(logger, "echo: stopped", "err", err)
 	}
 }

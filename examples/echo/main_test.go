@@ -37,7 +37,7 @@ func TestEchoBinary(t *testing.T) {
 		<-exited
 	})
 
-	listening := regexp.MustCompile(`echo: listening on (\S+)`)
+	listening := regexp.MustCompile(`echo: listening" addr=(\S+)`)
 	var addr string
 	for deadline := time.Now().Add(10 * time.Second); addr == ""; {
 		if m := listening.FindStringSubmatch(logs.String()); m != nil {

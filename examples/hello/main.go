@@ -11,9 +11,9 @@ import (
 	"embed"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"io/fs"
-	"log"
 	"log/slog"
 	"net/http"
 	"os"
@@ -28,6 +28,7 @@ import (
 	"github.com/gnetty/gnetty/handler/http/session"
 	"github.com/gnetty/gnetty/handler/http/static"
 	"github.com/gnetty/gnetty/handler/tlsh"
+	"github.com/gnetty/gnetty/internal/logflag"
 	"github.com/gnetty/gnetty/pipeline"
 )
 
@@ -39,23 +40,26 @@ func main() {
 	workers := flag.Int("workers", 0, "event loops (0: one per CPU)")
 	certFile := flag.String("tls-cert", "", "PEM certificate: serve https:// (with -tls-key; reloaded when the files change)")
 	keyFile := flag.String("tls-key", "", "PEM private key of -tls-cert")
+	logFlags := logflag.Add(flag.CommandLine)
 	flag.Parse()
+	logger := logFlags.MustLogger("hello")
 	var tlsCfg *tls.Config
 	if *certFile != "" || *keyFile != "" {
 		var err error
 		if tlsCfg, err = tlsh.ServerConfig(*certFile, *keyFile, "http/1.1"); err != nil {
-			log.Fatalf("hello: -tls-cert/-tls-key: %v", err)
+			fmt.Fprintf(os.Stderr, "hello: -tls-cert/-tls-key: %v\n", err)
+			os.Exit(2)
 		}
 	}
-	srv, closeSessions, err := newServer(*addr, *workers, slog.Default(), tlsCfg)
+	srv, closeSessions, err := newServer(*addr, *workers, logger, tlsCfg)
 	if err != nil {
-		log.Fatal(err)
+		logflag.Fatal(logger, "hello: cannot start", "err", err)
 	}
 	defer closeSessions()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := srv.Serve(ctx); err != nil {
-		log.Fatal(err)
+		logflag.Fatal(logger, "hello: stopped", "addr", *addr, "err", err)
 	}
 }
 

@@ -31,7 +31,7 @@ import (
 	"embed"
 	"errors"
 	"flag"
-	"log"
+	"fmt"
 	"os"
 	"os/signal"
 	"sync"
@@ -45,6 +45,7 @@ import (
 	"github.com/gnetty/gnetty/codec/jsonmsg"
 	"github.com/gnetty/gnetty/handler/http/router"
 	"github.com/gnetty/gnetty/handler/tlsh"
+	"github.com/gnetty/gnetty/internal/logflag"
 	"github.com/gnetty/gnetty/layer"
 	"github.com/gnetty/gnetty/pipeline"
 	"github.com/gnetty/gnetty/preset/socketio"
@@ -76,17 +77,20 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 0, "event loops (default: one per CPU)")
 	certFile := flag.String("tls-cert", "", "PEM certificate: serve https:// and wss:// (with -tls-key)")
 	keyFile := flag.String("tls-key", "", "PEM private key of -tls-cert")
+	logFlags := logflag.Add(flag.CommandLine)
 	flag.Parse()
+	logger := logFlags.MustLogger("socketio")
 	if *certFile != "" || *keyFile != "" {
 		cfg, err := tlsh.ServerConfig(*certFile, *keyFile, "http/1.1")
 		if err != nil {
-			log.Fatalf("socketio: -tls-cert/-tls-key: %v", err)
+			fmt.Fprintf(os.Stderr, "socketio: -tls-cert/-tls-key: %v\n", err)
+			os.Exit(2)
 		}
 		o.tls = cfg
 	}
 	srv, closeLayer, err := newServer(o)
 	if err != nil {
-		log.Fatal(err)
+		logflag.Fatal(logger, "socketio: cannot start", "err", err)
 	}
 	defer closeLayer()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -98,9 +102,9 @@ func main() {
 		_ = srv.Shutdown(sctx)
 	}()
 	if err := srv.Start(); err != nil {
-		log.Fatal(err)
+		logflag.Fatal(logger, "socketio: cannot listen", "addr", o.addr, "err", err)
 	}
-	log.Printf("socketio: serving http://%s/", srv.Addrs()[0])
+	logger.Info("socketio: serving", "url", "http://"+srv.Addrs()[0].String()+"/")
 	<-ctx.Done()
 }
 

@@ -13,7 +13,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log"
 	"log/slog"
 	"net/http"
 	"os"
@@ -27,6 +26,7 @@ import (
 	"github.com/gnetty/gnetty/handler/http/router"
 	"github.com/gnetty/gnetty/handler/http/session"
 	"github.com/gnetty/gnetty/handler/ws/upgrade"
+	"github.com/gnetty/gnetty/internal/logflag"
 	"github.com/gnetty/gnetty/pipeline"
 	"github.com/gnetty/gnetty/preset/websocket"
 )
@@ -48,16 +48,18 @@ func main() {
 	fs := files{}
 	addr := flag.String("addr", "127.0.0.1:8081", "listen address")
 	flag.Var(fs, "file", "id=path of a file to follow (repeatable)")
+	logFlags := logflag.Add(flag.CommandLine)
 	flag.Parse()
-	srv, stop, err := newServer(*addr, fs, slog.Default())
+	logger := logFlags.MustLogger("tailf")
+	srv, stop, err := newServer(*addr, fs, logger)
 	if err != nil {
-		log.Fatal(err)
+		logflag.Fatal(logger, "tailf: cannot start", "err", err)
 	}
 	defer stop()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	if err := srv.Serve(ctx); err != nil {
-		log.Fatal(err)
+		logflag.Fatal(logger, "tailf: stopped", "addr", *addr, "err", err)
 	}
 }
 

@@ -32,6 +32,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -41,6 +42,7 @@ import (
 
 	"github.com/gnetty/gnetty/codec/wsframe"
 	"github.com/gnetty/gnetty/handler/ws/upgrade"
+	"github.com/gnetty/gnetty/internal/logflag"
 	"github.com/gnetty/gnetty/preset/websocket"
 )
 
@@ -88,9 +90,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	wait := fs.Duration("wait", time.Second, "at the end of input, close once no message has come for this long")
 	autobahn := fs.String("autobahn", "", "run the Autobahn TestSuite's cases against this fuzzing server URL (ws://host:port)")
 	agent := fs.String("agent", "gnetty", "agent name for -autobahn's reports")
+	logFlags := logflag.Add(fs)
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
+	logger, err := logFlags.Logger(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "wsclient:", err)
+		return exitUsage
+	}
+	slog.SetDefault(logger) // gnetty's own log lines (the shared client loops log through it)
 	if *autobahn != "" {
 		if err := runAutobahn(*autobahn, *agent, stdout); err != nil {
 			fmt.Fprintln(stderr, "wsclient:", err)

@@ -36,7 +36,7 @@ func startWsecho(t *testing.T) string {
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
-		if _, url, ok := strings.Cut(sc.Text(), "listening on "); ok {
+		if _, url, ok := strings.Cut(sc.Text(), "url="); ok {
 			go func() { // keep draining: a full pipe would stall the server
 				for sc.Scan() {
 				}

@@ -15,7 +15,7 @@ import (
 	"context"
 	"crypto/tls"
 	"flag"
-	"log"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -26,6 +26,7 @@ import (
 	"github.com/gnetty/gnetty/handler/http/router"
 	"github.com/gnetty/gnetty/handler/tlsh"
 	"github.com/gnetty/gnetty/handler/ws/upgrade"
+	"github.com/gnetty/gnetty/internal/logflag"
 	"github.com/gnetty/gnetty/pipeline"
 	"github.com/gnetty/gnetty/preset/websocket"
 )
@@ -36,31 +37,34 @@ func main() {
 	keyFile := flag.String("tls-key", "", "PEM private key of -tls-cert")
 	takeover := flag.Bool("context-takeover", true, "permessage-deflate context takeover: keep each direction's window between messages")
 	memory := flag.Int("deflate-memory", wsframe.DefaultDeflateMemory, "bytes of compression window a connection keeps with -context-takeover, both directions")
+	logFlags := logflag.Add(flag.CommandLine)
 	flag.Parse()
+	logger := logFlags.MustLogger("wsecho")
 	var tlsCfg *tls.Config
 	if *certFile != "" || *keyFile != "" {
 		cfg, err := tlsh.ServerConfig(*certFile, *keyFile, "http/1.1")
 		if err != nil {
-			log.Fatalf("wsecho: -tls-cert/-tls-key: %v", err)
+			fmt.Fprintf(os.Stderr, "wsecho: -tls-cert/-tls-key: %v\n", err)
+			os.Exit(2)
 		}
 		tlsCfg = cfg
 	}
-	srv, err := newServer(*addr, bootstrap.Config{}, tlsCfg, deflate{takeover: *takeover, memory: *memory})
+	srv, err := newServer(*addr, bootstrap.Config{Logger: logger}, tlsCfg, deflate{takeover: *takeover, memory: *memory})
 	if err != nil {
-		log.Fatal(err)
+		logflag.Fatal(logger, "wsecho: cannot start", "err", err)
 	}
 	if err := srv.Start(); err != nil {
-		log.Fatal(err)
+		logflag.Fatal(logger, "wsecho: cannot listen", "addr", *addr, "err", err)
 	}
 	scheme := "ws"
 	if tlsCfg != nil {
 		scheme = "wss"
 	}
-	log.Printf("wsecho: listening on %s://%s/", scheme, srv.Addrs()[0])
+	logger.Info("wsecho: listening", "url", scheme+"://"+srv.Addrs()[0].String()+"/")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := srv.Serve(ctx); err != nil {
-		log.Fatal(err)
+		logflag.Fatal(logger, "wsecho: stopped", "err", err)
 	}
 }
 
