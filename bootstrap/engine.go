@@ -200,4 +200,4 @@ func closeCause(err error) error {
 
 // ErrTooMuchUnread is raised, before the channel is closed, when more than
 // Config.MaxUnreadBytes received bytes are left unconsumed by the pipeline.
-var ErrTooMuchUnread = errors.New("bootstrap: too many unconsumed inbound bytes")
+var ErrTooMuchUnread = pipeline.PeerError(errors.New("bootstrap: too many unconsumed inbound bytes"))

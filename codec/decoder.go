@@ -30,7 +30,7 @@ func (f StepFunc) Decode(ctx *pipeline.Context, in []byte) (int, error) { return
 
 // ErrStreamFailed is fired, once, for input that arrives after a Step has
 // reported an unrecoverable error; that input is discarded.
-var ErrStreamFailed = errors.New("codec: input discarded after an unrecoverable decode error")
+var ErrStreamFailed = pipeline.PeerError(errors.New("codec: input discarded after an unrecoverable decode error"))
 
 // keepCap is the largest cumulation buffer kept while empty: bigger ones
 // are dropped so that idle connections hold no memory for past bursts.

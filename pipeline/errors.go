@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 )
 
 var (
@@ -38,3 +39,40 @@ func (e *PanicError) Unwrap() error {
 	}
 	return nil
 }
+
+// PeerFault marks an error the peer caused rather than a fault of the
+// server: a malformed request or frame, a line over its limit, plaintext
+// on a TLS port, a failed TLS handshake, a peer that sends faster than
+// it reads. At the tail such an error is counted (PeerFaults) and logged
+// at debug level; any other error is logged as a warning, so WARN and
+// ERROR lines stay for the server's own faults.
+type PeerFault interface {
+	error
+	PeerFault()
+}
+
+// IsPeerFault reports whether err, or an error it wraps, is a PeerFault.
+func IsPeerFault(err error) bool {
+	var pf PeerFault
+	return errors.As(err, &pf)
+}
+
+// PeerError returns err marked as the peer's fault (nil for nil); errors.Is
+// and errors.As still see err through it.
+func PeerError(err error) error {
+	if err == nil || IsPeerFault(err) {
+		return err
+	}
+	return peerError{err}
+}
+
+type peerError struct{ error }
+
+func (peerError) PeerFault()      {}
+func (e peerError) Unwrap() error { return e.error }
+
+var peerFaults atomic.Uint64
+
+// PeerFaults returns how many peer faults have reached a tail in this
+// process (for metrics). Safe from any goroutine.
+func PeerFaults() uint64 { return peerFaults.Load() }

@@ -300,6 +300,12 @@ func (t tailHandler) HandleError(_ *Context, err error) {
 		s.TailError(err)
 		return
 	}
+	if IsPeerFault(err) {
+		peerFaults.Add(1)
+		t.ch.cfg.Logger.Debug("pipeline: the peer's fault",
+			"channel", t.ch.id, "remote", t.ch.RemoteAddr(), "err", err)
+		return
+	}
 	t.ch.cfg.Logger.Warn("pipeline: error reached the tail unhandled",
 		"channel", t.ch.id, "remote", t.ch.RemoteAddr(), "err", err)
 }

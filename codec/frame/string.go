@@ -10,7 +10,7 @@ import (
 
 // ErrInvalidUTF8 is raised by a StringCodec with ValidateUTF8 for a frame
 // that is not valid UTF-8; the frame is dropped.
-var ErrInvalidUTF8 = errors.New("frame: frame is not valid UTF-8")
+var ErrInvalidUTF8 = pipeline.PeerError(errors.New("frame: frame is not valid UTF-8"))
 
 // StringConfig configures a StringCodec; the zero value writes strings as
 // they are and does not check inbound UTF-8.

@@ -74,6 +74,10 @@ type ResponseError struct {
 
 func (e *ResponseError) Error() string { return "http1: response: " + e.Reason }
 
+// PeerFault marks a bad response as the server's doing (see
+// pipeline.PeerFault).
+func (*ResponseError) PeerFault() {}
+
 // ErrConnectionClosed is the reason of a ResponseError for requests still
 // waiting when the connection ended.
 var ErrConnectionClosed = errors.New("http1: the connection closed before the response")

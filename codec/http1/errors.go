@@ -18,6 +18,10 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("http1: %d %s: %s", e.Code, http.StatusText(e.Code), e.Reason)
 }
 
+// PeerFault marks a refused request as the client's doing (see
+// pipeline.PeerFault): logged at debug level, counted.
+func (*StatusError) PeerFault() {}
+
 func statusErr(code int, reason string) *StatusError { return &StatusError{Code: code, Reason: reason} }
 
 // Preallocated decode errors: the hot path never formats.

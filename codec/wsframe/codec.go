@@ -68,6 +68,10 @@ type CloseError struct {
 
 func (e *CloseError) Error() string { return fmt.Sprintf("wsframe: close %d: %s", e.Code, e.Reason) }
 
+// PeerFault marks a connection failed for what the peer sent (see
+// pipeline.PeerFault).
+func (*CloseError) PeerFault() {}
+
 // Codec is RFC 6455 framing for one channel, the server's side (or, with
 // Config.Client, the client's): it takes
 // the bytes after a successful handshake and fires *Message for each whole

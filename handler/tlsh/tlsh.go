@@ -259,6 +259,7 @@ func (h *Handler) fail(ctx *pipeline.Context, err error) {
 	if h.failed {
 		return
 	}
+	err = pipeline.PeerError(err) // what the peer sent, or did not send in time
 	h.failed = true
 	if h.timer != nil {
 		h.timer.Stop()

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gnetty/gnetty/pipeline"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -55,7 +56,9 @@ func newMetrics(reg *prometheus.Registry, s *Server) metrics {
 	}
 	reg.MustRegister(m.conns, m.in, m.out, m.broadcasts, m.limited, m.abusive, m.lost, m.handshakeFailures, m.delivery,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "chat_slow_consumer_disconnects_total", Help: "Connections closed for not reading."},
-			func() float64 { return float64(s.slow.Disconnected.Load()) }))
+			func() float64 { return float64(s.slow.Disconnected.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gnetty_peer_faults_total", Help: "Errors clients caused (malformed requests or frames, failed TLS handshakes), process-wide; logged at debug level."},
+			func() float64 { return float64(pipeline.PeerFaults()) }))
 	return m
 }
 

@@ -73,6 +73,10 @@ type HandshakeError struct {
 	Reason string
 }
 
+// PeerFault marks a refused handshake as the server's doing (see
+// pipeline.PeerFault).
+func (*HandshakeError) PeerFault() {}
+
 func (e *HandshakeError) Error() string {
 	if e.Status == 0 {
 		return "websocket: handshake: " + e.Reason
