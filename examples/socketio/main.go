@@ -23,6 +23,13 @@
 //
 // With -redis, rooms and broadcasts span every node that uses the same
 // Redis (sticky sessions in front for polling).
+//
+// The page needs the browser build of socket.io-client at
+// /socket.io/socket.io.js: -client-js FILE (or SOCKETIO_CLIENT_JS), else
+// the npm package tests/interop pins (npm ci --prefix tests/interop),
+// found from the working directory up, so the demo runs without the
+// internet; else a redirect to the CDN. A page whose client cannot load
+// says so, with the command that fixes it.
 package main
 
 import (
@@ -34,6 +41,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -54,8 +62,32 @@ import (
 //go:embed web
 var web embed.FS
 
-// clientCDN serves the client script when no -client-js file is given.
+// clientCDN serves the client script when no client file is found.
 const clientCDN = "https://cdn.socket.io/4.8.1/socket.io.min.js"
+
+// localClient is where the npm socket.io-client that tests/interop pins
+// keeps its browser build, from the repository's root.
+const localClient = "tests/interop/node_modules/socket.io-client/dist/socket.io.min.js"
+
+// findClient looks for localClient from the working directory up to the
+// root; "" when it is nowhere.
+func findClient() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		p := filepath.Join(dir, filepath.FromSlash(localClient))
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
 
 type options struct {
 	addr      string
@@ -72,7 +104,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:3000", "listen address")
 	flag.StringVar(&o.token, "token", "secret", "auth token of namespace /private")
-	flag.StringVar(&o.clientJS, "client-js", os.Getenv("SOCKETIO_CLIENT_JS"), "file to serve as /socket.io/socket.io.js (default: a redirect to "+clientCDN+")")
+	flag.StringVar(&o.clientJS, "client-js", os.Getenv("SOCKETIO_CLIENT_JS"), "file to serve as /socket.io/socket.io.js (default: "+localClient+" found from the working directory up, else a redirect to "+clientCDN+")")
 	flag.StringVar(&o.redisAddr, "redis", os.Getenv("SOCKETIO_REDIS"), "Redis address: rooms across nodes")
 	flag.IntVar(&o.workers, "workers", 0, "event loops (default: one per CPU)")
 	certFile := flag.String("tls-cert", "", "PEM certificate: serve https:// and wss:// (with -tls-key)")
@@ -80,6 +112,14 @@ func main() {
 	logFlags := logflag.Add(flag.CommandLine)
 	flag.Parse()
 	logger := logFlags.MustLogger("socketio")
+	if o.clientJS == "" {
+		if o.clientJS = findClient(); o.clientJS == "" {
+			logger.Warn("socketio: no local socket.io client: the page loads it from " + clientCDN + " (needs the internet); `npm ci --prefix tests/interop` installs it, or pass -client-js FILE")
+		}
+	}
+	if o.clientJS != "" {
+		logger.Info("socketio: serving the client script", "file", o.clientJS)
+	}
 	if *certFile != "" || *keyFile != "" {
 		cfg, err := tlsh.ServerConfig(*certFile, *keyFile, "http/1.1")
 		if err != nil {

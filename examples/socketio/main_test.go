@@ -1,8 +1,11 @@
 package main
 
 import (
+	"io"
+	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gnetty/gnetty/internal/nodetest"
@@ -73,6 +76,35 @@ func TestChromiumChatPage(t *testing.T) {
 	addr := start(t, options{clientJS: clientJS})
 	if res := nodetest.Run(t, "sio_browser.mjs", "http://"+addr); res["ok"] != true {
 		t.Fatalf("browser: %v", res)
+	}
+}
+
+// The page as a person meets it: the prompt gone after login, every text
+// readable (WCAG AA, computed), no overflow at 1280 and 390 px, and a
+// notice instead of a reload when the client script cannot load.
+func TestChromiumPageAtTwoWidthsAndOffline(t *testing.T) {
+	addr := start(t, options{clientJS: clientJS})
+	if res := nodetest.Run(t, "sio_page.mjs", "http://"+addr); res["ok"] != true {
+		t.Fatalf("page: %v", res)
+	}
+}
+
+// Without -client-js the command finds the npm client tests/interop
+// holds and serves it: the page works without the internet.
+func TestServesTheLocalClient(t *testing.T) {
+	found := findClient()
+	if found == "" {
+		t.Fatal("no " + localClient + " above the working directory (.ci/run installs it)")
+	}
+	addr := start(t, options{clientJS: found})
+	resp, err := http.Get("http://" + addr + "/socket.io/socket.io.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Socket.IO") {
+		t.Fatalf("%d, %d bytes", resp.StatusCode, len(body))
 	}
 }
 
