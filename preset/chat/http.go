@@ -65,6 +65,7 @@ func (s *Server) httpRoutes(r *router.Router) error {
 			b, _ := jsonmsg.API.Marshal(sessionUser(sess))
 			router.Reply(ctx, req, 200, "application/json", b)
 		}},
+		{"GET", "/api/rooms", s.roomDirectory},
 		{"POST", "/login", s.login},
 		{"POST", "/logout", s.logout},
 	}
@@ -97,6 +98,35 @@ func sessionUser(sess *session.Session) User {
 		uid = guestPrefix + sessionKeyOf(sess.ID) // a session from before identities: a guest of its own
 	}
 	return User{ID: uid, Name: sess.Get("user"), Avatar: sess.Get("avatar"), LoginTime: t}
+}
+
+// roomDirectory answers GET /api/rooms for a logged-in user: the rooms
+// with members on any node and how many ({"rooms":[{"name","members"}]}),
+// the busiest first. The listing may wait on Redis, so it runs off the
+// loop.
+func (s *Server) roomDirectory(ctx *pipeline.Context, req *http1.Request) {
+	sess, err := session.FromChannelErr(ctx.Channel())
+	if err != nil || sess == nil {
+		router.Reply(ctx, req, http.StatusUnauthorized, "application/json", []byte(`{"error":"not logged in"}`))
+		return
+	}
+	ch := ctx.Channel()
+	go func() {
+		resp := http1.NewResponse(req)
+		resp.Header.Set("Content-Type", "application/json")
+		resp.Header.Set("Cache-Control", "no-store")
+		rooms, err := s.RoomDirectory()
+		if err != nil {
+			resp.Status = http.StatusServiceUnavailable
+			resp.Body = append(resp.Body, `{"error":"the directory is unavailable, try again"}`...)
+		} else {
+			resp.Body, _ = jsonmsg.API.Marshal(struct {
+				Rooms []RoomInfo `json:"rooms"`
+			}{rooms})
+		}
+		req.Release()
+		ch.WriteAndFlush(resp)
+	}()
 }
 
 // healthz is readiness: 200 "ok" only while the node can serve, 503 and

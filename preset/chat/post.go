@@ -48,6 +48,9 @@ type backend interface {
 	// online returns room's distinct users by name (the first
 	// maxUserList) and how many there are.
 	online(room string) ([]User, int, error)
+	// rooms lists the rooms with members on any node, with how many
+	// distinct users each has.
+	rooms() ([]RoomInfo, error)
 	// close stops what the backend runs (heartbeats).
 	close()
 }
@@ -199,6 +202,16 @@ func (b *localBackend) online(room string) ([]User, int, error) {
 	return capList(list), len(list), nil
 }
 
+func (b *localBackend) rooms() ([]RoomInfo, error) {
+	var out []RoomInfo
+	for _, name := range b.s.localRooms() {
+		if _, n, _ := b.online(name); n > 0 {
+			out = append(out, RoomInfo{Name: name, Members: n})
+		}
+	}
+	return out, nil
+}
+
 func (b *localBackend) close() {}
 
 // redisBackend shares rooms between nodes: Redis numbers, stores and
@@ -249,6 +262,35 @@ func (b *redisBackend) online(room string) ([]User, int, error) {
 		}
 	}
 	return capList(list), len(list), err
+}
+
+func (b *redisBackend) rooms() ([]RoomInfo, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	names, err := b.presence.c.SRandMemberN(ctx, b.presence.roomsKey(), maxDirectory*2).Result()
+	if err != nil {
+		return nil, err
+	}
+	var out []RoomInfo
+	for _, name := range names {
+		users, dead, err := b.presence.list(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if len(dead) > 0 {
+			b.presence.reap(ctx, name, dead)
+		}
+		seen := map[string]bool{}
+		for _, u := range users {
+			seen[u.key()] = true
+		}
+		if len(seen) == 0 {
+			b.presence.forget(ctx, name) // no one left on any live node
+			continue
+		}
+		out = append(out, RoomInfo{Name: name, Members: len(seen)})
+	}
+	return out, nil
 }
 
 func (b *redisBackend) close() {

@@ -301,9 +301,22 @@ func (p *presenceStore) beat(ctx context.Context) error {
 	return p.c.Set(ctx, p.beatKey(p.node), "1", p.ttl).Err()
 }
 
+func (p *presenceStore) roomsKey() string { return "gnetty:chat:rooms" }
+
 func (p *presenceStore) add(ctx context.Context, room, conn string, u User) error {
 	b, _ := jsonmsg.API.Marshal(u)
-	return p.c.HSet(ctx, p.roomKey(room), p.node+"/"+conn, b).Err()
+	if err := p.c.HSet(ctx, p.roomKey(room), p.node+"/"+conn, b).Err(); err != nil {
+		return err
+	}
+	return p.c.SAdd(ctx, p.roomsKey(), room).Err() // after the member: a forget in between sees it
+}
+
+// forgetRoom takes a room out of the directory when its presence hash is
+// empty, atomically (a member added meanwhile keeps it).
+var forgetRoom = redis.NewScript(`if redis.call('HLEN', KEYS[1]) == 0 then return redis.call('SREM', KEYS[2], ARGV[1]) end return 0`)
+
+func (p *presenceStore) forget(ctx context.Context, room string) {
+	_ = forgetRoom.Run(ctx, p.c, []string{p.roomKey(room), p.roomsKey()}, room).Err()
 }
 
 func (p *presenceStore) remove(ctx context.Context, room, conn string) error {

@@ -15,6 +15,39 @@ import (
 // who is in a room here (rooms hold no list of their own); the backend
 // adds the other nodes' for the online lists.
 
+// RoomInfo is a room of the directory: its name and how many distinct
+// users are in it, on every node.
+type RoomInfo struct {
+	Name    string `json:"name"`
+	Members int    `json:"members"`
+}
+
+// maxDirectory bounds the directory's length: the busiest rooms first.
+const maxDirectory = 200
+
+// RoomDirectory lists the rooms that have members, on every node with
+// Redis, the busiest first (then by name), at most 200. It may block on
+// Redis: call it off the event loops.
+func (s *Server) RoomDirectory() ([]RoomInfo, error) {
+	rooms, err := s.backend.rooms()
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(rooms, func(i, j int) bool {
+		if rooms[i].Members != rooms[j].Members {
+			return rooms[i].Members > rooms[j].Members
+		}
+		return rooms[i].Name < rooms[j].Name
+	})
+	if len(rooms) > maxDirectory {
+		rooms = rooms[:maxDirectory]
+	}
+	if rooms == nil {
+		rooms = []RoomInfo{}
+	}
+	return rooms, nil
+}
+
 // Rooms returns the number of rooms this node keeps state for: those
 // with members here (a room is forgotten when its last member leaves; its
 // history stays in the store). Safe for concurrent use.

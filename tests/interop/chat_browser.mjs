@@ -27,6 +27,22 @@ try {
   if (!online.some((t) => t.includes('bob'))) await fail('alice does not see bob online: ' + online);
   steps.push('presence');
 
+  // The directory lists #lobby with its two people; bob joins #attic from
+  // the form and alice sees it there, then joins it with one click.
+  await alice.waitForFunction(() => [...document.querySelectorAll('#directory li')].some((li) => li.textContent === '#lobby2'), null, T);
+  await bob.fill('#join-room', 'attic');
+  await bob.press('#join-room', 'Enter');
+  await bob.waitForFunction(() => document.querySelector('#count').textContent === '1', null, T); // bob is in #attic
+  await alice.evaluate(() => window.dispatchEvent(new Event('focus'))); // back to the tab: the list is refreshed
+  await alice.waitForFunction(() => [...document.querySelectorAll('#directory li')].some((li) => li.textContent === '#attic1'), null, T);
+  await alice.click('#directory button[title="Join #attic"]');
+  await alice.waitForFunction(() => document.querySelector('#title').textContent.includes('attic') && document.querySelector('#count').textContent === '2', null, T);
+  for (const p of [alice, bob]) {
+    await p.click('#rooms button:has-text("#lobby")');
+    await p.waitForFunction(() => document.querySelector('#count').textContent === '2', null, T);
+  }
+  steps.push('room directory');
+
   const payloads = ['hello bob', '<script>window.pwned=1</script>', '<img src=x onerror="window.pwned=2">'];
   for (const p of payloads) {
     await alice.fill('#input', p);

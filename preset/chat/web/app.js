@@ -72,6 +72,7 @@ function showChat() {
   $('me').textContent = '';
   $('me').appendChild(avatar(state.me.headerimg, state.me.username, 'avatar small'));
   $('me').appendChild(el('span', 'name', state.me.username));
+  refreshDirectory();
 }
 
 // --- persisted state: the dm partners and the outbox survive a reload ---
@@ -186,6 +187,49 @@ function renderConvs() {
   }
   const total = [...state.convs.values()].reduce((n, c) => n + c.unread, 0);
   document.title = total > 0 ? `(${total}) gnetty chat` : 'gnetty chat';
+}
+
+// --- the room directory: every room with members, on every node ---
+let directoryTimer = 0;
+async function refreshDirectory() {
+  clearTimeout(directoryTimer);
+  directoryTimer = setTimeout(refreshDirectory, 15000);
+  if (!state.me) return;
+  let rooms;
+  try {
+    const r = await fetch('/api/rooms', { cache: 'no-store' });
+    if (!r.ok) return;
+    rooms = (await r.json()).rooms || [];
+  } catch { return; }
+  const ul = $('directory');
+  ul.textContent = '';
+  for (const room of rooms) {
+    const li = el('li');
+    const joined = state.convs.has(roomKey(room.name)) && state.convs.get(roomKey(room.name)).joined;
+    const b = el('button', 'conv', '#' + room.name);
+    b.type = 'button';
+    b.title = joined ? 'Go to #' + room.name : 'Join #' + room.name;
+    b.appendChild(el('span', 'count', room.members));
+    b.querySelector('.count').setAttribute('aria-label', `${room.members} online`);
+    b.onclick = () => joinRoom(room.name);
+    li.appendChild(b);
+    ul.appendChild(li);
+  }
+  if (rooms.length === 0) ul.appendChild(el('li', 'hint', 'no rooms yet'));
+}
+// Back to the tab: the list may be old.
+window.addEventListener('focus', () => { if (state.me) refreshDirectory(); });
+// A presence change somewhere: refresh soon, once for a burst.
+let directorySoon = 0;
+function directoryChanged() {
+  clearTimeout(directorySoon);
+  directorySoon = setTimeout(refreshDirectory, 1000);
+}
+
+function joinRoom(r) {
+  const c = conv(roomKey(r));
+  if (!c.joined) { c.joined = true; send({ type: 'join', room: r, since: c.last, epoch: c.epoch }); }
+  switchTo(c.key);
 }
 
 function renderOnline() {
@@ -305,6 +349,7 @@ function onMessage(m) {
       if (!state.current) state.current = c.key;
       renderConvs();
       if (c.key === state.current) renderOnline();
+      directoryChanged();
       break;
     }
     case 'user': {
@@ -594,10 +639,8 @@ $('join-form').onsubmit = (e) => {
   e.preventDefault();
   const r = $('join-room').value.trim();
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(r)) { notice('room names are 1 to 64 letters, digits, - or _'); return; }
-  const c = conv(roomKey(r));
-  if (!c.joined) { c.joined = true; send({ type: 'join', room: r, since: c.last, epoch: c.epoch }); }
   $('join-room').value = '';
-  switchTo(c.key);
+  joinRoom(r);
 };
 
 $('dm-form').onsubmit = (e) => {
@@ -617,6 +660,7 @@ $('leave').onclick = () => {
   const next = [...state.convs.values()].find((x) => x.room && x.joined) || [...state.convs.values()][0];
   if (next) switchTo(next.key);
   else { state.current = null; renderConvs(); render(); }
+  directoryChanged();
 };
 
 $('menu').onclick = () => document.body.classList.toggle('show-side');
