@@ -111,15 +111,17 @@ type in struct {
 		ID   uint64 `json:"id"`
 		Text string `json:"msg"`
 	} `json:"messages"`
-	Last  uint64 `json:"last"`
-	More  bool   `json:"more"`
-	To    string `json:"to"`
-	ToID  string `json:"to_id"`
-	CID   string `json:"cid"`
-	Name  string `json:"name"`
-	DM    string `json:"dm"`
-	Epoch string `json:"epoch"`
-	User  struct {
+	Last   uint64 `json:"last"`
+	More   bool   `json:"more"`
+	To     string `json:"to"`
+	ToID   string `json:"to_id"`
+	CID    string `json:"cid"`
+	Name   string `json:"name"`
+	DM     string `json:"dm"`
+	DMID   string `json:"dm_id"`
+	FromID string `json:"from_id"`
+	Epoch  string `json:"epoch"`
+	User   struct {
 		ID     string `json:"id"`
 		Name   string `json:"username"`
 		Avatar string `json:"headerimg"`

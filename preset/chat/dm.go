@@ -114,6 +114,33 @@ func (s *Server) relayTyping(m *member, room string, now time.Time) {
 	_ = s.layer.GroupSendExcept(room, s.layer.Name(m.ch), layer.Message{Text: true, Data: b, Kind: "typing"})
 }
 
+// relayDMTyping tells the other user of a direct conversation that m is
+// typing, on every connection of theirs, on every node. A name is
+// resolved off the loop (the directory may be Redis); an identity alone
+// needs no lookup. Past the typing budget, or for nobody, nothing is sent.
+func (s *Server) relayDMTyping(m *member, to, toID string, now time.Time) {
+	if !m.typing.AllowN(now, 1) {
+		return
+	}
+	b, _ := jsonmsg.API.Marshal(typingMsg{Type: "typing", DM: m.user.Name, DMID: m.user.ID, Name: m.user.Name})
+	deliver := func(uid string) {
+		if uid != "" && uid != m.user.ID {
+			_ = s.layer.GroupSend(userGroup(uid), layer.Message{Text: true, Data: b, Kind: "typing"})
+		}
+	}
+	if to == "" {
+		deliver(toID)
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if u, ok, err := s.findUser(ctx, to, toID); err == nil && ok {
+			deliver(u.ID)
+		}
+	}()
+}
+
 // validCID reports whether a client's message ID is acceptable.
 func validCID(cid string) bool {
 	return len(cid) <= maxCIDLen && !strings.ContainsFunc(cid, func(r rune) bool { return r < ' ' || r == 0x7f })

@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -174,6 +175,36 @@ func TestTypingGoesToTheOthersOnly(t *testing.T) {
 	}
 	if texts := bob.historyTexts(`{"type":"history","room":"lobby"}`); strings.Join(texts, ",") != "done typing" {
 		t.Fatalf("typing was stored: %q", texts)
+	}
+}
+
+// Typing in a direct conversation reaches the other user (by name or by
+// identity), as {type:typing, dm, dm_id, name}, and nobody else.
+func TestTypingInDirectMessages(t *testing.T) {
+	s := start(t, chat.NewMemoryStore())
+	ann, bob, cat := joined(t, s, "ann", "lobby"), joined(t, s, "bob", "lobby"), joined(t, s, "cat", "lobby")
+	ann.send(`{"type":"typing","to":"bob"}`)
+	m := bob.next("typing")
+	if m.DM != "ann" || m.Name != "ann" || m.Room != "" {
+		t.Fatalf("bob got %+v", m)
+	}
+	if m.DMID == "" {
+		t.Fatalf("no dm_id: %+v", m)
+	}
+	// By identity: the one a dm carries as from_id.
+	ann.send(`{"type":"dm","to":"bob","msg":"hi"}`)
+	dm := bob.next("dm")
+	if dm.FromID != m.DMID {
+		t.Fatalf("dm from %q, typing from %q", dm.FromID, m.DMID)
+	}
+	bob.send(fmt.Sprintf(`{"type":"typing","to_id":%q}`, dm.FromID))
+	if m := ann.next("typing"); m.DM != "bob" {
+		t.Fatalf("ann got %+v", m)
+	}
+	// cat saw neither: its next message is its own post's echo.
+	cat.send(`{"type":"user","room":"lobby","msg":"cat here"}`)
+	if m := cat.nextOf("typing", "user"); m.Type != "user" {
+		t.Fatalf("cat got %+v", m)
 	}
 }
 

@@ -75,10 +75,13 @@ type inMsg struct {
 // maxIDLen bounds an identity in a message.
 const maxIDLen = 128
 
-// typingMsg says name is typing in room.
+// typingMsg says name is typing in room, or in the direct conversation
+// with dm (the sender's name; dm_id its identity).
 type typingMsg struct {
 	Type string `json:"type"`
-	Room string `json:"room"`
+	Room string `json:"room,omitempty"`
+	DM   string `json:"dm,omitempty"`
+	DMID string `json:"dm_id,omitempty"`
 	Name string `json:"name"`
 }
 

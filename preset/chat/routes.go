@@ -27,8 +27,8 @@ type event struct {
 var events = []event{
 	{name: "user", cost: 1, inRoom: true, handle: (*Server).onPost},
 	{name: "dm", cost: 1, handle: (*Server).onDM},
-	{name: "typing", cost: 0, inRoom: true, handle: (*Server).onTyping}, // a budget of its own (typingRate), dropped past it, never refused
-	{name: "join", cost: 1, handle: (*Server).onJoin},                   // presence for everyone in the room, and a page of history
+	{name: "typing", cost: 0, handle: (*Server).onTyping}, // a budget of its own (typingRate), dropped past it, never refused
+	{name: "join", cost: 1, handle: (*Server).onJoin},     // presence for everyone in the room, and a page of history
 	{name: "leave", cost: 1, handle: (*Server).onLeave},
 	{name: "history", cost: 3, handle: (*Server).onHistory},
 	{name: "ack", cost: 0, handle: (*Server).onAck},
@@ -97,7 +97,25 @@ func (s *Server) onDM(m *member, in *inMsg) {
 	s.sendDM(m, to, in.ToID, text, in.CID, time.Now())
 }
 
-func (s *Server) onTyping(m *member, in *inMsg) { s.relayTyping(m, in.Room, time.Now()) }
+// onTyping relays a typing notice: to a room's other connections, or,
+// with to or to_id and no room, to the other user of a direct
+// conversation.
+func (s *Server) onTyping(m *member, in *inMsg) {
+	if in.Room == "" && (in.To != "" || in.ToID != "") {
+		to := strings.TrimSpace(in.To)
+		if utf8.RuneCountInString(to) > s.cfg.MaxNameLen || len(in.ToID) > maxIDLen {
+			s.refuse(m, "bad_request", "to (a name) or to_id (an identity) names the user the message is for")
+			return
+		}
+		s.relayDMTyping(m, to, in.ToID, time.Now())
+		return
+	}
+	if !m.rooms[in.Room] {
+		s.refuse(m, "not_in_room", "join the room first")
+		return
+	}
+	s.relayTyping(m, in.Room, time.Now())
+}
 
 func (s *Server) onJoin(m *member, in *inMsg) {
 	s.join(m, in.Room, historyQuery{since: in.Since, epoch: in.Epoch})

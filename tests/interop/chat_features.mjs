@@ -71,6 +71,38 @@ try {
   await alice.waitForFunction(() => [...document.querySelectorAll('#messages li.msg:not(.mine) .text')].some((e) => e.textContent === 'sure thing'), null, T);
   steps.push('direct messages with unread counts');
 
+  // Typing in the direct conversation shows on the other side.
+  await alice.type('#input', 'writ');
+  await bob.waitForFunction(() => document.querySelector('#typing').textContent === 'alice is typing…', null, T);
+  await alice.fill('#input', '');
+  steps.push('typing in a dm');
+
+  // Consecutive messages of one sender are grouped: one avatar and name;
+  // an http(s) link is clickable and opens without the opener; anything
+  // else stays text.
+  await alice.fill('#input', 'go on');
+  await alice.press('#input', 'Enter');
+  await bob.waitForFunction(() => [...document.querySelectorAll('#messages li.msg .text')].some((e) => e.textContent === 'go on'), null, T);
+  for (const m of ['first of two', 'second, see https://example.com/a?b=1. and javascript:alert(1)']) {
+    await bob.fill('#input', m);
+    await bob.press('#input', 'Enter');
+  }
+  await alice.waitForFunction(() => [...document.querySelectorAll('#messages li.msg .text')].some((e) => e.textContent.startsWith('second')), null, T);
+  const grouped = await alice.evaluate(() => {
+    const items = [...document.querySelectorAll('#messages li.msg')];
+    const last = items[items.length - 1];
+    const before = items[items.length - 2];
+    const a = last.querySelector('a');
+    return {
+      cont: last.classList.contains('cont') && !before.classList.contains('cont'),
+      heads: [last, before].map((li) => li.querySelectorAll('.head').length),
+      href: a && a.href, rel: a && a.rel, target: a && a.target, anchors: last.querySelectorAll('a').length,
+    };
+  });
+  if (!grouped.cont || grouped.heads[0] !== 0 || grouped.heads[1] !== 1) await fail('not grouped: ' + JSON.stringify(grouped));
+  if (grouped.href !== 'https://example.com/a?b=1' || grouped.rel !== 'noopener noreferrer' || grouped.target !== '_blank' || grouped.anchors !== 1) await fail('link: ' + JSON.stringify(grouped));
+  steps.push('grouped, links');
+
   // A name nobody has used is refused, with the server's words.
   await alice.fill('#dm-name', 'nobody-here');
   await alice.press('#dm-name', 'Enter');
@@ -104,6 +136,32 @@ try {
   if (rooms.some((r) => r.startsWith('#side'))) await fail('alice still lists #side: ' + rooms);
   steps.push('leave');
   await alice.screenshot({ path: path.join(shots, 'desktop.png') });
+
+  // Cleo leaves her only room: the page says there is no conversation,
+  // shows no stale online list, and what she types then stays in the box
+  // with a notice; once she joins again it is sent.
+  const carol = await (await browser.newContext(desktop)).newPage();
+  await carol.goto(base + '/#lobby');
+  await carol.fill('#name', 'cleo');
+  await carol.click('#login-form button');
+  await carol.waitForSelector('#state.connected', T);
+  await carol.waitForFunction(() => document.querySelector('#title').textContent === '#lobby', null, T);
+  await carol.click('#leave');
+  await carol.waitForFunction(() => document.querySelector('#title').textContent === 'No conversation open', null, T);
+  if (!(await carol.isHidden('#online-box'))) await fail('a stale online list after leaving the last room');
+  await carol.fill('#input', 'is anyone here?');
+  await carol.press('#input', 'Enter');
+  await carol.waitForFunction(() => document.querySelector('#notice').textContent.includes('kept in the box'), null, T);
+  if ((await carol.inputValue('#input')) !== 'is anyone here?') await fail('the typed message was dropped');
+  await carol.fill('#join-room', 'lobby');
+  await carol.press('#join-room', 'Enter');
+  await carol.waitForFunction(() => document.querySelector('#title').textContent === '#lobby', null, T);
+  await carol.press('#input', 'Enter');
+  await alice.click('#rooms button:has-text("#lobby")');
+  await alice.waitForFunction(() => [...document.querySelectorAll('#messages li.msg .text')].some((e) => e.textContent === 'is anyone here?'), null, T);
+  await carol.context().close();
+  steps.push('nothing typed is dropped');
+
 
   // A phone: 375 px wide.
   const phone = await (await browser.newContext({ viewport: { width: 375, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true })).newPage();

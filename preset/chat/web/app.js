@@ -108,19 +108,60 @@ function isMine(m) {
   return lower(m.from) === lower(state.me.username);
 }
 
-function messageNode(m) {
+// linkify appends text to p with its http and https links as anchors
+// (opened in a new tab, without the opener or the referrer); every part is
+// text, never HTML.
+function linkify(p, text) {
+  const re = /\bhttps?:\/\/[^\s<>"']+/g;
+  let at = 0;
+  for (const m of text.matchAll(re)) {
+    let url = m[0].replace(/[.,;:!?)\]]+$/, ''); // trailing punctuation is the sentence's
+    let ok = false;
+    try { ok = ['http:', 'https:'].includes(new URL(url).protocol); } catch { ok = false; }
+    if (!ok) continue;
+    p.append(text.slice(at, m.index));
+    const a = el('a', 'link', url);
+    a.href = url;
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer';
+    p.appendChild(a);
+    at = m.index + url.length;
+  }
+  p.append(text.slice(at));
+}
+
+// sameRun reports whether b follows a from the same sender within five
+// minutes: b is then shown without avatar, name and time again.
+function sameRun(a, b) {
+  if (!a || !b || a.system || b.system) return false;
+  const who = (m) => m.from_id || lower(m.from);
+  return who(a) === who(b) && dayOf(a.time) === dayOf(b.time) && Math.abs(new Date(b.time) - new Date(a.time)) < 5 * 60 * 1000;
+}
+
+function messageNode(m, prev) {
   const mine = isMine(m);
-  const li = el('li', mine ? 'msg mine' : 'msg');
+  const cont = sameRun(prev, m);
+  const li = el('li', (mine ? 'msg mine' : 'msg') + (cont ? ' cont' : ''));
   li.dataset.id = m.id;
-  li.appendChild(avatar(m.headerimg, m.from));
+  if (cont) {
+    li.appendChild(el('span', 'avatar-space'));
+  } else {
+    li.appendChild(avatar(m.headerimg, m.from));
+  }
   const body = el('div', 'bubble');
-  const head = el('div', 'head');
-  head.appendChild(el('span', 'from', mine ? 'you' : m.from));
-  const time = el('time', 'time', new Date(m.time).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }));
-  time.dateTime = m.time;
-  head.appendChild(time);
-  body.appendChild(head);
-  body.appendChild(el('p', 'text', m.msg));
+  if (!cont) {
+    const head = el('div', 'head');
+    head.appendChild(el('span', 'from', mine ? 'you' : m.from));
+    const time = el('time', 'time', new Date(m.time).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }));
+    time.dateTime = m.time;
+    head.appendChild(time);
+    body.appendChild(head);
+  } else {
+    body.title = new Date(m.time).toLocaleString();
+  }
+  const p = el('p', 'text');
+  linkify(p, m.msg);
+  body.appendChild(p);
   li.appendChild(body);
   return li;
 }
@@ -130,14 +171,22 @@ function render() {
   const c = state.convs.get(state.current);
   const list = $('messages');
   list.textContent = '';
-  $('title').textContent = c ? (c.room ? '#' + c.name : '@ ' + c.title) : '';
+  $('title').textContent = c ? (c.room ? '#' + c.name : '@ ' + c.title) : 'No conversation open';
   $('leave').hidden = !c || !c.room;
-  if (!c) return;
+  if (!c) {
+    list.appendChild(el('li', 'system', 'Join a room or send someone a direct message from the side panel.'));
+    renderOnline();
+    renderTyping();
+    renderOutbox();
+    return;
+  }
   let day = '';
+  let prev = null;
   for (const item of c.msgs) {
-    if (item.system) { list.appendChild(el('li', 'system', item.text)); continue; }
-    if (dayOf(item.time) !== day) { day = dayOf(item.time); list.appendChild(el('li', 'day', dayLabel(item.time))); }
-    list.appendChild(messageNode(item));
+    if (item.system) { list.appendChild(el('li', 'system', item.text)); prev = item; continue; }
+    if (dayOf(item.time) !== day) { day = dayOf(item.time); list.appendChild(el('li', 'day', dayLabel(item.time))); prev = null; }
+    list.appendChild(messageNode(item, prev));
+    prev = item;
   }
   list.scrollTop = list.scrollHeight;
   renderOnline();
@@ -151,11 +200,14 @@ function append(c, item) {
   if (c.key !== state.current) return;
   const list = $('messages');
   const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  let before = null; // the entry shown right before item, for grouping
   if (!item.system) {
     const prev = [...c.msgs].reverse().find((x) => !x.system && x !== item);
-    if (!prev || dayOf(prev.time) !== dayOf(item.time)) list.appendChild(el('li', 'day', dayLabel(item.time)));
+    const i = c.msgs.indexOf(item);
+    before = i > 0 ? c.msgs[i - 1] : null;
+    if (!prev || dayOf(prev.time) !== dayOf(item.time)) { list.appendChild(el('li', 'day', dayLabel(item.time))); before = null; }
   }
-  list.appendChild(item.system ? el('li', 'system', item.text) : messageNode(item));
+  list.appendChild(item.system ? el('li', 'system', item.text) : messageNode(item, before));
   if (atEnd || (!item.system && lower(item.from) === lower(state.me.username))) list.scrollTop = list.scrollHeight;
 }
 
@@ -361,13 +413,16 @@ function onMessage(m) {
     case 'dm': {
       const other = isMine(m) ? m.to : m.from;
       const c = conv(dmKey(other), other);
+      c.uid = isMine(m) ? m.to_id || c.uid : m.from_id || c.uid; // typing goes to the identity
+      c.typing.delete(m.from);
       rememberPartner(other);
       accept(c, m, true);
       renderConvs();
       break;
     }
     case 'typing': {
-      const c = conv(roomKey(m.room));
+      const c = m.dm ? conv(dmKey(m.dm), m.dm) : conv(roomKey(m.room));
+      if (m.dm && m.dm_id) c.uid = m.dm_id;
       c.typing.set(m.name, Date.now() + 4000);
       if (c.key === state.current) renderTyping();
       break;
@@ -512,15 +567,17 @@ function dropFailedDMs() {
   renderConvs();
   render();
 }
+// post queues msg for the current conversation; false when there is none.
 function post(msg) {
   const c = state.convs.get(state.current);
-  if (!c) return;
+  if (!c || (c.room && !c.joined)) return false;
   const m = c.room ? { type: 'user', room: c.name, msg, cid: newCID() } : { type: 'dm', to: c.title, msg, cid: newCID() };
   const list = load(OUTBOX, []);
   list.push(m);
   save(OUTBOX, list);
   send(m);
   renderOutbox();
+  return true;
 }
 function flushOutbox() {
   for (const m of load(OUTBOX, [])) send(m); // the server answers a cid it has with the stored message
@@ -621,7 +678,11 @@ $('compose').onsubmit = (e) => {
   e.preventDefault();
   const text = $('input').value.trim();
   if (!text) return;
-  post(text);
+  if (!post(text)) {
+    // Nowhere to send it: keep it in the field and say why.
+    notice('Join a room or open a direct message first: your message is kept in the box.');
+    return;
+  }
   $('input').value = '';
   state.lastTyping = 0; // typing again after a message says so at once
 };
@@ -631,8 +692,11 @@ $('input').onkeydown = (e) => {
 };
 $('input').oninput = () => {
   const c = state.convs.get(state.current);
-  if (!c || !c.room || !$('input').value) return;
-  if (Date.now() - state.lastTyping > 3000) { state.lastTyping = Date.now(); send({ type: 'typing', room: c.name }); }
+  if (!c || !$('input').value) return;
+  if (Date.now() - state.lastTyping > 3000) {
+    state.lastTyping = Date.now();
+    send(c.room ? { type: 'typing', room: c.name } : c.uid ? { type: 'typing', to_id: c.uid } : { type: 'typing', to: c.title });
+  }
 };
 
 $('join-form').onsubmit = (e) => {
