@@ -66,6 +66,24 @@ func (s *Server) httpRoutes(r *router.Router) error {
 			router.Reply(ctx, req, 200, "application/json", b)
 		}},
 		{"GET", "/api/rooms", s.roomDirectory},
+		{"GET", "/api/session", func(ctx *pipeline.Context, req *http1.Request) {
+			// As /api/me, but "not logged in" is an answer, not an
+			// error: {"user":null} with 200, so a page that asks on load
+			// logs no 401.
+			sess, err := session.FromChannelErr(ctx.Channel())
+			if errors.Is(err, session.ErrUnavailable) {
+				router.Reply(ctx, req, http.StatusServiceUnavailable, "application/json", []byte(`{"error":"sessions unavailable, try again"}`))
+				return
+			}
+			if sess == nil { // none, or two different ones (log in again)
+				router.Reply(ctx, req, 200, "application/json", []byte(`{"user":null}`))
+				return
+			}
+			b, _ := jsonmsg.API.Marshal(struct {
+				User User `json:"user"`
+			}{sessionUser(sess)})
+			router.Reply(ctx, req, 200, "application/json", b)
+		}},
 		{"POST", "/login", s.login},
 		{"POST", "/logout", s.logout},
 	}

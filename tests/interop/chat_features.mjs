@@ -30,7 +30,12 @@ try {
   const desktop = { viewport: { width: 1280, height: 800 } };
   const alice = await (await browser.newContext(desktop)).newPage();
   const bob = await (await browser.newContext(desktop)).newPage();
-  for (const p of [alice, bob]) p.on('pageerror', (e) => errors.push(String(e)));
+  for (const p of [alice, bob]) {
+    p.on('pageerror', (e) => errors.push(String(e)));
+    // A normal page load and use logs nothing in the console: no 401 for
+    // "not logged in yet", no 404 for a favicon.
+    p.on('console', (m) => { if (m.type() === 'error') errors.push('console: ' + m.text()); });
+  }
   await enter(alice, 'alice', 'lobby');
   await enter(bob, 'bob', 'lobby');
   await alice.waitForFunction(() => document.querySelector('#count').textContent === '2', null, T);
@@ -217,6 +222,44 @@ try {
   await intruder.click('#logout-all');
   await dana.waitForSelector('#login-form', { state: 'visible', timeout: 15000 });
   steps.push('log out everywhere');
+
+  // Desktop notifications: the permission is asked on a click, never on
+  // load; with it, a direct message or a mention of one's name while the
+  // tab is hidden notifies, other messages do not. (The Notification API
+  // and document.hidden are stood in for: headless Chromium shows no
+  // notifications and its tabs are never hidden.)
+  const ectx = await browser.newContext(desktop);
+  await ectx.addInitScript(() => {
+    window.__notes = [];
+    window.__asked = 0;
+    window.__permission = 'default';
+    window.Notification = class {
+      constructor(title, opts) { window.__notes.push(title + ': ' + (opts && opts.body)); }
+      close() {}
+      static get permission() { return window.__permission; }
+      static requestPermission() { window.__asked++; window.__permission = 'granted'; return Promise.resolve('granted'); }
+    };
+    Object.defineProperty(document, 'hidden', { get: () => window.__hidden === true });
+  });
+  const eve = await ectx.newPage();
+  await enter(eve, 'eve', 'lobby');
+  if (await eve.evaluate(() => window.__asked) !== 0) await fail('the notification permission was asked on load');
+  await eve.click('#notify');
+  await eve.waitForFunction(() => window.__asked === 1 && document.querySelector('#notify').hidden, null, T);
+  await eve.evaluate(() => { window.__hidden = true; });
+  await alice.click('#rooms button:has-text("#lobby")');
+  for (const m of ['nothing to see, steve', 'eve, lunch?']) {
+    await alice.fill('#input', m);
+    await alice.press('#input', 'Enter');
+  }
+  await alice.fill('#dm-name', 'eve');
+  await alice.press('#dm-name', 'Enter');
+  await alice.fill('#input', 'a secret for eve');
+  await alice.press('#input', 'Enter');
+  await eve.waitForFunction(() => window.__notes.length >= 2, null, T);
+  const notes = await eve.evaluate(() => window.__notes);
+  if (notes.length !== 2 || !notes[0].startsWith('alice in #lobby: eve, lunch?') || !notes[1].startsWith('alice (direct message): a secret for eve')) await fail('notifications: ' + JSON.stringify(notes));
+  steps.push('notifications');
 
   if (errors.length) await fail('page errors: ' + errors.join('; '));
   console.log(JSON.stringify({ ok: true, steps }));

@@ -73,6 +73,7 @@ function showChat() {
   $('me').appendChild(avatar(state.me.headerimg, state.me.username, 'avatar small'));
   $('me').appendChild(el('span', 'name', state.me.username));
   refreshDirectory();
+  notifyButton();
 }
 
 // --- persisted state: the dm partners and the outbox survive a reload ---
@@ -407,7 +408,7 @@ function onMessage(m) {
     case 'user': {
       const c = conv(roomKey(m.room));
       c.joined = true;
-      if (accept(c, m, true)) ack(c);
+      if (accept(c, m, true)) { ack(c); maybeNotify(m, false); }
       break;
     }
     case 'dm': {
@@ -416,7 +417,7 @@ function onMessage(m) {
       c.uid = isMine(m) ? m.to_id || c.uid : m.from_id || c.uid; // typing goes to the identity
       c.typing.delete(m.from);
       rememberPartner(other);
-      accept(c, m, true);
+      if (accept(c, m, true)) maybeNotify(m, true);
       renderConvs();
       break;
     }
@@ -453,6 +454,31 @@ function onMessage(m) {
       if (m.code === 'no_such_user') dropFailedDMs();
       break;
   }
+}
+
+// --- desktop notifications: asked for on a click, never on load; shown
+// for a direct message or a mention of my name while the tab is hidden ---
+function notifyButton() {
+  const b = $('notify');
+  b.hidden = !('Notification' in window) || Notification.permission !== 'default' || !state.me;
+}
+$('notify').onclick = async () => {
+  try { await Notification.requestPermission(); } catch { /* refused or unsupported */ }
+  notifyButton();
+};
+function mentions(text) {
+  if (!state.me) return false;
+  const name = state.me.username.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp('(^|[^\\p{L}\\p{N}_])@?' + name + '($|[^\\p{L}\\p{N}_])', 'iu').test(text);
+}
+function maybeNotify(m, dm) {
+  if (!document.hidden || isMine(m) || !('Notification' in window) || Notification.permission !== 'granted') return;
+  if (!dm && !mentions(m.msg)) return;
+  let n;
+  try {
+    n = new Notification(dm ? `${m.from} (direct message)` : `${m.from} in #${m.room}`, { body: m.msg.slice(0, 200), tag: dm ? 'dm-' + lower(m.from) : 'room-' + m.room });
+  } catch { return; } // a browser that notifies only through a service worker
+  n.onclick = () => { window.focus(); switchTo(dm ? dmKey(m.from) : roomKey(m.room)); n.close(); };
 }
 
 function notice(text) {
@@ -529,9 +555,9 @@ function scheduleReconnect() {
     clearInterval(state.countdown);
     if (!state.me) return;
     try {
-      const r = await fetch('/api/me', { cache: 'no-store' });
-      if (r.status === 401) { state.me = null; showLogin(); setState('offline'); return; }
+      const r = await fetch('/api/session', { cache: 'no-store' });
       if (!r.ok) throw new Error('status ' + r.status);
+      if (!(await r.json()).user) { state.me = null; showLogin(); setState('offline'); return; }
     } catch (err) {
       scheduleReconnect(); // still down: keep trying
       return;
@@ -594,17 +620,20 @@ async function start() {
   if (hash.startsWith('@')) state.wantDM = hash.slice(1);
   else if (hash) state.current = roomKey(hash);
   if (!state.current) state.current = roomKey('lobby');
-  let r;
+  let me = null;
   try {
-    r = await fetch('/api/me', { cache: 'no-store' });
+    const r = await fetch('/api/session', { cache: 'no-store' });
+    if (!r.ok) throw new Error('status ' + r.status);
+    me = (await r.json()).user;
   } catch (err) {
-    // The server is unreachable as the page loads: keep trying.
+    // The server is unreachable (or its sessions are) as the page loads:
+    // keep trying.
     setTimeout(start, 2000);
     setState('offline', 'server unreachable, retrying');
     return;
   }
-  if (r.ok) {
-    state.me = await r.json();
+  if (me) {
+    state.me = me;
     enter();
   } else {
     showLogin();
