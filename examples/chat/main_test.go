@@ -199,3 +199,33 @@ func TestPipelineWithABadRequestLast(t *testing.T) {
 	addr := servertest.Start(t, s)
 	servertest.PipelinedThenBad(t, addr, []string{"/healthz", "/", "/api/me", "/healthz"}, []int{200, 200, 401, 200})
 }
+
+// TestScrollBack: in a room of 1,200 stored messages, scrolling to the
+// top loads page after page until message 1, each once and in order.
+func TestScrollBack(t *testing.T) {
+	const total = 1200
+	dir := filepath.Join(t.TempDir(), "data")
+	store, err := chat.OpenBoltStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	epoch, err := store.Epoch("archive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(-time.Hour)
+	for i := 1; i <= total; i++ {
+		// Two senders taking turns, a second apart.
+		from := []string{"ann", "bob"}[i%2]
+		if err := store.Append(chat.Msg{ID: uint64(i), Epoch: epoch, Room: "archive", From: from, Avatar: "owl",
+			Text: fmt.Sprint("message ", i), Time: start.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	bin := servertest.BuildBinary(t, "chat")
+	p := runChat(t, bin, "127.0.0.1:0", "-data", dir)
+	runScript(t, p.logs, nil, "chat_scrollback.mjs", "http://"+p.addr, "archive", fmt.Sprint(total))
+}

@@ -167,10 +167,13 @@ function messageNode(m, prev) {
   return li;
 }
 
-// render draws the current conversation from scratch (on a switch).
-function render() {
+// render draws the current conversation from scratch (on a switch); with
+// keep, what the reader looks at stays in place (older messages were put
+// above it) instead of scrolling to the newest.
+function render(keep) {
   const c = state.convs.get(state.current);
   const list = $('messages');
+  const fromBottom = list.scrollHeight - list.scrollTop;
   list.textContent = '';
   $('title').textContent = c ? (c.room ? '#' + c.name : '@ ' + c.title) : 'No conversation open';
   $('leave').hidden = !c || !c.room;
@@ -189,7 +192,11 @@ function render() {
     list.appendChild(messageNode(item, prev));
     prev = item;
   }
-  list.scrollTop = list.scrollHeight;
+  if (c.loadingOlder) list.prepend(el('li', 'system older', 'loading earlier messages…'));
+  else if (firstID(c) === 1) list.prepend(el('li', 'system older', 'the beginning of the conversation'));
+  list.scrollTop = keep ? list.scrollHeight - fromBottom : list.scrollHeight;
+  // A view not yet full scrolls nowhere: fill it from the history.
+  if (list.scrollHeight <= list.clientHeight + 60) setTimeout(loadOlder, 0);
   renderOnline();
   renderTyping();
   renderOutbox();
@@ -359,7 +366,9 @@ function epochOf(c, epoch) {
 
 // accept adds a message unless it is one already shown; live says it
 // just came (it counts as unread elsewhere).
-function accept(c, m, live) {
+// accept adds m to c; quiet (a page of history) leaves the redrawing of
+// older messages to the caller, once for the page.
+function accept(c, m, live, quiet) {
   epochOf(c, m.epoch);
   if (m.cid) clearOutbox(m.cid);
   if (c.msgs.some((x) => x.id === m.id && !x.system)) return false;
@@ -367,7 +376,8 @@ function accept(c, m, live) {
     // older than the newest shown: a page of history from before; keep order
     const at = c.msgs.findIndex((x) => !x.system && x.id > m.id);
     if (at < 0) c.msgs.push(m); else c.msgs.splice(at, 0, m);
-    if (c.key === state.current) render();
+    c.olderAdded = true;
+    if (!quiet && c.key === state.current) render(true);
     return true;
   }
   c.last = m.id;
@@ -380,6 +390,23 @@ function accept(c, m, live) {
   if (c.key === state.current) renderTyping();
   return true;
 }
+
+// --- scroll-back: at the top, ask for the page before the first message ---
+function firstID(c) {
+  const f = c.msgs.find((x) => !x.system);
+  return f ? f.id : 0;
+}
+function loadOlder() {
+  const c = state.convs.get(state.current);
+  if (!c || c.loadingOlder || c.noOlder) return;
+  const first = firstID(c);
+  if (first <= 1) return;
+  const q = c.room ? { type: 'history', room: c.name, before: first, epoch: c.epoch } : { type: 'history', dm: c.title, before: first, epoch: c.epoch };
+  if (!send(q)) return;
+  c.loadingOlder = true;
+  render(true);
+}
+$('messages').addEventListener('scroll', () => { if ($('messages').scrollTop < 60) loadOlder(); });
 
 function ack(c) {
   if (c.room) send({ type: 'ack', room: c.name, id: c.last, epoch: c.epoch });
@@ -433,11 +460,17 @@ function onMessage(m) {
       if (!m.dm) c.joined = true;
       epochOf(c, m.epoch);
       let got = false;
+      c.olderAdded = false;
       for (const h of m.messages || []) {
         if (m.dm) h.to = h.to || m.dm;
         else h.room = m.room;
-        got = accept(c, h, false) || got;
+        got = accept(c, h, false, true) || got;
       }
+      if (c.loadingOlder) {
+        c.loadingOlder = false;
+        if (!(m.messages || []).length) c.noOlder = true; // nothing before: the first is gone (or never was)
+      }
+      if (c.olderAdded && c.key === state.current) render(true);
       if (got) ack(c);
       // A resume longer than a page: ask for the next one until caught up.
       if (got && m.more && c.last < (m.last || 0)) {
