@@ -108,20 +108,24 @@ type in struct {
 	Code     string            `json:"code"`
 	UserList []json.RawMessage `json:"user_list"`
 	Messages []struct {
-		ID   uint64 `json:"id"`
-		Text string `json:"msg"`
+		ID       uint64 `json:"id"`
+		Text     string `json:"msg"`
+		EditedAt string `json:"edited_at"`
+		Deleted  bool   `json:"deleted"`
 	} `json:"messages"`
-	Last   uint64 `json:"last"`
-	More   bool   `json:"more"`
-	To     string `json:"to"`
-	ToID   string `json:"to_id"`
-	CID    string `json:"cid"`
-	Name   string `json:"name"`
-	DM     string `json:"dm"`
-	DMID   string `json:"dm_id"`
-	FromID string `json:"from_id"`
-	Epoch  string `json:"epoch"`
-	User   struct {
+	EditedAt string `json:"edited_at"`
+	Deleted  bool   `json:"deleted"`
+	Last     uint64 `json:"last"`
+	More     bool   `json:"more"`
+	To       string `json:"to"`
+	ToID     string `json:"to_id"`
+	CID      string `json:"cid"`
+	Name     string `json:"name"`
+	DM       string `json:"dm"`
+	DMID     string `json:"dm_id"`
+	FromID   string `json:"from_id"`
+	Epoch    string `json:"epoch"`
+	User     struct {
 		ID     string `json:"id"`
 		Name   string `json:"username"`
 		Avatar string `json:"headerimg"`

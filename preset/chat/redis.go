@@ -94,7 +94,7 @@ func (s *RedisStore) byRef(ctx context.Context, ref string) (Msg, bool, error) {
 	if err != nil || len(es) == 0 {
 		return Msg{}, false, err
 	}
-	ms, err := decodeEntries(es)
+	ms, err := s.decode(ctx, room, es)
 	if err != nil {
 		return Msg{}, false, err
 	}
@@ -151,7 +151,7 @@ func (s *RedisStore) History(room string, since uint64, limit int) ([]Msg, error
 		for i, j := 0, len(es)-1; i < j; i, j = i+1, j-1 {
 			es[i], es[j] = es[j], es[i]
 		}
-		return decodeEntries(es)
+		return s.decode(ctx, room, es)
 	}
 	var es []redis.XMessage
 	var err error
@@ -164,7 +164,16 @@ func (s *RedisStore) History(room string, since uint64, limit int) ([]Msg, error
 	if err != nil {
 		return nil, err
 	}
-	return decodeEntries(es)
+	return s.decode(ctx, room, es)
+}
+
+// decode decodes a room's entries with their edits.
+func (s *RedisStore) decode(ctx context.Context, room string, es []redis.XMessage) ([]Msg, error) {
+	ms, err := decodeEntries(es)
+	if err != nil {
+		return nil, err
+	}
+	return s.overlay(ctx, room, ms)
 }
 
 // Before implements Store.
@@ -172,15 +181,88 @@ func (s *RedisStore) Before(room string, before uint64, limit int) ([]Msg, error
 	if before <= 1 {
 		return nil, nil
 	}
-	es, err := s.c.XRevRangeN(context.Background(), s.streamKey(room), fmt.Sprintf("%d-0", before-1), "-", int64(limit)).Result()
+	ctx := context.Background()
+	es, err := s.c.XRevRangeN(ctx, s.streamKey(room), fmt.Sprintf("%d-0", before-1), "-", int64(limit)).Result()
 	if err != nil {
 		return nil, err
 	}
 	slices.Reverse(es)
-	return decodeEntries(es)
+	return s.decode(ctx, room, es)
 }
 
 func (s *RedisStore) epochKey(room string) string { return s.prefix + "epoch:" + room }
+
+// editsKey holds a room's edits: the stream's entries never change, so an
+// edited or deleted message is its entry overlaid with the edit, field
+// id -> the message as it now is.
+func (s *RedisStore) editsKey(room string) string { return s.prefix + "edits:" + room }
+
+// overlay replaces the messages of ms that were edited with their edits.
+func (s *RedisStore) overlay(ctx context.Context, room string, ms []Msg) ([]Msg, error) {
+	if len(ms) == 0 {
+		return ms, nil
+	}
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = strconv.FormatUint(m.ID, 10)
+	}
+	vs, err := s.c.HMGet(ctx, s.editsKey(room), ids...).Result()
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range vs {
+		if str, ok := v.(string); ok {
+			var m Msg
+			if err := jsonmsg.API.Unmarshal([]byte(str), &m); err != nil {
+				return nil, err
+			}
+			ms[i] = m
+		}
+	}
+	return ms, nil
+}
+
+// setEdit stores an edit unless the message was deleted meanwhile (a
+// delete is final, whichever node made it).
+var setEdit = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur and string.find(cur, '"deleted":true', 1, true) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1`)
+
+// Edit implements Store: the message as it is (its entry, or its last
+// edit) is checked and changed, and the edit stored in the room's edits.
+func (s *RedisStore) Edit(room string, id uint64, e Edit) (Msg, error) {
+	ctx := context.Background()
+	ref := fmt.Sprintf("%d-0", id)
+	es, err := s.c.XRange(ctx, s.streamKey(room), ref, ref).Result()
+	if err != nil {
+		return Msg{}, err
+	}
+	if len(es) == 0 {
+		return Msg{}, ErrNoMessage
+	}
+	ms, err := decodeEntries(es)
+	if err != nil {
+		return Msg{}, err
+	}
+	if ms, err = s.overlay(ctx, room, ms); err != nil {
+		return Msg{}, err
+	}
+	m := ms[0]
+	if err := e.apply(&m); err != nil {
+		return Msg{}, err
+	}
+	b, _ := jsonmsg.API.Marshal(m)
+	ok, err := setEdit.Run(ctx, s.c, []string{s.editsKey(room)}, strconv.FormatUint(id, 10), string(b)).Int()
+	if err != nil {
+		return Msg{}, err
+	}
+	if ok == 0 {
+		return Msg{}, ErrDeleted
+	}
+	return m, nil
+}
 
 // Epoch implements Store: one per room, started by postScript (or
 // Append) when the room's counter starts from 1.

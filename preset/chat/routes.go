@@ -31,6 +31,8 @@ var events = []event{
 	{name: "join", cost: 1, handle: (*Server).onJoin},     // presence for everyone in the room, and a page of history
 	{name: "leave", cost: 1, handle: (*Server).onLeave},
 	{name: "history", cost: 3, handle: (*Server).onHistory},
+	{name: "edit", cost: 1, handle: (*Server).onEdit},     // the author's own message, in a room or a dm
+	{name: "delete", cost: 1, handle: (*Server).onDelete}, // likewise
 	{name: "ack", cost: 0, handle: (*Server).onAck},
 }
 

@@ -53,11 +53,16 @@ type Msg struct {
 	From string `json:"from"`
 	// FromID and ToID are the sender's and (direct messages) the
 	// recipient's identities (User.ID).
-	FromID string    `json:"from_id,omitempty"`
-	ToID   string    `json:"to_id,omitempty"`
-	Avatar string    `json:"headerimg"`
-	Text   string    `json:"msg"`
-	Time   time.Time `json:"time"`
+	FromID string `json:"from_id,omitempty"`
+	ToID   string `json:"to_id,omitempty"`
+	Avatar string `json:"headerimg"`
+	// Text is empty for a deleted message.
+	Text string    `json:"msg,omitempty"`
+	Time time.Time `json:"time"`
+	// EditedAt is when the author last edited or deleted the message;
+	// Deleted says it was deleted (its text is gone).
+	EditedAt time.Time `json:"edited_at,omitzero"`
+	Deleted  bool      `json:"deleted,omitempty"`
 	// CID is the sender's own ID for the message (see Store.Seen).
 	CID string `json:"cid,omitempty"`
 }
@@ -107,7 +112,45 @@ type Store interface {
 	// Epoch returns the epoch of the room's numbering ("" before its
 	// first message on a store that keeps one per room).
 	Epoch(room string) (string, error)
+	// Edit changes message id of room as e says, if e.By sent it
+	// (senderOf), and returns the message as it now is: ErrNoMessage when
+	// the room holds no such message, ErrNotAuthor when someone else sent
+	// it, ErrDeleted when it was deleted.
+	Edit(room string, id uint64, e Edit) (Msg, error)
 	Close() error
+}
+
+// Edit is an author's change to a stored message: new text, or the
+// message deleted (its text dropped), at a time.
+type Edit struct {
+	By     string // senderOf the message, as the editor is
+	Text   string
+	Delete bool
+	At     time.Time
+}
+
+// The errors of Store.Edit.
+var (
+	ErrNoMessage = errors.New("chat: no such message")
+	ErrNotAuthor = errors.New("chat: only the author may change a message")
+	ErrDeleted   = errors.New("chat: the message was deleted")
+)
+
+// apply checks e against m and changes m.
+func (e Edit) apply(m *Msg) error {
+	if senderOf(*m) != e.By {
+		return ErrNotAuthor
+	}
+	if m.Deleted {
+		return ErrDeleted
+	}
+	m.EditedAt = e.At.UTC()
+	if e.Delete {
+		m.Deleted, m.Text = true, ""
+	} else {
+		m.Text = e.Text
+	}
+	return nil
 }
 
 // MemoryStore keeps everything in memory (tests, throwaway servers). Its
@@ -238,6 +281,20 @@ func (s *MemoryStore) Before(room string, before uint64, limit int) ([]Msg, erro
 	return append([]Msg(nil), out...), nil
 }
 
+func (s *MemoryStore) Edit(room string, id uint64, e Edit) (Msg, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	msgs := s.rooms[room]
+	i, found := slices.BinarySearchFunc(msgs, id, func(m Msg, id uint64) int { return cmp.Compare(m.ID, id) })
+	if !found {
+		return Msg{}, ErrNoMessage
+	}
+	if err := e.apply(&msgs[i]); err != nil {
+		return Msg{}, err
+	}
+	return msgs[i], nil
+}
+
 func (s *MemoryStore) LastID(room string) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -364,6 +421,30 @@ func (s *BoltStore) Append(m Msg) error {
 		v = binary.BigEndian.AppendUint64(v, m.ID)
 		return cids.Put([]byte(cidKey(senderOf(m), m.CID)), append(v, m.Room...))
 	})
+}
+
+func (s *BoltStore) Edit(room string, id uint64, e Edit) (Msg, error) {
+	var m Msg
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(roomBucket(room))
+		if bk == nil {
+			return ErrNoMessage
+		}
+		key := binary.BigEndian.AppendUint64(nil, id)
+		v := bk.Get(key)
+		if v == nil {
+			return ErrNoMessage
+		}
+		if err := jsonmsg.API.Unmarshal(v, &m); err != nil {
+			return err
+		}
+		if err := e.apply(&m); err != nil {
+			return err
+		}
+		b, _ := jsonmsg.API.Marshal(m)
+		return bk.Put(key, b)
+	})
+	return m, err
 }
 
 func (s *BoltStore) Seen(sender, cid string) (Msg, bool, error) {
