@@ -33,6 +33,9 @@ func (c *client) historyOf(req string) in {
 func checkChanges(t *testing.T, ann, bob *client, room string) {
 	t.Helper()
 	m := ann.say(room, "teh first draft")
+	if m.EditedAt != "" || m.Deleted {
+		t.Fatalf("a new message marked changed: %+v", m)
+	}
 	bob.next("user")
 	ann.send(fmt.Sprintf(`{"type":"edit","room":%q,"id":%d,"epoch":%q,"msg":"the first draft"}`, room, m.ID, m.Epoch))
 	for _, c := range []*client{ann, bob} {

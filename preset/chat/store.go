@@ -61,8 +61,8 @@ type Msg struct {
 	Time time.Time `json:"time"`
 	// EditedAt is when the author last edited or deleted the message;
 	// Deleted says it was deleted (its text is gone).
-	EditedAt time.Time `json:"edited_at,omitzero"`
-	Deleted  bool      `json:"deleted,omitempty"`
+	EditedAt *time.Time `json:"edited_at,omitempty"` // a pointer: jsoniter has no omitzero
+	Deleted  bool       `json:"deleted,omitempty"`
 	// CID is the sender's own ID for the message (see Store.Seen).
 	CID string `json:"cid,omitempty"`
 }
@@ -144,7 +144,8 @@ func (e Edit) apply(m *Msg) error {
 	if m.Deleted {
 		return ErrDeleted
 	}
-	m.EditedAt = e.At.UTC()
+	at := e.At.UTC()
+	m.EditedAt = &at
 	if e.Delete {
 		m.Deleted, m.Text = true, ""
 	} else {

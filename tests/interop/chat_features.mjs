@@ -13,7 +13,8 @@ const base = process.argv[2];
 const shots = process.argv[3];
 const browser = await launch();
 const steps = [];
-const fail = async (msg) => { console.log(JSON.stringify({ ok: false, msg, steps })); await browser.close(); process.exit(1); };
+const pageErrors = [];
+const fail = async (msg) => { console.log(JSON.stringify({ ok: false, msg, steps, pageErrors })); await browser.close(); process.exit(1); };
 const T = { timeout: 10000 };
 const texts = (page, sel) => page.$$eval(sel, (els) => els.map((e) => e.textContent));
 
@@ -26,7 +27,7 @@ async function enter(page, name, room) {
 }
 
 try {
-  const errors = [];
+  const errors = pageErrors;
   const desktop = { viewport: { width: 1280, height: 800 } };
   const alice = await (await browser.newContext(desktop)).newPage();
   const bob = await (await browser.newContext(desktop)).newPage();
@@ -58,6 +59,30 @@ try {
   if ((await alice.textContent('#typing')) !== '') await fail('alice sees her own typing');
   await alice.fill('#input', '');
   steps.push('typing');
+
+  // Alice edits one of her messages and deletes another from the page;
+  // bob sees both live and after a reload; his page offers no such
+  // buttons on her messages.
+  await alice.fill('#input', 'a typo hree');
+  await alice.press('#input', 'Enter');
+  const textOf = (t) => [...document.querySelectorAll('#messages li.msg .text')].some((e) => e.textContent === t);
+  await bob.waitForFunction(textOf, 'a typo hree', T);
+  await alice.locator('#messages li.msg.mine', { hasText: 'a typo hree' }).getByRole('button', { name: 'Edit this message' }).click();
+  if ((await alice.inputValue('#input')) !== 'a typo hree' || await alice.isHidden('#editing')) await fail('editing did not start');
+  await alice.fill('#input', 'a typo here');
+  await alice.press('#input', 'Enter');
+  await bob.waitForFunction(textOf, 'a typo here (edited)', T);
+  const del = alice.locator('#messages li.msg.mine', { hasText: 'morning all' }).getByRole('button', { name: 'Delete this message' });
+  await del.click();
+  await del.click(); // the second click confirms
+  await bob.waitForFunction(() => [...document.querySelectorAll('#messages li.msg .text.deleted')].some((e) => e.textContent === 'message deleted'), null, T);
+  if (await bob.evaluate(() => document.querySelectorAll('#messages li.msg:not(.mine) .change').length) !== 0) await fail("bob's page offers to change alice's messages");
+  await bob.reload();
+  await bob.waitForSelector('#state.connected', T);
+  await bob.waitForFunction(textOf, 'a typo here (edited)', T);
+  await bob.waitForFunction(() => [...document.querySelectorAll('#messages li.msg .text')].some((e) => e.textContent === 'message deleted'), null, T);
+  if (await bob.evaluate(() => [...document.querySelectorAll('#messages li.msg .text')].some((e) => e.textContent.includes('morning all')))) await fail('the deleted text came back');
+  steps.push('edit and delete');
 
   // A direct message: alice opens it from the online list; bob, reading
   // #lobby, gets an unread count on it, opens it, and answers.

@@ -160,11 +160,76 @@ function messageNode(m, prev) {
   } else {
     body.title = new Date(m.time).toLocaleString();
   }
-  const p = el('p', 'text');
-  linkify(p, m.msg);
-  body.appendChild(p);
+  if (m.deleted) {
+    body.appendChild(el('p', 'text deleted', 'message deleted'));
+  } else {
+    const p = el('p', 'text');
+    linkify(p, m.msg);
+    if (m.edited_at) {
+      const ed = el('span', 'edited', ' (edited)');
+      ed.title = 'edited ' + new Date(m.edited_at).toLocaleString();
+      p.appendChild(ed);
+    }
+    body.appendChild(p);
+    if (mine && m.id) body.appendChild(changeButtons(m));
+  }
   li.appendChild(body);
   return li;
+}
+
+// --- editing and deleting one's own messages ---
+function changeButtons(m) {
+  const box = el('span', 'changes');
+  const edit = el('button', 'change', 'Edit');
+  edit.type = 'button';
+  edit.setAttribute('aria-label', 'Edit this message');
+  edit.onclick = () => startEdit(m);
+  const del = el('button', 'change', 'Delete');
+  del.type = 'button';
+  del.setAttribute('aria-label', 'Delete this message');
+  del.onclick = () => {
+    if (del.dataset.sure !== '1') { // a second click confirms
+      del.dataset.sure = '1';
+      del.textContent = 'Delete? Yes';
+      setTimeout(() => { del.dataset.sure = ''; del.textContent = 'Delete'; }, 4000);
+      return;
+    }
+    change('delete', m);
+  };
+  box.append(edit, del);
+  return box;
+}
+// where names the conversation of a message for edit and delete.
+function where(c) {
+  return c.room ? { room: c.name } : c.uid ? { dm_id: c.uid } : { dm: c.title };
+}
+function change(type, m, text) {
+  const c = state.convs.get(state.current);
+  if (!c) return false;
+  const q = { type, ...where(c), id: m.id, epoch: m.epoch || c.epoch };
+  if (text !== undefined) q.msg = text;
+  if (!send(q)) { notice('not connected: try again in a moment'); return false; }
+  return true;
+}
+function startEdit(m) {
+  state.editing = m;
+  $('input').value = m.msg;
+  $('input').focus();
+  $('editing').hidden = false;
+}
+function stopEdit() {
+  state.editing = null;
+  $('editing').hidden = true;
+}
+// applyChange shows an edited or deleted message where it is.
+function applyChange(m) {
+  const other = m.room ? null : (isMine(m) ? m.to : m.from);
+  const c = m.room ? state.convs.get(roomKey(m.room)) : state.convs.get(dmKey(other));
+  if (!c) return;
+  const at = c.msgs.findIndex((x) => !x.system && x.id === m.id);
+  if (at < 0) return;
+  c.msgs[at] = { ...c.msgs[at], msg: m.msg || '', edited_at: m.edited_at, deleted: !!m.deleted };
+  if (c.key === state.current) render(true);
 }
 
 // render draws the current conversation from scratch (on a switch); with
@@ -335,6 +400,7 @@ function renderOutbox() {
 function switchTo(key) {
   const c = state.convs.get(key);
   if (!c) return;
+  if (state.editing && key !== state.current) { $('input').value = ''; stopEdit(); }
   state.current = key;
   c.unread = 0;
   if (c.room) location.hash = c.name; else location.hash = '@' + c.title;
@@ -479,6 +545,10 @@ function onMessage(m) {
       renderConvs();
       break;
     }
+    case 'edited':
+    case 'deleted':
+      applyChange(m);
+      break;
     case 'system':
       if (state.current) system(state.convs.get(state.current), m.msg);
       break;
@@ -740,6 +810,10 @@ $('compose').onsubmit = (e) => {
   e.preventDefault();
   const text = $('input').value.trim();
   if (!text) return;
+  if (state.editing) {
+    if (change('edit', state.editing, text)) { $('input').value = ''; stopEdit(); }
+    return;
+  }
   if (!post(text)) {
     // Nowhere to send it: keep it in the field and say why.
     notice('Join a room or open a direct message first: your message is kept in the box.');
@@ -751,7 +825,9 @@ $('compose').onsubmit = (e) => {
 // Enter sends (the form's submit); kept for pages driven by key events.
 $('input').onkeydown = (e) => {
   if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); $('compose').requestSubmit(); }
+  if (e.key === 'Escape' && state.editing) { $('input').value = ''; stopEdit(); }
 };
+$('cancel-edit').onclick = () => { $('input').value = ''; stopEdit(); $('input').focus(); };
 $('input').oninput = () => {
   const c = state.convs.get(state.current);
   if (!c || !$('input').value) return;
