@@ -229,3 +229,19 @@ func TestScrollBack(t *testing.T) {
 	p := runChat(t, bin, "127.0.0.1:0", "-data", dir)
 	runScript(t, p.logs, nil, "chat_scrollback.mjs", "http://"+p.addr, "archive", fmt.Sprint(total))
 }
+
+// TestEditsAcrossNodes: Node ws clients on two chat processes sharing one
+// Redis edit and delete (refused for anyone but the author); after both
+// processes restart, a newcomer's history still has the changes.
+func TestEditsAcrossNodes(t *testing.T) {
+	rs := redistest.Start(t)
+	bin := servertest.BuildBinary(t, "chat")
+	redisURL := "redis://" + rs.Addr + "/0"
+	a := runChat(t, bin, "127.0.0.1:0", "-redis", redisURL, "-node", "a")
+	b := runChat(t, bin, "127.0.0.1:0", "-redis", redisURL, "-node", "b")
+	res := runScript(t, a.logs, nil, "chat_edits.mjs", "http://"+a.addr, "http://"+b.addr)
+	a.kill()
+	b.kill()
+	c := runChat(t, bin, "127.0.0.1:0", "-redis", redisURL, "-node", "c")
+	runScript(t, c.logs, nil, "chat_edits.mjs", "check", "http://"+c.addr, fmt.Sprint(res.Edited), fmt.Sprint(res.Deleted))
+}

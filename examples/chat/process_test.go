@@ -121,6 +121,8 @@ type browserResult struct {
 	Msg     string   `json:"msg"`
 	Steps   []string `json:"steps"`
 	Account string   `json:"account"` // chat_accounts.mjs: the identity it claimed
+	Edited  uint64   `json:"edited"`  // chat_edits.mjs: the ids it changed
+	Deleted uint64   `json:"deleted"`
 }
 
 func parseResult(line string) (browserResult, error) {
