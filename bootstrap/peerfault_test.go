@@ -2,41 +2,23 @@ package bootstrap_test
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/frame"
+	"github.com/gnetty/gnetty/internal/servertest"
 	"github.com/gnetty/gnetty/pipeline"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // What a client does wrong (an over-long line) is counted and logged at
 // debug level; an error of the server's own reaches the log as a warning.
 func TestPeerFaultsAreDebugServerFaultsWarn(t *testing.T) {
-	var logs syncBuffer
+	var logs servertest.Log
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := start(t, bootstrap.Config{Logger: logger, Initializer: func(ch *pipeline.Channel) {
 		p := ch.Pipeline()

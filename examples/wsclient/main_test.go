@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gnetty/gnetty/bootstrap"
@@ -61,27 +59,9 @@ func server(t *testing.T, tlsCfg *tls.Config) string {
 	return servertest.Start(t, srv)
 }
 
-// lockedBuffer is an io.Writer the test reads after run returns.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func wsclient(t *testing.T, stdin io.Reader, args ...string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr servertest.Log
 	code := run(append([]string{"-wait", "50ms"}, args...), stdin, &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }

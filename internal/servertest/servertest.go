@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -116,4 +117,24 @@ func PipelinedThenBad(t testing.TB, addr string, paths []string, want []int) {
 	if rest, err := io.ReadAll(br); err != nil || len(rest) > 0 {
 		t.Fatalf("after the 400: %q, %v; want the connection closed", rest, err)
 	}
+}
+
+// Log is a buffer that goroutines may write to while a test reads it (a
+// server's log sink, a command's output).
+type Log struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *Log) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns what was written so far.
+func (l *Log) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	gorilla "github.com/gorilla/websocket"
 
 	"github.com/gnetty/gnetty/internal/redistest"
+	"github.com/gnetty/gnetty/internal/servertest"
 	"github.com/gnetty/gnetty/preset/chat"
 )
 
@@ -363,30 +363,12 @@ func TestDMsTypingAndCIDsAcrossNodes(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink the server's goroutines may write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestTokensOutOfURLsAndClaimsChecked: a token offered as the subprotocol
 // "bearer.JWT" lets the connection in and is never echoed; aud and iss
 // are required when configured; no log line holds a token.
 func TestTokensOutOfURLsAndClaimsChecked(t *testing.T) {
 	const secret = "test-secret-of-32-bytes-or-more!"
-	logs := &syncBuffer{}
+	logs := &servertest.Log{}
 	s := startWith(t, chat.Config{JWTSecret: []byte(secret), JWTAudience: "chat", JWTIssuer: "backend", Workers: 2,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	exp := time.Now().Add(time.Minute).Unix()

@@ -16,17 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-$(mktemp -d)}
 mkdir -p "$out"
-if [ -z "${WSTEST:-}" ]; then
-  if command -v wstest >/dev/null 2>&1; then
-    WSTEST=wstest
-  else
-    py2=${PYTHON2:-$HOME/.pyenv/versions/2.7.18/bin/python}
-    [ -x "$py2" ] || py2=python2
-    WSTEST="$py2 $PWD/scripts/autobahn/wstest.py"
-  fi
-fi
+. scripts/autobahn/lib.sh
 go build -o "$out/wsclient" ./examples/wsclient
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 # CASES: one pattern or several, comma-separated ('1.*,2.*').
 cases=$(printf '%s' "${CASES:-*}" | sed 's/[^,][^,]*/"&"/g')
 cat > "$out/spec.json" <<JSON
@@ -37,10 +29,7 @@ echo "autobahn: wstest $WSTEST (fuzzingserver on port $port), report in $out/rep
 (cd "$out" && exec $WSTEST -m fuzzingserver --webport 0 -s "$out/spec.json" > "$out/wstest.log" 2>&1) &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 300); do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-  sleep 0.1
-done
+wait_port "$port" || { tail -20 "$out/wstest.log"; exit 1; }
 "$out/wsclient" -autobahn "ws://127.0.0.1:$port" -agent gnetty > "$out/wsclient.log" 2>&1 || { tail -20 "$out/wsclient.log"; exit 1; }
 strict=()
 [ "${STRICT:-}" = 1 ] && strict=(-strict)

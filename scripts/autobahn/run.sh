@@ -10,24 +10,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-$(mktemp -d)}
 mkdir -p "$out"
-if [ -z "${WSTEST:-}" ]; then
-  if command -v wstest >/dev/null 2>&1; then
-    WSTEST=wstest
-  else
-    py2=${PYTHON2:-$HOME/.pyenv/versions/2.7.18/bin/python}
-    [ -x "$py2" ] || py2=python2
-    WSTEST="$py2 $PWD/scripts/autobahn/wstest.py"
-  fi
-fi
+. scripts/autobahn/lib.sh
 go build -o "$out/wsecho" ./examples/wsecho
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 "$out/wsecho" -addr "127.0.0.1:$port" 2>"$out/wsecho.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-  sleep 0.1
-done
+wait_port "$port" || { echo "autobahn: nothing listens on $port"; exit 1; }
 cases=${CASES:-*}
 cat > "$out/spec.json" <<JSON
 {"outdir": "$out/reports", "servers": [{"agent": "gnetty", "url": "ws://127.0.0.1:$port"}],
