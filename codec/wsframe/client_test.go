@@ -190,3 +190,34 @@ func TestClientDeflateBadAnswers(t *testing.T) {
 		t.Errorf("no answer: %v %v", ok, err)
 	}
 }
+
+// A server that caps the client's window without context takeover
+// (Autobahn 13.5 and 13.7: client_no_context_takeover with
+// client_max_window_bits=9) is obeyed: every message the client sends
+// uses a 512-byte window.
+func TestClientHonoursAWindowCapWithoutTakeover(t *testing.T) {
+	opts := wsframe.DeflateOptions{ContextTakeover: true}
+	cd, ok, err := opts.Agreed([]byte("permessage-deflate; server_max_window_bits=12; client_no_context_takeover; client_max_window_bits=9"))
+	if err != nil || !ok || cd.ClientMaxWindowBits != 9 || cd.ClientWindow != 0 {
+		t.Fatalf("agreed %+v %v %v", cd, ok, err)
+	}
+	cd.Threshold = 1
+	// The server's side: it reads the client's messages with a 9-bit
+	// window and keeps none between them.
+	sd := wsframe.Deflate{Threshold: 1, ServerWindow: cd.ServerWindow, ServerMaxWindowBits: cd.ServerMaxWindowBits, ClientMaxWindowBits: 9}
+	p := newPair(t, wsframe.Config{Deflate: &cd, MaxMessageSize: 1 << 20}, wsframe.Config{Deflate: &sd, MaxMessageSize: 1 << 20})
+	// Far repeats: a compressor with a 32 KiB window would refer back
+	// 4,000 bytes; zlib with a 512-byte window cannot follow that.
+	m := strings.Repeat(strings.Repeat("x", 3000)+"0123456789abcdef", 20)
+	p.client.WriteOutbound(wsframe.Text(m))
+	p.flow()
+	if len(p.toServer.got) != 1 || p.toServer.got[0] != "1:"+m {
+		t.Fatalf("server got %d messages", len(p.toServer.got))
+	}
+	if err := p.server.ReadError(); err != nil {
+		t.Fatal(err)
+	}
+	// (That the compressor then refers no further back than 512 bytes is
+	// what zlib-based peers check: the Autobahn suite's 13.5 and 13.7
+	// cases, run by scripts/autobahn/client.sh.)
+}

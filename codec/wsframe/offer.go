@@ -94,6 +94,11 @@ func (o DeflateOptions) Agreed(header []byte) (d Deflate, ok bool, err error) {
 			bits = min(bits, of.clientBits) // 8 is honoured: the compressor takes a 256-byte window
 		}
 		d.ClientWindow, d.ClientMaxWindowBits = 1<<bits, bits
+	} else if of.clientBits > 0 {
+		// Without takeover the server may still cap the window of each
+		// message (RFC 7692 7.1.2.2): the compressor must not refer
+		// further back, or the server's inflater fails.
+		d.ClientMaxWindowBits = of.clientBits
 	}
 	return d, true, nil
 }
