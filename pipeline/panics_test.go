@@ -1,34 +1,22 @@
 package pipeline_test
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/gnetty/gnetty/internal/servertest"
 	"github.com/gnetty/gnetty/pipeline"
 	"github.com/gnetty/gnetty/pipeline/pipelinetest"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
 
 // TestPanicsAreNoLogAmplifier: 2,000 channels whose handler panics on
 // their first message write a bounded log (a few stacks, then one line
 // each up to the rate, then counts), and every one of them is still
 // closed and reported as a *PanicError.
 func TestPanicsAreNoLogAmplifier(t *testing.T) {
-	var out lockedBuffer
+	var out servertest.Log
 	logger := slog.New(slog.NewTextHandler(&out, nil))
 	boom := pipeline.ReadFunc(func(ctx *pipeline.Context, msg any) { panic("bad input " + strings.Repeat("x", 4096)) })
 	start := time.Now()
@@ -44,7 +32,7 @@ func TestPanicsAreNoLogAmplifier(t *testing.T) {
 		_ = ch.Finish()
 	}
 	seconds := int(time.Since(start)/time.Second) + 2 // the windows the loop touched
-	log := out.b.String()
+	log := out.String()
 	if n := strings.Count(log, "stack="); n < 1 || n > pipeline.PanicStacksPerMinute {
 		t.Fatalf("%d stacks logged, want 1..%d", n, pipeline.PanicStacksPerMinute)
 	}
