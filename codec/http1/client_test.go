@@ -228,6 +228,8 @@ func FuzzDecodeResponse(f *testing.F) {
 	} {
 		f.Add([]byte(s), uint16(7))
 	}
+	// The bytes after a 101, cut in two reads (found by the fuzzer).
+	f.Add([]byte("HTTP/1.1 101 \r\n\r\n000000"), uint16(21))
 	f.Fuzz(func(t *testing.T, wire []byte, split uint16) {
 		run := func(parts ...[]byte) string {
 			ch, s := newClient(t)
@@ -240,7 +242,17 @@ func FuzzDecodeResponse(f *testing.F) {
 				ch.WriteInbound(p)
 			}
 			ch.Close()
-			return fmt.Sprintf("%q %q", s.got, s.errs)
+			// After a 101 the bytes are a stream: the reads may cut it
+			// anywhere, so compare what passed, not how it was cut.
+			var got []string
+			for _, g := range s.got {
+				if n := len(got); n > 0 && strings.HasPrefix(g, "bytes ") && strings.HasPrefix(got[n-1], "bytes ") {
+					got[n-1] += g[len("bytes "):]
+					continue
+				}
+				got = append(got, g)
+			}
+			return fmt.Sprintf("%q %q", got, s.errs)
 		}
 		whole := run(wire)
 		i := int(split) % (len(wire) + 1)
