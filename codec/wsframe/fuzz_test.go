@@ -8,11 +8,18 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/gnetty/gnetty/codec/wsframe"
+	"github.com/gnetty/gnetty/pipeline"
 	"github.com/gnetty/gnetty/pipeline/pipelinetest"
 )
 
 func run(t *testing.T, chunks ...[]byte) string {
-	ch := pipelinetest.New(wsframe.New(wsframe.Config{MaxMessageSize: 512, Deflate: &wsframe.Deflate{Threshold: 1 << 30}}), echo)
+	// A ping's or pong's payload points into the read buffer: it is the
+	// handler's while the event is handled, so it is written down then.
+	var events strings.Builder
+	logEvents := pipeline.UserEventFunc(func(ctx *pipeline.Context, ev any) {
+		events.WriteString(fmt.Sprintf("|%v", ev))
+	})
+	ch := pipelinetest.New(wsframe.New(wsframe.Config{MaxMessageSize: 512, Deflate: &wsframe.Deflate{Threshold: 1 << 30}}), echo, logEvents)
 	for _, c := range chunks {
 		if ch.IsClosed() {
 			break
@@ -21,9 +28,7 @@ func run(t *testing.T, chunks ...[]byte) string {
 	}
 	var b strings.Builder
 	b.WriteString(fmt.Sprintf("%q", ch.ReadOutboundBytes()))
-	for ev := ch.ReadUserEvent(); ev != nil; ev = ch.ReadUserEvent() {
-		b.WriteString(fmt.Sprintf("|%v", ev))
-	}
+	b.WriteString(events.String())
 	for err := ch.ReadError(); err != nil; err = ch.ReadError() {
 		b.WriteString("|" + err.Error())
 	}

@@ -73,11 +73,12 @@ type CloseReceived struct {
 }
 
 // PongReceived is the user event fired for every pong (the keepalive
-// handler takes it).
+// handler takes it). Payload points into the read buffer, as a Message's
+// Data does: it is valid while the event is handled; copy it to keep it.
 type PongReceived struct{ Payload []byte }
 
 // PingReceived is the user event fired for every ping, after the codec has
-// answered it with a pong.
+// answered it with a pong. Payload is valid while the event is handled.
 type PingReceived struct{ Payload []byte }
 
 // appendHeader writes a server frame header (never masked).
