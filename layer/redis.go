@@ -19,8 +19,13 @@ import (
 
 // RedisConfig configures a Redis layer.
 type RedisConfig struct {
-	// Client is the Redis connection. Required.
-	Client *redis.Client
+	// Client is the Redis connection. Required: a single server's or a
+	// Sentinel set's client (redis.NewClient, redis.NewFailoverClient;
+	// plain pub/sub), or a Redis Cluster's (redis.NewClusterClient;
+	// sharded pub/sub, SSUBSCRIBE and SPUBLISH, so that a message is
+	// copied to the one shard that owns its channel, not to every node of
+	// the cluster). DialRedis makes any of them from a URL.
+	Client redis.UniversalClient
 	// Prefix of the pub/sub channels; default "gnetty".
 	Prefix string
 	// Node names this node in channel names; default random.
@@ -33,6 +38,10 @@ type RedisConfig struct {
 	Sequence *Sequence
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+	// Partitions is, on a Redis Cluster, how many hash-tag partitions the
+	// groups are spread over (see HashTag); default 64. Every node and
+	// every store sharing the cluster must use the same number.
+	Partitions int
 }
 
 // Sequence describes groups whose messages are numbered in a durable log
@@ -91,17 +100,33 @@ type RedisStats struct {
 // channel for messages addressed to its channels by name. go-redis
 // reconnects and restores the subscriptions when Redis comes back;
 // messages published meanwhile are lost and counted in Stats.
+//
+// On a Redis Cluster a group's channel is a sharded channel (SSUBSCRIBE,
+// SPUBLISH: a message reaches the one shard that owns the channel, not
+// every node of the cluster) whose hash tag is the group's partition
+// ("<prefix>:group:{p<n>}<group>", see HashTag): a script that keeps the
+// group's keys under the same tag can publish to it atomically. The layer
+// holds one subscription connection per partition it uses (all of its
+// channels in one slot, as Redis requires of one SSUBSCRIBE). When a
+// primary fails over, go-redis connects each such subscription to the
+// slot's new owner and subscribes again, as after a restart.
 type Redis struct {
-	cfg   RedisConfig
-	local *Local
-	ps    *redis.PubSub
-	Stats RedisStats
+	cfg     RedisConfig
+	local   *Local
+	sharded *redis.ClusterClient // set on a Cluster: sharded pub/sub
+	ps      *redis.PubSub        // not sharded: the one subscription connection
+	in      chan any             // sharded: what every partition's connection received
+	parts   map[int]*redis.PubSub
+	topics  map[string]*redis.PubSub // sharded: the connection each channel is subscribed on
+	Stats   RedisStats
 
 	mu     sync.Mutex
 	counts map[string]int // local members per group
 	seqs   map[string]*seqState
 	bases  map[string]baseline // what joins read of a log before the node's subscription was confirmed
 	cancel context.CancelFunc
+	lctx   context.Context // sharded: ends the shards' forwarding goroutines
+	wg     sync.WaitGroup  // sharded: those goroutines
 	done   chan struct{}
 }
 
@@ -124,27 +149,170 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if err := cfg.Client.Ping(ctx).Err(); err != nil {
-		return nil, fmt.Errorf("layer: redis at %s unreachable: %w", cfg.Client.Options().Addr, err)
+	if err := PingAll(ctx, cfg.Client); err != nil {
+		return nil, fmt.Errorf("layer: redis (%s) unreachable: %w", DescribeRedis(cfg.Client), err)
 	}
 	r := &Redis{cfg: cfg, local: NewLocal(), counts: map[string]int{}, seqs: map[string]*seqState{}, bases: map[string]baseline{}, done: make(chan struct{})}
 	r.local.Encode, r.local.Tap = cfg.Encode, cfg.Tap
+	var lctx context.Context
+	lctx, r.cancel = context.WithCancel(context.Background())
+	if cc, ok := cfg.Client.(*redis.ClusterClient); ok {
+		r.sharded, r.in = cc, make(chan any, 256)
+		r.parts, r.topics = map[int]*redis.PubSub{}, map[string]*redis.PubSub{}
+		r.lctx = lctx
+		if err := r.subscribe(r.nodeTopic(cfg.Node)); err != nil {
+			r.cancel()
+			r.closeShards()
+			return nil, fmt.Errorf("layer: redis subscribe: %w", err)
+		}
+		go r.loop(lctx, r.in)
+		return r, nil
+	}
 	r.ps = cfg.Client.Subscribe(ctx, r.nodeTopic(cfg.Node))
 	if _, err := r.ps.Receive(ctx); err != nil { // the subscription confirmation
+		r.cancel()
 		_ = r.ps.Close()
 		return nil, fmt.Errorf("layer: redis subscribe: %w", err)
 	}
-	var lctx context.Context
-	lctx, r.cancel = context.WithCancel(context.Background())
-	go r.loop(lctx)
+	go r.loop(lctx, r.ps.ChannelWithSubscriptions())
 	return r, nil
 }
 
-func (r *Redis) groupTopic(g string) string { return r.cfg.Prefix + ":group:" + g }
+// partition returns the subscription connection of partition n, made on
+// first use; its messages go to r.in. Sharded only; r.mu held (or the
+// layer not yet shared).
+func (r *Redis) partition(n int) *redis.PubSub {
+	if ps := r.parts[n]; ps != nil {
+		return ps
+	}
+	ps := r.sharded.SSubscribe(context.Background()) // connects on its first SSUBSCRIBE, to the slot's primary
+	r.parts[n] = ps
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		for x := range ps.ChannelWithSubscriptions() {
+			select {
+			case r.in <- x:
+			case <-r.lctx.Done():
+				return
+			}
+		}
+	}()
+	return ps
+}
+
+// HashTag returns the hash tag ("{p<n>}") of name's partition: on a
+// Cluster, the group name's channel carries it, and a store that wants to
+// publish to a group from a script keeps the group's keys under it (one
+// slot). Partitions spread the groups over the cluster's primaries; every
+// group of a partition lives in one slot.
+func (r *Redis) HashTag(name string) string { return HashTag(name, r.cfg.Partitions) }
+
+// HashTag returns the hash tag of name's partition of n (see
+// Redis.HashTag): "{p" + FNV-1a(name) mod n + "}".
+func HashTag(name string, n int) string {
+	return "{p" + strconv.Itoa(partitionOf(name, n)) + "}"
+}
+
+func partitionOf(name string, n int) int {
+	if n <= 0 {
+		n = DefaultPartitions
+	}
+	h := uint32(2166136261)
+	for i := 0; i < len(name); i++ {
+		h ^= uint32(name[i])
+		h *= 16777619
+	}
+	return int(h % uint32(n))
+}
+
+// DefaultPartitions is RedisConfig.Partitions's default.
+const DefaultPartitions = 64
+
+// subscribe and unsubscribe a topic on its connection; r.mu held.
+func (r *Redis) subscribe(topic string) error {
+	ctx := context.Background()
+	if r.sharded == nil {
+		return r.ps.Subscribe(ctx, topic)
+	}
+	if r.topics[topic] != nil {
+		return nil
+	}
+	ps := r.partition(partitionOf(r.nameInTopic(topic), r.cfg.Partitions))
+	if err := ps.SSubscribe(ctx, topic); err != nil {
+		return err
+	}
+	r.topics[topic] = ps
+	return nil
+}
+
+func (r *Redis) unsubscribe(topic string) error {
+	ctx := context.Background()
+	if r.sharded == nil {
+		return r.ps.Unsubscribe(ctx, topic)
+	}
+	ps := r.topics[topic]
+	if ps == nil {
+		return nil
+	}
+	delete(r.topics, topic)
+	return ps.SUnsubscribe(ctx, topic)
+}
+
+func (r *Redis) closeShards() error {
+	var first error
+	for _, ps := range r.parts {
+		if err := ps.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (r *Redis) groupTopic(g string) string {
+	if r.sharded != nil {
+		return r.cfg.Prefix + ":group:" + r.HashTag(g) + g
+	}
+	return r.cfg.Prefix + ":group:" + g
+}
+
+// nameInTopic returns the group or node name of a channel from
+// groupTopic or nodeTopic.
+func (r *Redis) nameInTopic(channel string) string {
+	if _, after, ok := strings.Cut(channel, "}"); ok && r.sharded != nil {
+		return after
+	}
+	return channel
+}
+
+// groupOf returns the group a channel from groupTopic names.
+func (r *Redis) groupOf(channel string) (string, bool) {
+	g, ok := strings.CutPrefix(channel, r.cfg.Prefix+":group:")
+	if ok && r.sharded != nil {
+		_, g, ok = strings.Cut(g, "}")
+	}
+	return g, ok
+}
 
 // GroupTopic returns the Redis channel a group's messages are published
-// on, for code that publishes to it from Redis itself (a Lua script).
+// on, for code that publishes to it from Redis itself (a Lua script). On a
+// Cluster it is a sharded channel (SPUBLISH) whose hash tag is the
+// group's partition: a script that publishes to it must keep its keys
+// under HashTag(group) (see Sharded).
 func (r *Redis) GroupTopic(group string) string { return r.groupTopic(group) }
+
+// Sharded reports whether the layer runs on a Redis Cluster, where group
+// channels are sharded channels: publish to them with SPUBLISH.
+func (r *Redis) Sharded() bool { return r.sharded != nil }
+
+// PublishRaw publishes payload (an envelope from EnvelopeHeader or
+// LabeledEnvelopeHeader and the data) to a group's channel as a script
+// would: every node, this one included, delivers it. It is for messages
+// stored by a script that could not publish them itself (on a Cluster,
+// a channel outside the script's slot).
+func (r *Redis) PublishRaw(ctx context.Context, group string, payload []byte) error {
+	return r.publishCtx(ctx, r.groupTopic(group), payload)
+}
 
 // EnvelopeHeader returns the bytes to put in front of a message published
 // to GroupTopic by anything other than a node (a Lua script): the message
@@ -184,7 +352,12 @@ func appendLabels(b []byte, m Message) []byte {
 	b = append(b, byte(len(n)))
 	return append(b, n...)
 }
-func (r *Redis) nodeTopic(n string) string { return r.cfg.Prefix + ":node:" + n }
+func (r *Redis) nodeTopic(n string) string {
+	if r.sharded != nil {
+		return r.cfg.Prefix + ":node:" + r.HashTag(n) + n
+	}
+	return r.cfg.Prefix + ":node:" + n
+}
 
 // envelope: flags(1) | len(origin)(1) origin | len(target)(1) target |
 // [labels, when flags&2: len(kind) kind len(epoch) epoch len(seq) seq] | data
@@ -251,10 +424,8 @@ func unpack(b []byte) (origin, target string, m Message, ok bool) {
 	return origin, target, m, true
 }
 
-func (r *Redis) loop(ctx context.Context) {
+func (r *Redis) loop(ctx context.Context, ch <-chan any) {
 	defer close(r.done)
-	ch := r.ps.ChannelWithSubscriptions()
-	groupPrefix := r.cfg.Prefix + ":group:"
 	for {
 		var v any
 		select {
@@ -270,7 +441,7 @@ func (r *Redis) loop(ctx context.Context) {
 		case *redis.Subscription:
 			// go-redis subscribes again after every reconnect: read what
 			// was published while this node was away.
-			if g, isGroup := strings.CutPrefix(msg.Channel, groupPrefix); isGroup && msg.Kind == "subscribe" {
+			if g, isGroup := r.groupOf(msg.Channel); isGroup && (msg.Kind == "subscribe" || msg.Kind == "ssubscribe") {
 				r.catchUp(ctx, g)
 			}
 		case *redis.Message:
@@ -279,7 +450,7 @@ func (r *Redis) loop(ctx context.Context) {
 				continue
 			}
 			r.Stats.Received.Add(1)
-			if g, isGroup := strings.CutPrefix(msg.Channel, groupPrefix); isGroup {
+			if g, isGroup := r.groupOf(msg.Channel); isGroup {
 				r.deliver(ctx, g, target, m)
 			} else {
 				_ = r.local.Send(target, m)
@@ -474,7 +645,17 @@ func (r *Redis) seqState(g string) *seqState {
 }
 
 func (r *Redis) publish(topic string, payload []byte) error {
-	if err := r.cfg.Client.Publish(context.Background(), topic, payload).Err(); err != nil {
+	return r.publishCtx(context.Background(), topic, payload)
+}
+
+func (r *Redis) publishCtx(ctx context.Context, topic string, payload []byte) error {
+	var err error
+	if r.sharded != nil {
+		err = r.sharded.SPublish(ctx, topic, payload).Err()
+	} else {
+		err = r.cfg.Client.Publish(ctx, topic, payload).Err()
+	}
+	if err != nil {
 		r.Stats.PublishErrors.Add(1)
 		r.cfg.Logger.Warn("layer: redis publish failed; remote nodes miss this message", "topic", topic, "err", err)
 		return err
@@ -499,7 +680,7 @@ func (r *Redis) GroupAdd(group string, ch *pipeline.Channel) error {
 	before := r.local.Members(group)
 	_ = r.local.GroupAdd(group, ch)
 	if before == 0 && r.local.Members(group) == 1 {
-		return r.ps.Subscribe(context.Background(), r.groupTopic(group))
+		return r.subscribe(r.groupTopic(group))
 	}
 	return nil
 }
@@ -518,7 +699,7 @@ func (r *Redis) Subscribe(group string, f func(except string, m Message)) (cance
 		f(except, m)
 	})
 	if before == 0 {
-		if err := r.ps.Subscribe(context.Background(), r.groupTopic(group)); err != nil {
+		if err := r.subscribe(r.groupTopic(group)); err != nil {
 			r.cfg.Logger.Warn("layer: redis subscribe failed", "group", group, "err", err)
 		}
 	}
@@ -532,7 +713,7 @@ func (r *Redis) Subscribe(group string, f func(except string, m Message)) (cance
 			if r.local.Members(group) == 0 {
 				delete(r.seqs, group)
 				delete(r.bases, group)
-				_ = r.ps.Unsubscribe(context.Background(), r.groupTopic(group))
+				_ = r.unsubscribe(r.groupTopic(group))
 			}
 		})
 	}
@@ -549,7 +730,7 @@ func (r *Redis) GroupDiscard(group string, ch *pipeline.Channel) error {
 	if r.local.Members(group) == 0 {
 		delete(r.seqs, group) // a later subscription starts from its first message
 		delete(r.bases, group)
-		return r.ps.Unsubscribe(context.Background(), r.groupTopic(group))
+		return r.unsubscribe(r.groupTopic(group))
 	}
 	return nil
 }
@@ -595,7 +776,15 @@ func (r *Redis) Groups() []string { return r.local.Groups() }
 // Close unsubscribes and stops the receiving goroutine.
 func (r *Redis) Close() error {
 	r.cancel()
-	err := r.ps.Close()
+	var err error
+	if r.sharded != nil {
+		r.mu.Lock()
+		err = r.closeShards()
+		r.mu.Unlock()
+		r.wg.Wait()
+	} else {
+		err = r.ps.Close()
+	}
 	<-r.done
 	_ = r.local.Close()
 	return err

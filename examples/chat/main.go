@@ -8,9 +8,17 @@
 //	go run ./examples/chat -addr :8081 -redis redis://127.0.0.1:6379/0
 //	go run ./examples/chat -addr :8082 -redis redis://127.0.0.1:6379/0
 //
+// With no single point of failure: a Sentinel set (-redis with
+// master_name and the sentinels) or a Redis Cluster (-redis-cluster with
+// seed nodes); -redis-wait 1 acknowledges a post only once a replica has
+// it, so that a failover loses no acknowledged post:
+//
+//	go run ./examples/chat -redis 'redis://127.0.0.1:26379/0?master_name=chat&addr=127.0.0.1:26380&addr=127.0.0.1:26381' -redis-wait 1
+//	go run ./examples/chat -redis-cluster 'redis://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002'
+//
 // Every flag can also be set through the environment: CHAT_ADDR,
 // CHAT_DATA, CHAT_MAX_MESSAGE_LEN, CHAT_RATE, CHAT_MAX_ROOMS, CHAT_REDIS,
-// CHAT_NODE, CHAT_PRESENCE_TTL, CHAT_TRUSTED_PROXIES, CHAT_ALLOWED_ORIGINS,
+// CHAT_REDIS_CLUSTER, CHAT_REDIS_WAIT, CHAT_NODE, CHAT_PRESENCE_TTL, CHAT_TRUSTED_PROXIES, CHAT_ALLOWED_ORIGINS,
 // CHAT_JWT_SECRET, CHAT_JWT_AUDIENCE, CHAT_JWT_ISSUER, CHAT_API_KEY,
 // CHAT_TLS_CERT, CHAT_TLS_KEY, CHAT_NO_GUESTS, CHAT_METRICS_ADDR,
 // CHAT_METRICS_TOKEN, CHAT_LOG_FORMAT, CHAT_LOG_LEVEL (secrets are better
@@ -40,15 +48,16 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/gnetty/gnetty/handler/tlsh"
+	"github.com/gnetty/gnetty/layer"
 	"github.com/gnetty/gnetty/preset/chat"
 )
 
 // options are the command's settings, from flags or the environment.
 type options struct {
 	addr, data, redisURL, node string
+	redisCluster               string
+	redisWait                  int
 	maxLen, rate, maxRooms     int
 	presenceTTL                time.Duration
 	trustedProxies             []netip.Prefix
@@ -66,6 +75,7 @@ type options struct {
 var envNames = map[string]string{
 	"addr": "CHAT_ADDR", "data": "CHAT_DATA", "max-message-len": "CHAT_MAX_MESSAGE_LEN",
 	"rate": "CHAT_RATE", "max-rooms": "CHAT_MAX_ROOMS", "redis": "CHAT_REDIS", "node": "CHAT_NODE",
+	"redis-cluster": "CHAT_REDIS_CLUSTER", "redis-wait": "CHAT_REDIS_WAIT",
 	"presence-ttl": "CHAT_PRESENCE_TTL", "trusted-proxies": "CHAT_TRUSTED_PROXIES", "allowed-origins": "CHAT_ALLOWED_ORIGINS",
 	"jwt-secret": "CHAT_JWT_SECRET", "jwt-audience": "CHAT_JWT_AUDIENCE", "jwt-issuer": "CHAT_JWT_ISSUER", "api-key": "CHAT_API_KEY",
 	"tls-cert": "CHAT_TLS_CERT", "tls-key": "CHAT_TLS_KEY", "no-guests": "CHAT_NO_GUESTS",
@@ -89,7 +99,9 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 	fs.IntVar(&o.maxLen, "max-message-len", 2000, "longest message in characters")
 	fs.IntVar(&o.rate, "rate", 10, "messages per second per connection")
 	fs.IntVar(&o.maxRooms, "max-rooms", 10, "rooms per connection")
-	fs.StringVar(&o.redisURL, "redis", "", "Redis URL shared by several nodes (redis://host:port/db); empty: single node")
+	fs.StringVar(&o.redisURL, "redis", "", "Redis URL shared by several nodes (redis://host:port/db), or a Sentinel set's (redis://SENTINEL:PORT/0?master_name=NAME&addr=SENTINEL2:PORT&addr=...); empty: single node")
+	fs.StringVar(&o.redisCluster, "redis-cluster", "", "Redis Cluster URL shared by several nodes (redis://SEED:PORT?addr=SEED2:PORT&addr=...), instead of -redis")
+	fs.IntVar(&o.redisWait, "redis-wait", 0, "replicas a post must reach (Redis WAIT) before it is acknowledged; 0: acknowledge at once (a failover can lose the last posts)")
 	fs.StringVar(&o.node, "node", "", "this node's name with -redis (default random)")
 	fs.DurationVar(&o.presenceTTL, "presence-ttl", 15*time.Second, "how long a crashed node's users stay online with -redis (a duration: 15s)")
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated CIDRs of TLS-terminating proxies whose X-Forwarded-Proto: https makes the session cookie Secure")
@@ -132,6 +144,28 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 	positive("max-message-len", o.maxLen)
 	positive("rate", o.rate)
 	positive("max-rooms", o.maxRooms)
+	if o.redisURL != "" && o.redisCluster != "" {
+		errs = append(errs, errors.New("-redis (CHAT_REDIS) and -redis-cluster (CHAT_REDIS_CLUSTER) are one or the other"))
+	}
+	for _, r := range []struct {
+		flag, url string
+		cluster   bool
+	}{{"redis", o.redisURL, false}, {"redis-cluster", o.redisCluster, true}} {
+		if r.url == "" || unparsed[r.flag] {
+			continue
+		}
+		if c, err := layer.DialRedis(r.url, r.cluster); err != nil {
+			errs = append(errs, fmt.Errorf("-%s (%s): %v", r.flag, envNames[r.flag], err))
+		} else {
+			_ = c.Close()
+		}
+	}
+	if !unparsed["redis-wait"] && o.redisWait < 0 {
+		errs = append(errs, fmt.Errorf("-redis-wait (CHAT_REDIS_WAIT) must be 0 or more, not %d", o.redisWait))
+	}
+	if o.redisWait > 0 && o.redisURL == "" && o.redisCluster == "" {
+		errs = append(errs, errors.New("-redis-wait (CHAT_REDIS_WAIT) needs -redis or -redis-cluster"))
+	}
 	if !unparsed["presence-ttl"] && o.presenceTTL < time.Second {
 		errs = append(errs, fmt.Errorf("-presence-ttl (CHAT_PRESENCE_TTL) must be at least 1s, not %v", o.presenceTTL))
 	}
@@ -229,13 +263,13 @@ func main() {
 		}
 		cfg.TLS = tc
 	}
-	if o.redisURL != "" {
-		opts, err := redis.ParseURL(o.redisURL)
+	if o.redisURL != "" || o.redisCluster != "" {
+		rc, err := layer.DialRedis(o.redisURL+o.redisCluster, o.redisCluster != "") // checked by parseOptions
 		if err != nil {
 			fail(2, "-redis (CHAT_REDIS)", "err", err)
 		}
-		cfg.Redis = redis.NewClient(opts)
-		cfg.Node, cfg.PresenceTTL = o.node, o.presenceTTL
+		cfg.Redis = rc
+		cfg.Node, cfg.PresenceTTL, cfg.RedisWaitReplicas = o.node, o.presenceTTL, o.redisWait
 		defer cfg.Redis.Close()
 	} else if o.data != "" {
 		store, err := chat.OpenBoltStore(o.data)

@@ -22,7 +22,10 @@
 // (-token): others get connect_error "not authorized".
 //
 // With -redis, rooms and broadcasts span every node that uses the same
-// Redis (sticky sessions in front for polling).
+// Redis (sticky sessions in front for polling): a server's address or URL,
+// or a Sentinel set's URL (redis://SENTINEL:PORT/0?master_name=NAME&addr=...);
+// -redis-cluster takes a Redis Cluster's (redis://SEED:PORT?addr=SEED2:PORT),
+// where each room's broadcasts go through one shard (sharded pub/sub).
 //
 // The page needs the browser build of socket.io-client at
 // /socket.io/socket.io.js: -client-js FILE (or SOCKETIO_CLIENT_JS), else
@@ -42,11 +45,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
@@ -93,7 +95,8 @@ type options struct {
 	addr      string
 	token     string
 	clientJS  string // a file with socket.io.min.js; "" redirects to the CDN
-	redisAddr string
+	redisAddr string // -redis: host:port or a URL
+	cluster   string // -redis-cluster: a cluster URL
 	workers   int
 	sc        bootstrap.Config
 	tls       *tls.Config   // -tls-cert, -tls-key
@@ -105,7 +108,8 @@ func main() {
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:3000", "listen address")
 	flag.StringVar(&o.token, "token", "secret", "auth token of namespace /private")
 	flag.StringVar(&o.clientJS, "client-js", os.Getenv("SOCKETIO_CLIENT_JS"), "file to serve as /socket.io/socket.io.js (default: "+localClient+" found from the working directory up, else a redirect to "+clientCDN+")")
-	flag.StringVar(&o.redisAddr, "redis", os.Getenv("SOCKETIO_REDIS"), "Redis address: rooms across nodes")
+	flag.StringVar(&o.redisAddr, "redis", os.Getenv("SOCKETIO_REDIS"), "Redis address (host:port), URL (redis://host:port/db) or Sentinel URL (redis://SENTINEL:PORT/0?master_name=NAME&addr=...): rooms across nodes")
+	flag.StringVar(&o.cluster, "redis-cluster", os.Getenv("SOCKETIO_REDIS_CLUSTER"), "Redis Cluster URL (redis://SEED:PORT?addr=SEED2:PORT&addr=...): rooms across nodes, instead of -redis")
 	flag.IntVar(&o.workers, "workers", 0, "event loops (default: one per CPU)")
 	certFile := flag.String("tls-cert", "", "PEM certificate: serve https:// and wss:// (with -tls-key)")
 	keyFile := flag.String("tls-key", "", "PEM private key of -tls-cert")
@@ -151,8 +155,18 @@ func main() {
 func newServer(o options) (*socketio.Server, func(), error) {
 	var l layer.Layer
 	closeLayer := func() {}
-	if o.redisAddr != "" {
-		rc := redis.NewClient(&redis.Options{Addr: o.redisAddr})
+	if o.redisAddr != "" || o.cluster != "" {
+		if o.redisAddr != "" && o.cluster != "" {
+			return nil, nil, errors.New("-redis and -redis-cluster are one or the other")
+		}
+		u := o.redisAddr + o.cluster
+		if !strings.Contains(u, "://") {
+			u = "redis://" + u // a bare host:port
+		}
+		rc, err := layer.DialRedis(u, o.cluster != "")
+		if err != nil {
+			return nil, nil, fmt.Errorf("-redis: %w", err)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		rl, err := layer.NewRedis(ctx, layer.RedisConfig{Client: rc, Prefix: "socketio-example"})
 		cancel()

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -27,7 +28,11 @@ type Server struct {
 	port   int
 	cmd    *exec.Cmd
 	exited chan struct{}
-	dir    string // with StartDurable: the append-only file's folder
+	dir    string   // with StartDurable: the append-only file's folder
+	extra  []string // more arguments (StartWith)
+	conf   string   // a config file to run with (sentinels rewrite theirs)
+	// confText is the config file's text before the start, $PORT the port.
+	confText string
 }
 
 // Start runs redis-server on 127.0.0.1 and stops it when the test ends.
@@ -44,9 +49,21 @@ func StartDurable(t testing.TB) *Server {
 	return start(t, t.TempDir())
 }
 
+// StartWith is Start with more redis-server arguments ("--replicaof",
+// "127.0.0.1 6379"; "--cluster-enabled", "yes"), in a folder of the
+// test's (where a cluster node writes its nodes.conf).
+func StartWith(t testing.TB, extra ...string) *Server {
+	t.Helper()
+	return startServer(t, &Server{t: t, extra: append([]string{"--dir", t.TempDir()}, extra...)})
+}
+
 func start(t testing.TB, dir string) *Server {
 	t.Helper()
-	s := &Server{t: t, dir: dir}
+	return startServer(t, &Server{t: t, dir: dir})
+}
+
+func startServer(t testing.TB, s *Server) *Server {
+	t.Helper()
 	t.Cleanup(s.Stop)
 	// redis-server needs a port number, not port 0: take one the kernel
 	// says is free, and take another when someone else binds it first
@@ -97,10 +114,20 @@ func (s *Server) run() error {
 		return errors.New("redis-server is required (Debian package redis-server; .ci/run installs it)")
 	}
 	args := []string{"--port", fmt.Sprint(s.port), "--bind", "127.0.0.1", "--save", ""}
-	if s.dir != "" {
+	if s.conf != "" {
+		// A sentinel: its config file first, and it must be able to
+		// rewrite it; it persists nothing else.
+		if err := os.WriteFile(s.conf, []byte(strings.ReplaceAll(s.confText, "$PORT", fmt.Sprint(s.port))), 0o600); err != nil {
+			return err
+		}
+		args = []string{s.conf, "--sentinel", "--port", fmt.Sprint(s.port), "--bind", "127.0.0.1"}
+	} else if s.dir != "" {
 		args = append(args, "--appendonly", "yes", "--appendfsync", "always", "--dir", s.dir)
 	} else {
 		args = append(args, "--appendonly", "no")
+	}
+	if s.conf == "" {
+		args = append(args, s.extra...)
 	}
 	cmd := exec.Command(bin, args...)
 	var out bytes.Buffer

@@ -29,14 +29,15 @@ func (s *Server) setupBackend() error {
 	scfg := session.Config{TrustProxy: len(cfg.TrustedProxies) > 0, TrustedProxies: cfg.TrustedProxies}
 	switch bs, bolt := cfg.Store.(*BoltStore); {
 	case cfg.Redis != nil:
-		b := &redisBackend{s: s, store: NewRedisStore(RedisStoreConfig{Client: cfg.Redis})}
+		b := &redisBackend{s: s, health: layer.NewRedisHealth(cfg.Redis),
+			store: NewRedisStore(RedisStoreConfig{Client: cfg.Redis, WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout})}
 		rl, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: cfg.Redis, Node: cfg.Node, Logger: cfg.Logger, Tap: s.track,
 			Sequence: &layer.Sequence{Of: seqOf, Read: b.readLog, Head: b.logHead}})
 		if err != nil {
 			return err
 		}
 		b.layer, s.layer, s.store = rl, rl, b.store
-		b.presence = &presenceStore{c: cfg.Redis, node: rl.Node(), ttl: cfg.PresenceTTL}
+		b.presence = &presenceStore{c: cfg.Redis, node: rl.Node(), ttl: cfg.PresenceTTL, cluster: rl.Sharded()}
 		if err := b.presence.beat(context.Background()); err != nil {
 			_ = rl.Close()
 			return fmt.Errorf("chat: redis: %w", err)
@@ -45,9 +46,11 @@ func (s *Server) setupBackend() error {
 		scfg.Store = redisstore.New(redisstore.Config{Client: cfg.Redis})
 		var bctx context.Context
 		bctx, b.stop = context.WithCancel(context.Background())
-		b.done = make(chan struct{})
+		b.done, b.watched = make(chan struct{}), make(chan struct{})
 		go b.heartbeat(bctx)
+		go b.watch(bctx)
 		s.backend = b
+		s.registerRedisMetrics(b.health)
 	case bolt:
 		s.useLocalLayer()
 		scfg.Store, s.dir = bs, boltDirectory{s: bs}

@@ -52,7 +52,17 @@ type Config struct {
 	// Redis, when set, shares the chat between nodes: rooms through the
 	// Redis channel layer, history and sequence numbers in Redis (Store is
 	// then a RedisStore), presence with per-node heartbeats, sessions.
-	Redis *redis.Client
+	// One server's client, a Sentinel set's (redis.NewFailoverClient) or
+	// a Cluster's (redis.NewClusterClient); layer.DialRedis makes the one
+	// a URL names.
+	Redis redis.UniversalClient
+	// RedisWaitReplicas, when above 0, acknowledges a post only once that
+	// many replicas have it (Redis's WAIT, bounded by RedisWaitTimeout,
+	// default 1 s; past it the post is answered "unavailable"), so that a
+	// failover loses no acknowledged post; see RedisStoreConfig. It costs
+	// a replication round trip per post.
+	RedisWaitReplicas int
+	RedisWaitTimeout  time.Duration
 	// Node names this node (default random); PresenceTTL bounds how long
 	// a crashed node's users stay online (default 15 s).
 	Node        string

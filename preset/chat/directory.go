@@ -186,7 +186,7 @@ func (d *memoryDirectory) dropSessions(_ context.Context, uid string, sids ...st
 
 // redisDirectory keeps the directory in Redis, shared by the nodes: names
 // in one hash, accounts in another, each identity's sessions in a set.
-type redisDirectory struct{ c *redis.Client }
+type redisDirectory struct{ c redis.UniversalClient }
 
 const (
 	namesKey    = "gnetty:chat:names"

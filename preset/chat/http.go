@@ -173,9 +173,9 @@ func (s *Server) health(ctx context.Context) error {
 	if s.stopping.Load() {
 		return errors.New("shutting down")
 	}
-	if s.cfg.Redis != nil {
-		if err := s.cfg.Redis.Ping(ctx).Err(); err != nil {
-			return fmt.Errorf("redis: %w", err)
+	if b, ok := s.backend.(*redisBackend); ok {
+		if err := b.health.Check(ctx); err != nil {
+			return fmt.Errorf("redis %s", b.health.Status())
 		}
 	}
 	if h, ok := s.store.(interface{ Health(context.Context) error }); ok {

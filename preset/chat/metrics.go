@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gnetty/gnetty/layer"
 	"github.com/gnetty/gnetty/pipeline"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -60,6 +61,23 @@ func newMetrics(reg *prometheus.Registry, s *Server) metrics {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gnetty_peer_faults_total", Help: "Errors clients caused (malformed requests or frames, failed TLS handshakes), process-wide; logged at debug level."},
 			func() float64 { return float64(pipeline.PeerFaults()) }))
 	return m
+}
+
+// registerRedisMetrics adds the Redis topology (a gauge of 1 labelled
+// with it), whether Redis serves, and the failovers seen.
+func (s *Server) registerRedisMetrics(h *layer.RedisHealth) {
+	topo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "chat_redis_topology", Help: "The Redis topology in use (single, sentinel or cluster): 1."}, []string{"topology"})
+	topo.WithLabelValues(string(h.Topology())).Set(1)
+	s.cfg.Registry.MustRegister(topo,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chat_redis_up", Help: "1 while Redis serves (every primary of a cluster), 0 while it is down or failing over."},
+			func() float64 {
+				if h.Up() {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "chat_redis_failovers_total", Help: "Changes of the serving Redis primary (or a cluster's primaries) seen by this node."},
+			func() float64 { return float64(h.Failovers.Load()) }))
 }
 
 // metricsHandler serves the registry, behind the bearer token when one

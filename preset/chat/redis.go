@@ -21,18 +21,43 @@ import (
 // room's sequence numbers, so history since N is an XRANGE) and the
 // sequence in a counter, shared by every node. It blocks on the network:
 // the chat calls it off the loops.
+//
+// On a Redis Cluster every key of a room (or a conversation) carries the
+// room's partition as its hash tag (layer.HashTag), the same tag as the
+// room's sharded channel in the Redis layer, so that posting (counter,
+// stream, epoch, cid, publish) stays one atomic script in one slot; on one
+// server or a Sentinel set the keys have no tag.
 type RedisStore struct {
-	c      *redis.Client
-	prefix string
-	maxLen int64
+	c       redis.UniversalClient
+	prefix  string
+	maxLen  int64
+	cluster bool
+	parts   int
+	wait    int           // replicas a post waits for; 0: none
+	waitFor time.Duration // how long it waits for them
 }
 
 // RedisStoreConfig configures a RedisStore; only Client is required.
 type RedisStoreConfig struct {
-	// Client is the Redis connection (required).
-	Client *redis.Client
+	// Client is the Redis connection (required): one server's, a
+	// Sentinel set's or a Cluster's (see layer.DialRedis).
+	Client redis.UniversalClient
 	// MaxLen is how many messages a room's stream keeps. Default 10,000.
 	MaxLen int64
+	// Partitions is, on a Cluster, the Redis layer's number of hash-tag
+	// partitions (layer.RedisConfig.Partitions; default 64): the same on
+	// every node.
+	Partitions int
+	// WaitReplicas, when above 0, makes a post wait until that many
+	// replicas have it (Redis's WAIT, on the connection that wrote it)
+	// before it is published and acknowledged; a post that is not
+	// replicated within WaitTimeout is answered "unavailable" (it may
+	// still appear: a retry with its cid finds it). Redis replicates
+	// asynchronously, so without it a primary that dies can take posts it
+	// acknowledged with it. Default 0.
+	WaitReplicas int
+	// WaitTimeout bounds that wait; default 1 s.
+	WaitTimeout time.Duration
 }
 
 // NewRedisStore returns a store on Redis.
@@ -40,11 +65,25 @@ func NewRedisStore(cfg RedisStoreConfig) *RedisStore {
 	if cfg.MaxLen <= 0 {
 		cfg.MaxLen = 10000
 	}
-	return &RedisStore{c: cfg.Client, prefix: "gnetty:chat:", maxLen: cfg.MaxLen}
+	if cfg.WaitTimeout <= 0 {
+		cfg.WaitTimeout = time.Second
+	}
+	return &RedisStore{c: cfg.Client, prefix: "gnetty:chat:", maxLen: cfg.MaxLen,
+		cluster: layer.TopologyOf(cfg.Client) == layer.Cluster, parts: cfg.Partitions,
+		wait: cfg.WaitReplicas, waitFor: cfg.WaitTimeout}
 }
 
-func (s *RedisStore) seqKey(room string) string    { return s.prefix + "seq:" + room }
-func (s *RedisStore) streamKey(room string) string { return s.prefix + "hist:" + room }
+// key is the key of what ("seq", "hist", ...) for a room or conversation:
+// on a Cluster under the room's hash tag.
+func (s *RedisStore) key(room, what string) string {
+	if s.cluster {
+		return s.prefix + layer.HashTag(room, s.parts) + what + ":" + room
+	}
+	return s.prefix + what + ":" + room
+}
+
+func (s *RedisStore) seqKey(room string) string    { return s.key(room, "seq") }
+func (s *RedisStore) streamKey(room string) string { return s.key(room, "hist") }
 
 // SaveUser implements Store.
 func (s *RedisStore) SaveUser(u User) error {
@@ -69,6 +108,17 @@ func (s *RedisStore) FindUser(name string) (User, bool, error) {
 // value is the message's id, a space, and its room.
 func (s *RedisStore) cidKey(sender, cid string) string {
 	return s.prefix + "cid:" + cidKey(sender, cid)
+}
+
+// postCIDKey is where a post's script remembers its cid: cidKey, or on a
+// Cluster a key in the room's slot (which Seen, knowing no room, does
+// not read: on a Cluster a post's duplicate is caught by its script,
+// Append's by Seen).
+func (s *RedisStore) postCIDKey(room, sender, cid string) string {
+	if s.cluster {
+		return s.key(room, "cid") + "\x00" + cidKey(sender, cid)
+	}
+	return s.cidKey(sender, cid)
 }
 
 // Seen implements Store.
@@ -190,12 +240,12 @@ func (s *RedisStore) Before(room string, before uint64, limit int) ([]Msg, error
 	return s.decode(ctx, room, es)
 }
 
-func (s *RedisStore) epochKey(room string) string { return s.prefix + "epoch:" + room }
+func (s *RedisStore) epochKey(room string) string { return s.key(room, "epoch") }
 
 // editsKey holds a room's edits: the stream's entries never change, so an
 // edited or deleted message is its entry overlaid with the edit, field
 // id -> the message as it now is.
-func (s *RedisStore) editsKey(room string) string { return s.prefix + "edits:" + room }
+func (s *RedisStore) editsKey(room string) string { return s.key(room, "edits") }
 
 // overlay replaces the messages of ms that were edited with their edits.
 func (s *RedisStore) overlay(ctx context.Context, room string, ms []Msg) ([]Msg, error) {
@@ -301,6 +351,11 @@ func (s *RedisStore) Close() error { return nil }
 // With a cid (ARGV[7] "1"), KEYS[4] remembers it for ARGV[8] seconds as
 // "<id> <key>"; a cid already remembered stores and publishes nothing and
 // returns that value, for the sender to get the stored message again.
+//
+// ARGV[10] is the publishing command: PUBLISH, or SPUBLISH on a Cluster
+// (the topics are sharded channels in the keys' slot). With no topics the
+// script only numbers and stores, and the caller publishes (after WAIT,
+// or to channels in other slots).
 var postScript = redis.NewScript(`
 if ARGV[7] == '1' then
   local prev = redis.call('GET', KEYS[4])
@@ -323,24 +378,47 @@ end
 local sid = tostring(id)
 local labels = string.char(#ARGV[6]) .. ARGV[6] .. string.char(#epoch) .. epoch .. string.char(#sid) .. sid
 for i = 5, #KEYS do
-  redis.call('PUBLISH', KEYS[i], ARGV[4] .. labels .. msg)
+  redis.call(ARGV[10], KEYS[i], ARGV[4] .. labels .. msg)
 end
 return {id, epoch, ''}
 `)
 
-// post runs postScript for m (numbered in m.Room) to topics; dup: m's cid
-// was seen, and the message stored with it is returned.
-func (s *RedisStore) post(ctx context.Context, kind string, topics []string, m Msg) (Msg, bool, error) {
+// errNotReplicated: WAIT saw fewer replicas than WaitReplicas in time.
+var errNotReplicated = errors.New("chat: redis: the post did not reach enough replicas in time")
+
+// post numbers and stores m (in m.Room) and publishes it to topics, with
+// postScript; dup: m's cid was seen, and the message stored with it is
+// returned. The script publishes itself (atomically, so every node sees a
+// key's messages in order) unless the store waits for replicas or, on a
+// Cluster, a topic lies in another slot: then it returns the message, and
+// publish (here, after WAIT) sends it to the topics, each reader's layer
+// putting a room's messages in order again by their numbers.
+func (s *RedisStore) post(ctx context.Context, kind string, topics []string, publish func(ctx context.Context, payload []byte) error, m Msg) (Msg, bool, error) {
 	m.ID, m.Epoch = 0, ""
 	stored, _ := jsonmsg.API.Marshal(m)
-	keys := append([]string{s.seqKey(m.Room), s.streamKey(m.Room), s.epochKey(m.Room), s.cidKey(senderOf(m), m.CID)}, topics...)
+	keys := []string{s.seqKey(m.Room), s.streamKey(m.Room), s.epochKey(m.Room), s.postCIDKey(m.Room, senderOf(m), m.CID)}
+	inScript := s.wait == 0
+	if s.cluster {
+		for _, t := range topics {
+			if !strings.Contains(t, layer.HashTag(m.Room, s.parts)) {
+				inScript = false // a channel of another slot (a dm's users)
+			}
+		}
+	}
+	if inScript {
+		keys = append(keys, topics...)
+	}
 	hasCID := "0"
 	if m.CID != "" {
 		hasCID = "1"
 	}
-	res, err := postScript.Run(ctx, s.c, keys,
+	pub := "PUBLISH"
+	if s.cluster {
+		pub = "SPUBLISH"
+	}
+	res, err := s.runPost(ctx, keys,
 		string(wire(kind, m)), strconv.FormatInt(s.maxLen, 10), string(stored), string(layer.LabeledEnvelopeHeader(true)),
-		newEpoch(), kind, hasCID, strconv.Itoa(int(CIDWindow/time.Second)), m.Room).Slice()
+		newEpoch(), kind, hasCID, strconv.Itoa(int(CIDWindow/time.Second)), m.Room, pub)
 	if err != nil {
 		return Msg{}, false, err
 	}
@@ -362,7 +440,58 @@ func (s *RedisStore) post(ctx context.Context, kind string, topics []string, m M
 	id, _ := res[0].(int64)
 	m.ID = uint64(id)
 	m.Epoch, _ = res[1].(string)
+	if !inScript {
+		payload := append(layer.LabeledEnvelopeHeader(true), layer.Labels(kind, m.Epoch, m.ID)...)
+		if err := publish(ctx, append(payload, wire(kind, m)...)); err != nil {
+			return Msg{}, false, err
+		}
+	}
 	return m, false, nil
+}
+
+// runPost runs postScript, and with WaitReplicas WAIT after it on the
+// same connection (a pipeline on the primary that owns the keys): WAIT
+// counts the replicas that have this connection's writes.
+func (s *RedisStore) runPost(ctx context.Context, keys []string, args ...any) ([]any, error) {
+	if s.wait == 0 {
+		return postScript.Run(ctx, s.c, keys, args...).Slice()
+	}
+	var node redis.Cmdable = s.c
+	if cc, ok := s.c.(*redis.ClusterClient); ok {
+		m, err := cc.MasterForKey(ctx, keys[0])
+		if err != nil {
+			return nil, err
+		}
+		node = m
+	}
+	for try := 0; ; try++ {
+		var script *redis.Cmd
+		var wait *redis.Cmd
+		_, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
+			script = postScript.EvalSha(ctx, p, keys, args...)
+			wait = p.Do(ctx, "WAIT", s.wait, s.waitFor.Milliseconds())
+			return nil
+		})
+		if err != nil && try == 0 && redis.HasErrorPrefix(script.Err(), "NOSCRIPT") {
+			if err := postScript.Load(ctx, node).Err(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := script.Err(); err != nil {
+			return nil, err
+		}
+		res, err := script.Slice()
+		if err != nil {
+			return nil, err
+		}
+		if n, err := wait.Int64(); err != nil {
+			return nil, err
+		} else if n < int64(s.wait) {
+			return nil, fmt.Errorf("%w (%d of %d)", errNotReplicated, n, s.wait)
+		}
+		return res, nil
+	}
 }
 
 // presence across nodes: one hash per room, field "<node>/<conn>" → user
@@ -371,9 +500,10 @@ func (s *RedisStore) post(ctx context.Context, kind string, topics []string, m M
 // users vanish from the online list within the TTL, and the first live
 // node to notice removes them and announces their logout.
 type presenceStore struct {
-	c    *redis.Client
-	node string
-	ttl  time.Duration
+	c       redis.UniversalClient
+	node    string
+	ttl     time.Duration
+	cluster bool // a room's hash and the directory set live in different slots
 }
 
 func (p *presenceStore) roomKey(room string) string { return "gnetty:chat:presence:" + room }
@@ -398,7 +528,22 @@ func (p *presenceStore) add(ctx context.Context, room, conn string, u User) erro
 var forgetRoom = redis.NewScript(`if redis.call('HLEN', KEYS[1]) == 0 then return redis.call('SREM', KEYS[2], ARGV[1]) end return 0`)
 
 func (p *presenceStore) forget(ctx context.Context, room string) {
-	_ = forgetRoom.Run(ctx, p.c, []string{p.roomKey(room), p.roomsKey()}, room).Err()
+	if !p.cluster {
+		_ = forgetRoom.Run(ctx, p.c, []string{p.roomKey(room), p.roomsKey()}, room).Err()
+		return
+	}
+	// On a Cluster the two keys are in different slots, where no script
+	// reaches both: remove, then put back if a member came meanwhile (add
+	// writes the member before the set, so one of the two sees the other).
+	if n, err := p.c.HLen(ctx, p.roomKey(room)).Result(); err != nil || n > 0 {
+		return
+	}
+	if err := p.c.SRem(ctx, p.roomsKey(), room).Err(); err != nil {
+		return
+	}
+	if n, err := p.c.HLen(ctx, p.roomKey(room)).Result(); err == nil && n > 0 {
+		_ = p.c.SAdd(ctx, p.roomsKey(), room).Err()
+	}
 }
 
 func (p *presenceStore) remove(ctx context.Context, room, conn string) error {

@@ -13,7 +13,7 @@ import (
 
 // Store is a session.Store on Redis.
 type Store struct {
-	c      *redis.Client
+	c      redis.UniversalClient
 	prefix string
 	now    func() time.Time
 }
@@ -22,8 +22,9 @@ var _ session.Store = (*Store)(nil)
 
 // Config configures a Store; only Client is required.
 type Config struct {
-	// Client is the Redis connection (required).
-	Client *redis.Client
+	// Client is the Redis connection (required): one server's, a Sentinel
+	// set's or a Cluster's (each session is one key).
+	Client redis.UniversalClient
 	// Prefix comes before every session ID in the key. Default
 	// "gnetty:session:".
 	Prefix string
