@@ -117,8 +117,10 @@ type Redis struct {
 	ps      *redis.PubSub        // not sharded: the one subscription connection
 	in      chan any             // sharded: what every partition's connection received
 	parts   map[int]*redis.PubSub
-	topics  map[string]*redis.PubSub // sharded: the connection each channel is subscribed on
-	Stats   RedisStats
+	// partTopics counts each partition's subscribed topics.
+	partTopics map[int]int
+	topics     map[string]*redis.PubSub // sharded: the connection each channel is subscribed on
+	Stats      RedisStats
 
 	mu     sync.Mutex
 	counts map[string]int // local members per group
@@ -158,7 +160,7 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	lctx, r.cancel = context.WithCancel(context.Background())
 	if cc, ok := cfg.Client.(*redis.ClusterClient); ok {
 		r.sharded, r.in = cc, make(chan any, 256)
-		r.parts, r.topics = map[int]*redis.PubSub{}, map[string]*redis.PubSub{}
+		r.parts, r.topics, r.partTopics = map[int]*redis.PubSub{}, map[string]*redis.PubSub{}, map[int]int{}
 		r.lctx = lctx
 		if err := r.subscribe(r.nodeTopic(cfg.Node)); err != nil {
 			r.cancel()
@@ -178,14 +180,24 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	return r, nil
 }
 
-// partition returns the subscription connection of partition n, made on
-// first use; its messages go to r.in. Sharded only; r.mu held (or the
-// layer not yet shared).
-func (r *Redis) partition(n int) *redis.PubSub {
+// subscribePartition subscribes topic on the connection of its
+// partition n, which it makes for the partition's first topic: go-redis
+// connects a sharded subscription to the primary of the first channel's
+// slot, so the connection is made by that SSUBSCRIBE, before anything
+// reads from it (a read first would connect to a random node), and it is
+// closed with the partition's last topic (reconnecting with none, it
+// would also go to a random node). Its messages go to r.in. Sharded
+// only; r.mu held (or the layer not yet shared).
+func (r *Redis) subscribePartition(n int, topic string) (*redis.PubSub, error) {
+	ctx := context.Background()
 	if ps := r.parts[n]; ps != nil {
-		return ps
+		return ps, ps.SSubscribe(ctx, topic)
 	}
-	ps := r.sharded.SSubscribe(context.Background()) // connects on its first SSUBSCRIBE, to the slot's primary
+	ps := r.sharded.SSubscribe(ctx) // no connection yet
+	if err := ps.SSubscribe(ctx, topic); err != nil {
+		_ = ps.Close()
+		return nil, err
+	}
 	r.parts[n] = ps
 	r.wg.Add(1)
 	go func() {
@@ -198,7 +210,7 @@ func (r *Redis) partition(n int) *redis.PubSub {
 			}
 		}
 	}()
-	return ps
+	return ps, nil
 }
 
 // HashTag returns the hash tag ("{p<n>}") of name's partition: on a
@@ -238,11 +250,12 @@ func (r *Redis) subscribe(topic string) error {
 	if r.topics[topic] != nil {
 		return nil
 	}
-	ps := r.partition(partitionOf(r.nameInTopic(topic), r.cfg.Partitions))
-	if err := ps.SSubscribe(ctx, topic); err != nil {
+	ps, err := r.subscribePartition(partitionOf(r.nameInTopic(topic), r.cfg.Partitions), topic)
+	if err != nil {
 		return err
 	}
 	r.topics[topic] = ps
+	r.partTopics[partitionOf(r.nameInTopic(topic), r.cfg.Partitions)]++
 	return nil
 }
 
@@ -256,7 +269,15 @@ func (r *Redis) unsubscribe(topic string) error {
 		return nil
 	}
 	delete(r.topics, topic)
-	return ps.SUnsubscribe(ctx, topic)
+	n := partitionOf(r.nameInTopic(topic), r.cfg.Partitions)
+	if r.partTopics[n]--; r.partTopics[n] > 0 {
+		return ps.SUnsubscribe(ctx, topic)
+	}
+	// The partition's last topic: close its connection (see
+	// subscribePartition).
+	delete(r.parts, n)
+	delete(r.partTopics, n)
+	return ps.Close()
 }
 
 func (r *Redis) closeShards() error {
@@ -656,6 +677,7 @@ func (r *Redis) publishCtx(ctx context.Context, topic string, payload []byte) er
 		err = r.cfg.Client.Publish(ctx, topic, payload).Err()
 	}
 	if err != nil {
+		NoteFailure(r.cfg.Client, err)
 		r.Stats.PublishErrors.Add(1)
 		r.cfg.Logger.Warn("layer: redis publish failed; remote nodes miss this message", "topic", topic, "err", err)
 		return err

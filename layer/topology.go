@@ -82,6 +82,11 @@ func DialRedis(rawURL string, cluster bool) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("a cluster URL is redis://SEED:PORT?addr=SEED2:PORT&addr=...: %w", err)
 		}
+		if opts.ClusterStateReloadInterval == 0 {
+			// go-redis's default is 10 s: that long after a primary's
+			// death, commands for its slots would still go to it.
+			opts.ClusterStateReloadInterval = 2 * time.Second
+		}
 		return redis.NewClusterClient(opts), nil
 	}
 	u, err := url.Parse(rawURL)
@@ -151,6 +156,7 @@ func (h *RedisHealth) Topology() Topology { return h.topo }
 // lasts after a good check, Status reports a failover in progress.
 func (h *RedisHealth) Check(ctx context.Context) error {
 	id, err := h.identify(ctx)
+	NoteFailure(h.c, err)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if err != nil {
@@ -224,4 +230,21 @@ func (h *RedisHealth) Status() string {
 		return fmt.Sprintf("%s: down for %s: %v", h.topo, time.Since(h.downSince).Round(100*time.Millisecond), h.down)
 	}
 	return fmt.Sprintf("%s: failing over for %s: %v", h.topo, time.Since(h.downSince).Round(100*time.Millisecond), h.down)
+}
+
+// NoteFailure tells a Cluster client that a command failed for a reason
+// other than Redis's answer (a refused connection, a timeout): the node
+// that owns the slot may have died and a replica taken over, so the slot
+// map is read again (at once, in the background, once however many
+// callers ask). Other clients and Redis's own errors need nothing.
+func NoteFailure(c redis.UniversalClient, err error) {
+	cc, ok := c.(*redis.ClusterClient)
+	if !ok || err == nil {
+		return
+	}
+	var rerr redis.Error
+	if errors.As(err, &rerr) && !strings.HasPrefix(rerr.Error(), "CLUSTERDOWN") && !strings.HasPrefix(rerr.Error(), "TRYAGAIN") {
+		return
+	}
+	cc.ReloadState(context.Background())
 }
