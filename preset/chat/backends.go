@@ -47,6 +47,7 @@ func (s *Server) setupBackend() error {
 		var bctx context.Context
 		bctx, b.stop = context.WithCancel(context.Background())
 		b.done, b.watched = make(chan struct{}), make(chan struct{})
+		_ = b.health.Check(context.Background()) // who serves at the start: a later change is a failover
 		go b.heartbeat(bctx)
 		go b.watch(bctx)
 		s.backend = b

@@ -12,6 +12,18 @@
 //	srv, err := chat.New(chat.Config{Addr: "127.0.0.1:8080", Store: store})
 //	err = srv.Serve(ctx)
 //
+// # Redis: one server, Sentinel or Cluster
+//
+// Config.Redis takes any go-redis client (layer.DialRedis makes one from
+// a URL): one server, a Sentinel set or a Redis Cluster, where a room's
+// keys and its sharded channel share a hash tag. During a failover
+// posts are answered "unavailable" and resume by themselves. Redis
+// replicates asynchronously: without Config.RedisWaitReplicas a primary
+// that dies can lose the posts it acknowledged in its last moments; with
+// it, a post is acknowledged once the replicas have it (Redis's WAIT, a
+// replication round trip per post), and a failover loses no acknowledged
+// post. docs/chat.md has the table.
+//
 // # Files
 //
 // Each file holds one idea:

@@ -18,6 +18,7 @@ import (
 type inbox struct {
 	mu   sync.Mutex
 	msgs []faultMsg
+	err  error // why the reading stopped
 }
 
 type faultMsg struct {
@@ -26,16 +27,21 @@ type faultMsg struct {
 	Epoch    string     `json:"epoch"`
 	Msg      string     `json:"msg"`
 	Code     string     `json:"code"`
+	CID      string     `json:"cid"`
 	Last     uint64     `json:"last"`
 	Messages []faultMsg `json:"messages"`
 }
 
 func (c *client) inbox() *inbox {
 	in := &inbox{}
+	_ = c.ws.SetReadDeadline(time.Time{}) // next's deadline would end the reading in a quiet spell
 	go func() {
 		for {
 			_, data, err := c.ws.ReadMessage()
 			if err != nil {
+				in.mu.Lock()
+				in.err = err
+				in.mu.Unlock()
 				return
 			}
 			var m faultMsg
@@ -47,6 +53,13 @@ func (c *client) inbox() *inbox {
 		}
 	}()
 	return in
+}
+
+// readErr is why the connection stopped being read, nil while it is.
+func (in *inbox) readErr() error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.err
 }
 
 func (in *inbox) of(typ string) []faultMsg {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gnetty/gnetty/codec/jsonmsg"
@@ -35,6 +36,15 @@ type RedisStore struct {
 	parts   int
 	wait    int           // replicas a post waits for; 0: none
 	waitFor time.Duration // how long it waits for them
+
+	mu       sync.Mutex
+	replicas map[string]replicaCount // per primary ("" without a cluster)
+}
+
+// replicaCount is a primary's connected replicas as INFO said at a time.
+type replicaCount struct {
+	n  int
+	at time.Time
 }
 
 // RedisStoreConfig configures a RedisStore; only Client is required.
@@ -49,12 +59,16 @@ type RedisStoreConfig struct {
 	// every node.
 	Partitions int
 	// WaitReplicas, when above 0, makes a post wait until that many
-	// replicas have it (Redis's WAIT, on the connection that wrote it)
-	// before it is published and acknowledged; a post that is not
-	// replicated within WaitTimeout is answered "unavailable" (it may
-	// still appear: a retry with its cid finds it). Redis replicates
-	// asynchronously, so without it a primary that dies can take posts it
-	// acknowledged with it. Default 0.
+	// replicas have it, or every replica connected to the primary when
+	// fewer are (Redis's WAIT, on the connection that wrote it), before
+	// it is published and acknowledged; a post that is not replicated
+	// within WaitTimeout is answered "unavailable" (it may still appear:
+	// a retry with its cid finds it). Redis replicates asynchronously, so
+	// without it a primary that dies can take posts it acknowledged with
+	// it; with it, a failover (which promotes a connected replica) keeps
+	// every acknowledged post. A primary left with no replica (after a
+	// failover, until one is back) acknowledges from itself alone, so
+	// posting resumes. Default 0.
 	WaitReplicas int
 	// WaitTimeout bounds that wait; default 1 s.
 	WaitTimeout time.Duration
@@ -464,12 +478,16 @@ func (s *RedisStore) runPost(ctx context.Context, keys []string, args ...any) ([
 		}
 		node = m
 	}
+	want := min(s.wait, s.connectedReplicas(ctx, node, false))
+	if want == 0 {
+		return postScript.Run(ctx, node, keys, args...).Slice()
+	}
 	for try := 0; ; try++ {
 		var script *redis.Cmd
 		var wait *redis.Cmd
 		_, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
 			script = postScript.EvalSha(ctx, p, keys, args...)
-			wait = p.Do(ctx, "WAIT", s.wait, s.waitFor.Milliseconds())
+			wait = p.Do(ctx, "WAIT", want, s.waitFor.Milliseconds())
 			return nil
 		})
 		if err != nil && try == 0 && redis.HasErrorPrefix(script.Err(), "NOSCRIPT") {
@@ -487,11 +505,48 @@ func (s *RedisStore) runPost(ctx context.Context, keys []string, args ...any) ([
 		}
 		if n, err := wait.Int64(); err != nil {
 			return nil, err
-		} else if n < int64(s.wait) {
-			return nil, fmt.Errorf("%w (%d of %d)", errNotReplicated, n, s.wait)
+		} else if n < int64(want) {
+			// A replica may have gone: what counts is every one connected.
+			if now := s.connectedReplicas(ctx, node, true); n < int64(min(s.wait, now)) {
+				return nil, fmt.Errorf("%w (%d of %d)", errNotReplicated, n, min(s.wait, now))
+			}
 		}
 		return res, nil
 	}
+}
+
+// connectedReplicas is how many replicas node's primary has connected,
+// from INFO replication, read again when older than a second or when
+// fresh. On an error it answers s.wait: the post's own commands fail
+// too if the primary is gone, and a hiccup never lowers the bar.
+func (s *RedisStore) connectedReplicas(ctx context.Context, node redis.Cmdable, fresh bool) int {
+	addr := ""
+	if c, ok := node.(*redis.Client); ok && s.cluster {
+		addr = c.Options().Addr
+	}
+	s.mu.Lock()
+	rc, ok := s.replicas[addr]
+	s.mu.Unlock()
+	if ok && !fresh && time.Since(rc.at) < time.Second {
+		return rc.n
+	}
+	info, err := node.Info(ctx, "replication").Result()
+	if err != nil {
+		return s.wait
+	}
+	n := 0
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(line, "connected_slaves:"); ok {
+			n, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	s.mu.Lock()
+	if s.replicas == nil {
+		s.replicas = map[string]replicaCount{}
+	}
+	s.replicas[addr] = replicaCount{n: n, at: time.Now()}
+	s.mu.Unlock()
+	return n
 }
 
 // presence across nodes: one hash per room, field "<node>/<conn>" → user
