@@ -21,9 +21,13 @@ func TestOptionsFromFlagsAndEnvironment(t *testing.T) {
 	o, err := parseOptions([]string{"-rate", "30"}, envOf(map[string]string{
 		"CHAT_RATE": "5", "CHAT_MAX_ROOMS": "4", "CHAT_PRESENCE_TTL": "1m30s", "CHAT_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1/32",
 		"CHAT_API_KEY": "0123456789abcdef", "CHAT_NO_GUESTS": "true", "CHAT_JWT_AUDIENCE": "chat", "CHAT_METRICS_TOKEN": "a-metrics-token-16",
+		"CHAT_REDIS_CLUSTER": "redis://127.0.0.1:7000?addr=127.0.0.1:7001", "CHAT_REDIS_WAIT": "1",
 	}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.redisCluster != "redis://127.0.0.1:7000?addr=127.0.0.1:7001" || o.redisWait != 1 || o.redisURL != "" {
+		t.Fatalf("redis cluster %q, wait %d, redis %q", o.redisCluster, o.redisWait, o.redisURL)
 	}
 	if !o.noGuests || o.jwtAudience != "chat" || o.metricsToken != "a-metrics-token-16" {
 		t.Fatalf("no guests %v, audience %q, metrics token %q", o.noGuests, o.jwtAudience, o.metricsToken)
@@ -59,6 +63,12 @@ func TestBadOptionsNameTheVariable(t *testing.T) {
 		{args: []string{"-rate", "5", "extra"}, want: `unexpected argument "extra"`},
 		{env: map[string]string{"CHAT_LOG_FORMAT": "xml"}, want: "-log-format (CHAT_LOG_FORMAT) must be text or json"},
 		{args: []string{"-log-level", "loud"}, want: "-log-level (CHAT_LOG_LEVEL) must be debug, info, warn or error"},
+		{args: []string{"-redis", "redis://127.0.0.1:6379/0", "-redis-cluster", "redis://127.0.0.1:7000"}, want: "-redis (CHAT_REDIS) and -redis-cluster (CHAT_REDIS_CLUSTER) are one or the other"},
+		{env: map[string]string{"CHAT_REDIS": "http://127.0.0.1:6379"}, want: "-redis (CHAT_REDIS): a Redis URL is redis://host:port/db"},
+		{env: map[string]string{"CHAT_REDIS": "redis://127.0.0.1:26379/0?master_name="}, want: "-redis (CHAT_REDIS): a Sentinel URL needs master_name=NAME"},
+		{env: map[string]string{"CHAT_REDIS_CLUSTER": "ftp://x"}, want: "-redis-cluster (CHAT_REDIS_CLUSTER): a cluster URL is redis://SEED:PORT"},
+		{args: []string{"-redis", "redis://127.0.0.1:6379/0", "-redis-wait", "-1"}, want: "-redis-wait (CHAT_REDIS_WAIT) must be 0 or more"},
+		{env: map[string]string{"CHAT_REDIS_WAIT": "1"}, want: "-redis-wait (CHAT_REDIS_WAIT) needs -redis or -redis-cluster"},
 	} {
 		_, err := parseOptions(tc.args, envOf(tc.env), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

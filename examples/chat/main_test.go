@@ -245,3 +245,19 @@ func TestEditsAcrossNodes(t *testing.T) {
 	c := runChat(t, bin, "127.0.0.1:0", "-redis", redisURL, "-node", "c")
 	runScript(t, c.logs, nil, "chat_edits.mjs", "check", "http://"+c.addr, fmt.Sprint(res.Edited), fmt.Sprint(res.Deleted))
 }
+
+// TestEditsAcrossNodesOnACluster: the same on a real Redis Cluster (three
+// primaries with a replica each) through -redis-cluster, acknowledging
+// after a replica (-redis-wait 1): a room's messages, cids and edits live
+// in its partition's slot.
+func TestEditsAcrossNodesOnACluster(t *testing.T) {
+	cl := redistest.StartCluster(t, 3, 1)
+	bin := servertest.BuildBinary(t, "chat")
+	a := runChat(t, bin, "127.0.0.1:0", "-redis-cluster", cl.URL(), "-redis-wait", "1", "-node", "a")
+	b := runChat(t, bin, "127.0.0.1:0", "-redis-cluster", cl.URL(), "-redis-wait", "1", "-node", "b")
+	res := runScript(t, a.logs, nil, "chat_edits.mjs", "http://"+a.addr, "http://"+b.addr)
+	a.kill()
+	b.kill()
+	c := runChat(t, bin, "127.0.0.1:0", "-redis-cluster", cl.URL(), "-node", "c")
+	runScript(t, c.logs, nil, "chat_edits.mjs", "check", "http://"+c.addr, fmt.Sprint(res.Edited), fmt.Sprint(res.Deleted))
+}

@@ -71,6 +71,19 @@ func TestRoomsAcrossNodes(t *testing.T) {
 	}
 }
 
+// TestRoomsAcrossNodesOnACluster: the same on a real Redis Cluster
+// (three primaries with a replica each, -redis-cluster): each room's and
+// namespace's broadcasts go through the one shard that owns its channel.
+func TestRoomsAcrossNodesOnACluster(t *testing.T) {
+	cl := redistest.StartCluster(t, 3, 1)
+	a1 := start(t, options{cluster: cl.URL()})
+	a2 := start(t, options{cluster: cl.URL()})
+	res := nodetest.Run(t, "sio_cluster.mjs", "http://"+a1, "http://"+a2)
+	if res["ok"] != true {
+		t.Fatalf("cluster: %v", res)
+	}
+}
+
 // TestChromiumChatPage drives the embedded page in headless Chromium.
 func TestChromiumChatPage(t *testing.T) {
 	addr := start(t, options{clientJS: clientJS})

@@ -55,6 +55,10 @@
 // sticky sessions serve one set of rooms. A socket's own emits and acks
 // stay on its node. Recovery state is per node: every node logs every
 // broadcast, so a client recovers on the node that holds its session.
+// The Redis may be one server, a Sentinel set or a Redis Cluster
+// (layer.DialRedis): on a Cluster each namespace's channel is a sharded
+// channel, published to the one shard that owns it (SPUBLISH), as
+// @socket.io/redis-adapter's sharded mode does.
 //
 // # TLS, write delay
 //
