@@ -63,6 +63,9 @@ type Layer interface {
 // ErrNoChannel is returned by Send for a name no open channel has.
 var ErrNoChannel = errors.New("layer: no such channel")
 
+// ErrClosed is returned by a layer used after Close.
+var ErrClosed = errors.New("layer: closed")
+
 // Local is the single-node Layer.
 type Local struct {
 	// Encode turns a Message into what is written to channels; the default

@@ -101,6 +101,12 @@ type RedisStats struct {
 // reconnects and restores the subscriptions when Redis comes back;
 // messages published meanwhile are lost and counted in Stats.
 //
+// Sends never wait for Redis: a goroutine of the layer publishes what the
+// callers queued (in order, what piled up meanwhile in one pipeline), so
+// GroupSend and Send are safe on an event loop. Their error says the
+// other nodes may miss the message: the queue is full, or the last
+// publish failed.
+//
 // On a Redis Cluster a group's channel is a sharded channel (SSUBSCRIBE,
 // SPUBLISH: a message reaches the one shard that owns the channel, not
 // every node of the cluster) whose hash tag is the group's partition
@@ -127,9 +133,17 @@ type Redis struct {
 	seqs   map[string]*seqState
 	bases  map[string]baseline // what joins read of a log before the node's subscription was confirmed
 	cancel context.CancelFunc
-	lctx   context.Context // sharded: ends the shards' forwarding goroutines
-	wg     sync.WaitGroup  // sharded: those goroutines
-	done   chan struct{}
+	// pubs feeds the publishing goroutine; pubDown: its last publish
+	// failed.
+	pubs    chan pub
+	pubDone chan struct{}
+	pubDown atomic.Bool
+	// pubMu guards pubClosed against a publish racing Close.
+	pubMu     sync.RWMutex
+	pubClosed bool
+	lctx      context.Context // sharded: ends the shards' forwarding goroutines
+	wg        sync.WaitGroup  // sharded: those goroutines
+	done      chan struct{}
 }
 
 var _ Layer = (*Redis)(nil)
@@ -154,7 +168,8 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	if err := PingAll(ctx, cfg.Client); err != nil {
 		return nil, fmt.Errorf("layer: redis (%s) unreachable: %w", DescribeRedis(cfg.Client), err)
 	}
-	r := &Redis{cfg: cfg, local: NewLocal(), counts: map[string]int{}, seqs: map[string]*seqState{}, bases: map[string]baseline{}, done: make(chan struct{})}
+	r := &Redis{cfg: cfg, local: NewLocal(), counts: map[string]int{}, seqs: map[string]*seqState{}, bases: map[string]baseline{}, done: make(chan struct{}),
+		pubs: make(chan pub, publishQueue), pubDone: make(chan struct{})}
 	r.local.Encode, r.local.Tap = cfg.Encode, cfg.Tap
 	var lctx context.Context
 	lctx, r.cancel = context.WithCancel(context.Background())
@@ -168,6 +183,7 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 			return nil, fmt.Errorf("layer: redis subscribe: %w", err)
 		}
 		go r.loop(lctx, r.in)
+		go r.publisher()
 		return r, nil
 	}
 	r.ps = cfg.Client.Subscribe(ctx, r.nodeTopic(cfg.Node))
@@ -177,6 +193,7 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 		return nil, fmt.Errorf("layer: redis subscribe: %w", err)
 	}
 	go r.loop(lctx, r.ps.ChannelWithSubscriptions())
+	go r.publisher()
 	return r, nil
 }
 
@@ -665,8 +682,100 @@ func (r *Redis) seqState(g string) *seqState {
 	return st
 }
 
+// pub is a message waiting for the publishing goroutine.
+type pub struct {
+	topic   string
+	payload []byte
+}
+
+// publishQueue bounds the messages waiting to be published; past it a
+// message is dropped and counted (Redis cannot keep up, or is away).
+const publishQueue = 8192
+
+// errPublishDown: the last publish failed; the message is queued anyway.
+var errPublishDown = errors.New("layer: redis publishing is failing; remote nodes may miss this message")
+
+// errPublishFull: the queue is full; the message is dropped.
+var errPublishFull = errors.New("layer: redis publish queue full; remote nodes miss this message")
+
+// publish hands a message to the publishing goroutine, which never lets
+// Redis's round trip block the caller (an event loop, often) and sends
+// what queued up meanwhile in one pipeline, in order. The error says the
+// message may not reach the other nodes: the queue is full (dropped), or
+// the last publish failed (queued all the same).
 func (r *Redis) publish(topic string, payload []byte) error {
-	return r.publishCtx(context.Background(), topic, payload)
+	r.pubMu.RLock()
+	defer r.pubMu.RUnlock()
+	if r.pubClosed {
+		return ErrClosed
+	}
+	select {
+	case r.pubs <- pub{topic: topic, payload: payload}:
+	default:
+		r.Stats.PublishErrors.Add(1)
+		return errPublishFull
+	}
+	if r.pubDown.Load() {
+		return errPublishDown
+	}
+	return nil
+}
+
+// publisher sends the queued messages, up to 256 in one pipeline.
+func (r *Redis) publisher() {
+	defer close(r.pubDone)
+	batch := make([]pub, 0, 256)
+	for p := range r.pubs {
+		batch = append(batch[:0], p)
+	more:
+		for len(batch) < cap(batch) {
+			select {
+			case p, ok := <-r.pubs:
+				if !ok {
+					break more
+				}
+				batch = append(batch, p)
+			default:
+				break more
+			}
+		}
+		r.publishBatch(batch)
+	}
+}
+
+func (r *Redis) publishBatch(batch []pub) {
+	ctx := context.Background()
+	if len(batch) == 1 {
+		err := r.publishCtx(ctx, batch[0].topic, batch[0].payload)
+		r.pubDown.Store(err != nil)
+		return
+	}
+	cmds, err := r.cfg.Client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, m := range batch {
+			if r.sharded != nil {
+				p.SPublish(ctx, m.topic, m.payload)
+			} else {
+				p.Publish(ctx, m.topic, m.payload)
+			}
+		}
+		return nil
+	})
+	failed := 0
+	for _, c := range cmds {
+		if c.Err() != nil {
+			failed++
+		}
+	}
+	if err != nil && failed == 0 {
+		failed = len(batch)
+	}
+	r.pubDown.Store(failed > 0)
+	r.Stats.Published.Add(uint64(len(batch) - failed))
+	if failed > 0 {
+		NoteFailure(r.cfg.Client, err)
+		r.Stats.PublishErrors.Add(uint64(failed))
+		r.cfg.Logger.Warn("layer: redis publish failed; remote nodes miss these messages", "messages", failed, "err", err)
+	}
 }
 
 func (r *Redis) publishCtx(ctx context.Context, topic string, payload []byte) error {
@@ -797,6 +906,11 @@ func (r *Redis) Groups() []string { return r.local.Groups() }
 
 // Close unsubscribes and stops the receiving goroutine.
 func (r *Redis) Close() error {
+	r.pubMu.Lock()
+	r.pubClosed = true
+	close(r.pubs) // what is queued is still sent
+	r.pubMu.Unlock()
+	<-r.pubDone
 	r.cancel()
 	var err error
 	if r.sharded != nil {
