@@ -34,6 +34,7 @@ bench-smoke:
 	cd benchmarks && bash ../scripts/quiet go test -run '^$$' -bench . -benchtime 1x ./wsclient -wc.duration 300ms -wc.conns 50 -wc.idle 300
 	cd benchmarks && bash ../scripts/quiet go test -run '^$$' -bench . -benchtime 1x ./siobench -sio.duration 300ms -sio.conns 10 -sio.members 50
 	cd benchmarks && bash ../scripts/quiet go test -run '^$$' -bench 'FanOut/offered=100k' -benchtime 1x ./fanout -fan.duration 300ms -fan.rooms 2 -fan.scale 0.01
+	cd benchmarks && bash ../scripts/quiet go test -run '^$$' -bench . -benchtime 1x ./crossnode -cn.duration 300ms -cn.rooms 2 -cn.offered 2000
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
@@ -43,3 +44,4 @@ bench:
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./wsclient
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./siobench
 	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./fanout
+	cd benchmarks && go test -run '^$$' -bench . -benchtime 1x ./crossnode

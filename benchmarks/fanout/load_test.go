@@ -2,8 +2,6 @@ package fanout
 
 import (
 	"bufio"
-	"context"
-	"encoding/binary"
 	"encoding/json"
 	"io"
 	"net"
@@ -14,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
 	"github.com/gnetty/gnetty/benchmarks/internal/peer"
@@ -31,49 +28,6 @@ type loadResult struct {
 	OthersClosed  int64   `json:"others_closed"`
 	Errors        int64   `json:"errors"`
 	ServerCPU     float64 `json:"server_cpu"`
-}
-
-func dial(addr, path string) (net.Conn, *bufio.Reader, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, br, _, err := ws.Dial(ctx, "ws://"+addr+path)
-	if err != nil {
-		return nil, nil, err
-	}
-	var r io.Reader = c
-	if br != nil {
-		r = io.MultiReader(br, c)
-	}
-	return c, bufio.NewReaderSize(r, 32<<10), nil
-}
-
-// readFrame reads one unmasked server frame's payload into buf.
-func readFrame(r *bufio.Reader, buf []byte) ([]byte, byte, error) {
-	var h [2]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return nil, 0, err
-	}
-	n := int(h[1] & 0x7f)
-	switch n {
-	case 126:
-		var l [2]byte
-		if _, err := io.ReadFull(r, l[:]); err != nil {
-			return nil, 0, err
-		}
-		n = int(binary.BigEndian.Uint16(l[:]))
-	case 127:
-		var l [8]byte
-		if _, err := io.ReadFull(r, l[:]); err != nil {
-			return nil, 0, err
-		}
-		n = int(binary.BigEndian.Uint64(l[:]))
-	}
-	if cap(buf) < n {
-		buf = make([]byte, n)
-	}
-	buf = buf[:n]
-	_, err := io.ReadFull(r, buf)
-	return buf, h[0] & 0x0f, err
 }
 
 // run connects rooms*100 members (every stallEvery-th never reads; 0:
@@ -96,7 +50,7 @@ func run(addr string, rooms, offered, stallEvery int, d time.Duration, pid int) 
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			c, r, err := dial(addr, "/room/"+strconv.Itoa(i%rooms))
+			c, r, err := peer.DialWS(addr, "/room/"+strconv.Itoa(i%rooms))
 			if err != nil {
 				errs.Add(1)
 				return
@@ -107,7 +61,7 @@ func run(addr string, rooms, offered, stallEvery int, d time.Duration, pid int) 
 	wg.Wait()
 	pubs := make([]net.Conn, rooms)
 	for i := range pubs {
-		c, _, err := dial(addr, "/pub/"+strconv.Itoa(i))
+		c, _, err := peer.DialWS(addr, "/pub/"+strconv.Itoa(i))
 		if err != nil {
 			return err
 		}
@@ -135,7 +89,7 @@ func run(addr string, rooms, offered, stallEvery int, d time.Duration, pid int) 
 			buf := make([]byte, 256)
 			mine := make([]time.Duration, 0, 1024)
 			for {
-				p, op, err := readFrame(m.r, buf)
+				p, op, err := peer.ReadFrame(m.r, buf)
 				if err != nil {
 					break
 				}

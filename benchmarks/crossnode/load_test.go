@@ -1,0 +1,175 @@
+package crossnode
+
+import (
+	"bufio"
+	"encoding/json"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws/wsutil"
+
+	"github.com/gnetty/gnetty/benchmarks/internal/peer"
+)
+
+type result struct {
+	Delivered   int64     `json:"delivered"`
+	Offered     int64     `json:"offered"`
+	Seconds     float64   `json:"seconds"`
+	P50us       float64   `json:"p50_us"`
+	P99us       float64   `json:"p99_us"`
+	RemoteN     int       `json:"remote_n"`
+	RemoteP50us float64   `json:"remote_p50_us"`
+	RemoteP99us float64   `json:"remote_p99_us"`
+	Errors      int64     `json:"errors"`
+	NodeCPU     []float64 `json:"node_cpu"`
+	RedisCPU    float64   `json:"redis_cpu"`
+}
+
+// run connects rooms*100 members, a room's members spread evenly over
+// the nodes, and one publisher per room (room r's on node r mod the
+// number of nodes); publishes for d so that offered deliveries per second
+// arrive; drains; and prints a result.
+func run(addrs []string, rooms, offered int, d time.Duration, nodePids, redisPids []int) error {
+	const perRoom = 100
+	type member struct {
+		c      net.Conn
+		r      *bufio.Reader
+		remote bool // on another node than its room's publisher
+	}
+	var errs atomic.Int64
+	members := make([]*member, rooms*perRoom)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	for i := range members {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			room, nth := i%rooms, i/rooms
+			node := nth % len(addrs)
+			c, r, err := peer.DialWS(addrs[node], "/room/"+strconv.Itoa(room))
+			if err != nil {
+				errs.Add(1)
+				return
+			}
+			members[i] = &member{c: c, r: r, remote: node != room%len(addrs)}
+		}()
+	}
+	wg.Wait()
+	pubs := make([]net.Conn, rooms)
+	for i := range pubs {
+		c, _, err := peer.DialWS(addrs[i%len(addrs)], "/pub/"+strconv.Itoa(i))
+		if err != nil {
+			return err
+		}
+		pubs[i] = c
+	}
+	// Let the nodes join every member (and subscribe through Redis).
+	time.Sleep(time.Second)
+
+	var delivered atomic.Int64
+	var mu sync.Mutex
+	var lat, remote []time.Duration
+	var readers sync.WaitGroup
+	readersPerRoom := make([]int64, rooms)
+	for i, m := range members {
+		if m == nil {
+			continue
+		}
+		readersPerRoom[i%rooms]++
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			buf := make([]byte, 256)
+			mine := make([]time.Duration, 0, 1024)
+			for {
+				p, op, err := peer.ReadFrame(m.r, buf)
+				if err != nil || op == 0x8 {
+					break
+				}
+				t, _ := strconv.ParseInt(string(p[:19]), 10, 64)
+				mine = append(mine, time.Since(time.Unix(0, t)))
+				delivered.Add(1)
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			if m.remote {
+				remote = append(remote, mine...)
+			}
+			mu.Unlock()
+		}()
+	}
+
+	cpu := func() (nodes []float64, redis float64) {
+		for _, p := range nodePids {
+			nodes = append(nodes, peer.CPUSeconds(p))
+		}
+		for _, p := range redisPids {
+			redis += peer.CPUSeconds(p)
+		}
+		return
+	}
+	n0, r0 := cpu()
+	start := time.Now()
+	interval := time.Duration(float64(time.Second) / (float64(offered) / perRoom / float64(rooms)))
+	var offeredToReaders atomic.Int64
+	var pw sync.WaitGroup
+	for i, c := range pubs {
+		pw.Add(1)
+		go func() {
+			defer pw.Done()
+			payload := make([]byte, 128)
+			for j := range payload {
+				payload[j] = 'x'
+			}
+			next := start.Add(time.Duration(i) * interval / time.Duration(len(pubs)))
+			for time.Since(start) < d {
+				time.Sleep(time.Until(next))
+				next = next.Add(interval)
+				copy(payload, strconv.AppendInt(nil, time.Now().UnixNano(), 10))
+				if err := wsutil.WriteClientText(c, payload); err != nil {
+					errs.Add(1)
+					return
+				}
+				offeredToReaders.Add(readersPerRoom[i])
+			}
+		}()
+	}
+	pw.Wait()
+	elapsed := time.Since(start).Seconds()
+	for deadline := time.Now().Add(5 * time.Second); delivered.Load() < offeredToReaders.Load() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	n1, r1 := cpu()
+	for _, m := range members {
+		if m != nil {
+			m.c.Close()
+		}
+	}
+	for _, c := range pubs {
+		c.Close()
+	}
+	readers.Wait()
+	res := result{Delivered: delivered.Load(), Offered: offeredToReaders.Load(), Seconds: elapsed, Errors: errs.Load(), RedisCPU: r1 - r0}
+	for i := range n1 {
+		res.NodeCPU = append(res.NodeCPU, n1[i]-n0[i])
+	}
+	res.P50us, res.P99us = percentiles(lat)
+	res.RemoteN = len(remote)
+	res.RemoteP50us, res.RemoteP99us = percentiles(remote)
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+func percentiles(d []time.Duration) (p50, p99 float64) {
+	if len(d) == 0 {
+		return 0, 0
+	}
+	slices.Sort(d)
+	return float64(d[len(d)/2].Microseconds()), float64(d[len(d)*99/100].Microseconds())
+}
