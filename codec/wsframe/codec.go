@@ -275,8 +275,9 @@ func (s *step) data(ctx *pipeline.Context, h ws.Header, rsv1 bool, payload []byt
 			_, err := s.fail(ctx, ws.StatusInvalidFramePayloadData, "invalid UTF-8 in text message")
 			return err
 		}
-		s.msg = Message{Op: s.msgOp, Data: payload}
+		s.msg = Message{Op: s.msgOp, Data: payload, live: true}
 		ctx.FireRead(&s.msg)
+		s.msg.live = false
 		return nil
 	}
 	s.buf = append(s.buf, payload...)
@@ -301,7 +302,7 @@ func (s *step) data(ctx *pipeline.Context, h ws.Header, rsv1 bool, payload []byt
 			return ferr
 		}
 		data = out
-		if text && !utf8.Valid(data) {
+		if text && !validUTF8(data) {
 			_, err := s.fail(ctx, ws.StatusInvalidFramePayloadData, "invalid UTF-8 in text message")
 			return err
 		}
@@ -309,8 +310,9 @@ func (s *step) data(ctx *pipeline.Context, h ws.Header, rsv1 bool, payload []byt
 		_, err := s.fail(ctx, ws.StatusInvalidFramePayloadData, "text message ends inside a character")
 		return err
 	}
-	s.msg = Message{Op: s.msgOp, Data: data}
+	s.msg = Message{Op: s.msgOp, Data: data, live: true}
 	ctx.FireRead(&s.msg)
+	s.msg.live = false
 	if s.compressed {
 		s.inflate.release() // handled: an idle connection keeps no inflated message
 	}
@@ -406,7 +408,7 @@ func (c *Codec) HandleWrite(ctx *pipeline.Context, msg any) {
 			m.Release()
 			return
 		}
-		if m.Op == ws.OpText && !utf8.Valid(m.Data) {
+		if m.Op == ws.OpText && !m.checked && !validUTF8(m.Data) {
 			m.Release()
 			ctx.FireError(ErrInvalidText)
 			return

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 )
@@ -17,6 +16,23 @@ type Message struct {
 	Data []byte
 
 	pooled bool
+	// live: an inbound message while its handlers run (the codec's, on
+	// the loop); checked: an outbound text the codec validated on the way
+	// in (Reply), not validated again.
+	live, checked bool
+}
+
+// Reply returns a pooled outbound message holding a copy of data, as
+// AcquireMessage does. Called by a handler of the inbound m while it
+// handles m, on m's loop, to send m's own text back unchanged (an echo,
+// a broadcast of what was received), the codec does not check the
+// copy's UTF-8 again: it checked those very bytes on the way in. A
+// handler that changes m.Data in place and sends it must keep it UTF-8.
+func (m *Message) Reply(op ws.OpCode, data []byte) *Message {
+	r := AcquireMessage(op, data)
+	r.checked = op == ws.OpText && m.live && m.Op == ws.OpText && len(data) == len(m.Data) &&
+		(len(data) == 0 || &data[0] == &m.Data[0])
+	return r
 }
 
 var messagePool = sync.Pool{New: func() any { return &Message{pooled: true} }}
@@ -49,7 +65,7 @@ func (m *Message) Release() {
 	if cap(m.Data) > 64<<10 {
 		m.Data = nil
 	}
-	m.Data = m.Data[:0]
+	m.Data, m.checked = m.Data[:0], false
 	messagePool.Put(m)
 }
 
@@ -158,7 +174,7 @@ type Prepared struct {
 func Prepare(op ws.OpCode, data []byte) *Prepared {
 	b := appendHeader(make([]byte, 0, len(data)+10), true, false, op, len(data))
 	off := len(b)
-	return &Prepared{b: append(b, data...), op: op, off: off, invalid: op == ws.OpText && !utf8.Valid(data)}
+	return &Prepared{b: append(b, data...), op: op, off: off, invalid: op == ws.OpText && !validUTF8(data)}
 }
 
 // Size reports the encoded size.

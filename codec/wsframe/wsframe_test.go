@@ -508,3 +508,44 @@ func TestCompressedConnectionsHoldNoFlateState(t *testing.T) {
 		t.Fatalf("%d bytes held per compressed connection: flate state is kept per connection", per)
 	}
 }
+
+// Reply: the text a handler received, sent back unchanged while it is
+// handled, is not validated again (the codec did it on the way in); a
+// copy, or a reply after the handler returned, is. A handler that breaks
+// the bytes in place before replying gets them out unchecked, which is
+// what the doc warns of: here that shows the check is skipped.
+func TestReplySkipsTheSecondCheck(t *testing.T) {
+	var kept *wsframe.Message
+	for _, tc := range []struct {
+		name  string
+		reply func(m *wsframe.Message) *wsframe.Message
+		sent  bool // the broken text goes out (no second check)
+	}{
+		{"reply with its own bytes", func(m *wsframe.Message) *wsframe.Message { return m.Reply(ws.OpText, m.Data) }, true},
+		{"reply with a copy", func(m *wsframe.Message) *wsframe.Message {
+			return m.Reply(ws.OpText, append([]byte(nil), m.Data...))
+		}, false},
+		{"AcquireMessage", func(m *wsframe.Message) *wsframe.Message { return wsframe.AcquireMessage(ws.OpText, m.Data) }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := pipeline.MessageFunc[*wsframe.Message](func(ctx *pipeline.Context, m *wsframe.Message) {
+				m.Data[0] = 0xff // broken in place: no longer UTF-8
+				kept = m
+				ctx.WriteAndFlush(tc.reply(m))
+			})
+			ch := pipelinetest.New(wsframe.New(wsframe.Config{}), h)
+			ch.WriteInbound(clientFrame(true, 0, ws.OpText, []byte("hello")))
+			out := ch.ReadOutboundBytes()
+			err := ch.ReadError()
+			if tc.sent != (len(out) > 0) || tc.sent != (err == nil) {
+				t.Fatalf("out %q, error %v; want the broken text sent: %v", out, err, tc.sent)
+			}
+		})
+	}
+	// After the handler: the message is no longer live.
+	ch := pipelinetest.New(wsframe.New(wsframe.Config{}))
+	ch.WriteOutbound(kept.Reply(ws.OpText, kept.Data))
+	if err := ch.ReadError(); !errors.Is(err, wsframe.ErrInvalidText) {
+		t.Fatalf("a reply after the handler returned: %v, want ErrInvalidText", err)
+	}
+}

@@ -241,6 +241,9 @@ type Conn struct {
 	sub    string             // a client's subprotocol (Dial)
 	dial   *redialer          // a client's that reconnects
 	closed atomic.Bool
+	// in is the message OnMessage is handling (loop-only): a write of its
+	// own text back is not validated again (wsframe.Message.Reply).
+	in *wsframe.Message
 	// Value is free for the application (set it in OnOpen).
 	Value atomic.Value
 }
@@ -286,10 +289,18 @@ func (c *Conn) WriteBinary(data []byte) error {
 	return nil
 }
 
-// WriteMessage sends a message of the given type (data is copied).
+// WriteMessage sends a message of the given type (data is copied). The
+// text OnMessage was given, sent back unchanged from OnMessage (an echo),
+// is not checked for UTF-8 again: the codec checked it on the way in.
 func (c *Conn) WriteMessage(typ MessageType, data []byte) error {
 	if c.closed.Load() {
 		return ErrClosed
+	}
+	if c.ch.EventLoop().InLoop() { // c.in is the loop's
+		if in := c.in; in != nil {
+			c.ch.WriteAndFlush(in.Reply(typ, data))
+			return nil
+		}
 	}
 	c.ch.WriteAndFlush(wsframe.AcquireMessage(typ, data))
 	return nil
@@ -364,7 +375,9 @@ func (a *adapter) HandleMessage(ctx *pipeline.Context, m *wsframe.Message) {
 		ctx.FireRead(m)
 		return
 	}
+	a.c.in = m
 	a.h.OnMessage(a.c, m.Op, m.Data)
+	a.c.in = nil
 }
 
 func (a *adapter) HandleError(ctx *pipeline.Context, err error) {
