@@ -66,9 +66,11 @@ func TestHashTagSpreadsGroups(t *testing.T) {
 	}
 }
 
-func clusterNode(t *testing.T, url, name string) (*layer.Redis, redis.UniversalClient) {
+// topologyNode is a layer node on the Redis url names (a cluster's when
+// cluster), with its client.
+func topologyNode(t *testing.T, url string, cluster bool, name string) (*layer.Redis, redis.UniversalClient) {
 	t.Helper()
-	c, err := layer.DialRedis(url, true)
+	c, err := layer.DialRedis(url, cluster)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +89,8 @@ func clusterNode(t *testing.T, url, name string) (*layer.Redis, redis.UniversalC
 // delivery resumes by itself after a primary dies.
 func TestRedisLayerOnCluster(t *testing.T) {
 	cl := redistest.StartCluster(t, 3, 1)
-	a, _ := clusterNode(t, cl.URL(), "a")
-	b, bc := clusterNode(t, cl.URL(), "b")
+	a, _ := topologyNode(t, cl.URL(), true, "a")
+	b, bc := topologyNode(t, cl.URL(), true, "b")
 	if !a.Sharded() {
 		t.Fatal("the layer on a cluster client is not sharded")
 	}
@@ -175,21 +177,8 @@ func TestRedisLayerOnCluster(t *testing.T) {
 // reports the failover while it happens and counts it after.
 func TestRedisLayerSentinelFailover(t *testing.T) {
 	st := redistest.StartSentinel(t, 1)
-	nodeOn := func(name string) (*layer.Redis, redis.UniversalClient) {
-		c, err := layer.DialRedis(st.URL(), false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		l, err := layer.NewRedis(context.Background(), layer.RedisConfig{Client: c, Node: name})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { l.Close() })
-		return l, c
-	}
-	a, ac := nodeOn("a")
-	b, _ := nodeOn("b")
+	a, ac := topologyNode(t, st.URL(), false, "a")
+	b, _ := topologyNode(t, st.URL(), false, "b")
 	if a.Sharded() || layer.TopologyOf(ac) != layer.Sentinel {
 		t.Fatalf("topology %s, sharded %v", layer.TopologyOf(ac), a.Sharded())
 	}

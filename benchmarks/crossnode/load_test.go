@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gobwas/ws/wsutil"
-
 	"github.com/gnetty/gnetty/benchmarks/internal/peer"
 )
 
@@ -117,31 +115,8 @@ func run(addrs []string, rooms, offered int, d time.Duration, nodePids, redisPid
 	}
 	n0, r0 := cpu()
 	start := time.Now()
-	interval := time.Duration(float64(time.Second) / (float64(offered) / perRoom / float64(rooms)))
 	var offeredToReaders atomic.Int64
-	var pw sync.WaitGroup
-	for i, c := range pubs {
-		pw.Add(1)
-		go func() {
-			defer pw.Done()
-			payload := make([]byte, 128)
-			for j := range payload {
-				payload[j] = 'x'
-			}
-			next := start.Add(time.Duration(i) * interval / time.Duration(len(pubs)))
-			for time.Since(start) < d {
-				time.Sleep(time.Until(next))
-				next = next.Add(interval)
-				copy(payload, strconv.AppendInt(nil, time.Now().UnixNano(), 10))
-				if err := wsutil.WriteClientText(c, payload); err != nil {
-					errs.Add(1)
-					return
-				}
-				offeredToReaders.Add(readersPerRoom[i])
-			}
-		}()
-	}
-	pw.Wait()
+	errs.Add(peer.Publish(pubs, float64(offered)/perRoom/float64(rooms), start, d, func(i int) { offeredToReaders.Add(readersPerRoom[i]) }))
 	elapsed := time.Since(start).Seconds()
 	for deadline := time.Now().Add(5 * time.Second); delivered.Load() < offeredToReaders.Load() && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)

@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gobwas/ws/wsutil"
-
 	"github.com/gnetty/gnetty/benchmarks/internal/peer"
 )
 
@@ -115,32 +113,8 @@ func run(addr string, rooms, offered, stallEvery int, d time.Duration, pid int) 
 
 	c0 := peer.CPUSeconds(pid)
 	start := time.Now()
-	perRoomRate := float64(offered) / perRoom / float64(rooms) // publishes per second per room
-	interval := time.Duration(float64(time.Second) / perRoomRate)
 	var offeredToReaders atomic.Int64
-	var pw sync.WaitGroup
-	for i, c := range pubs {
-		pw.Add(1)
-		go func() {
-			defer pw.Done()
-			payload := make([]byte, 128)
-			for j := range payload {
-				payload[j] = 'x'
-			}
-			next := start.Add(time.Duration(i) * interval / time.Duration(len(pubs)))
-			for time.Since(start) < d {
-				time.Sleep(time.Until(next))
-				next = next.Add(interval)
-				copy(payload, strconv.AppendInt(nil, time.Now().UnixNano(), 10))
-				if err := wsutil.WriteClientText(c, payload); err != nil {
-					errs.Add(1)
-					return
-				}
-				offeredToReaders.Add(readersPerRoom[i])
-			}
-		}()
-	}
-	pw.Wait()
+	errs.Add(peer.Publish(pubs, float64(offered)/perRoom/float64(rooms), start, d, func(i int) { offeredToReaders.Add(readersPerRoom[i]) }))
 	elapsed := time.Since(start).Seconds()
 	for deadline := time.Now().Add(5 * time.Second); delivered.Load() < offeredToReaders.Load() && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)

@@ -101,19 +101,32 @@ func acked(in *inbox) []string {
 }
 
 // failover runs the scenario the Sentinel and Cluster tests share: ann
-// (node a) posts at a steady rate to room r, bob (node b) reads; kill
-// stops a primary mid-way; posting resumes on its own. It returns what
-// was sent, acknowledged and refused, and what the stream holds.
-func failover(t *testing.T, ann *client, annIn, bobIn *inbox, kill func(), stream func() []storedMsg) (sent int, ack []string, stored []storedMsg) {
+// (node a) and bob (node b) join room r on the Redis url names; ann posts
+// at a steady rate, bob reads; kill stops a primary mid-way; posting
+// resumes on its own. It returns what ann was acknowledged and what the
+// room's stream holds then.
+func failover(t *testing.T, ann, bob *client, url string, cluster bool, kill func()) (annIn, bobIn *inbox, ack []string, stored []storedMsg) {
 	t.Helper()
+	ann.dial("r")
+	ann.next("history")
+	bob.dial("r")
+	bob.next("history")
+	annIn, bobIn = ann.inbox(), bob.inbox()
+	reader, err := layer.DialRedis(url, cluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	key := "gnetty:chat:hist:r"
+	if cluster {
+		key = "gnetty:chat:" + layer.HashTag("r", 0) + "hist:r"
+	}
 	p := startPoster(ann)
 	waitFor(t, "10 posts acknowledged before the failover", func() bool { return len(acked(annIn)) >= 10 })
 	kill()
 	before := len(acked(annIn))
-	waitFor(t, "posts acknowledged again after the failover", func() bool {
-		return len(acked(annIn)) >= before+10
-	})
-	sent = p.end()
+	waitFor(t, "posts acknowledged again after the failover", func() bool { return len(acked(annIn)) >= before+10 })
+	sent := p.end()
 	// Every post is answered: its copy back, or "unavailable".
 	waitFor(t, "an answer to every post", func() bool {
 		return len(acked(annIn))+len(annIn.of("error")) >= sent
@@ -129,9 +142,9 @@ func failover(t *testing.T, ann *client, annIn, bobIn *inbox, kill func(), strea
 			t.Fatalf("%s's connection ended: %v", who, err)
 		}
 	}
-	stored = stream()
+	stored = storedIn(t, reader, key)
 	t.Logf("%d posts, %d acknowledged, %d refused unavailable, %d stored", sent, len(acked(annIn)), len(annIn.of("error")), len(stored)-1)
-	return sent, acked(annIn), stored
+	return annIn, bobIn, acked(annIn), stored
 }
 
 // noAckLost checks that every acknowledged post is stored, and that both
@@ -162,22 +175,10 @@ func noAckLost(t *testing.T, ack []string, stored []storedMsg, annIn, bobIn *inb
 func TestSentinelFailoverLosesNoAcknowledgedPost(t *testing.T) {
 	st := redistest.StartSentinel(t, 1)
 	a, b := topologyNode(t, st.URL(), false, "a", 1), topologyNode(t, st.URL(), false, "b", 1)
-	ann, bob := login(t, a, "ann"), login(t, b, "bob")
-	ann.dial("r")
-	ann.next("history")
-	bob.dial("r")
-	bob.next("history")
-	annIn, bobIn := ann.inbox(), bob.inbox()
 	if body := string(mustBody(t, "http://"+a.addr+"/metrics")); !strings.Contains(body, `chat_redis_topology{topology="sentinel"} 1`) {
 		t.Fatal("metrics do not name the topology")
 	}
-	reader, err := layer.DialRedis(st.URL(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
-	_, ack, stored := failover(t, ann, annIn, bobIn, func() { st.KillPrimary() },
-		func() []storedMsg { return storedIn(t, reader, "gnetty:chat:hist:r") })
+	annIn, bobIn, ack, stored := failover(t, login(t, a, "ann"), login(t, b, "bob"), st.URL(), false, func() { st.KillPrimary() })
 	noAckLost(t, ack, stored, annIn, bobIn)
 	waitFor(t, "node a's metrics count the failover", func() bool {
 		body := string(mustBody(t, "http://"+a.addr+"/metrics"))
@@ -196,19 +197,7 @@ func TestSentinelFailoverLosesNoAcknowledgedPost(t *testing.T) {
 func TestSentinelFailoverWithoutWaitCountsTheLoss(t *testing.T) {
 	st := redistest.StartSentinel(t, 1)
 	a, b := topologyNode(t, st.URL(), false, "a", 0), topologyNode(t, st.URL(), false, "b", 0)
-	ann, bob := login(t, a, "ann"), login(t, b, "bob")
-	ann.dial("r")
-	ann.next("history")
-	bob.dial("r")
-	bob.next("history")
-	annIn, bobIn := ann.inbox(), bob.inbox()
-	reader, err := layer.DialRedis(st.URL(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
-	_, ack, stored := failover(t, ann, annIn, bobIn, func() { st.KillPrimary() },
-		func() []storedMsg { return storedIn(t, reader, "gnetty:chat:hist:r") })
+	annIn, bobIn, ack, stored := failover(t, login(t, a, "ann"), login(t, b, "bob"), st.URL(), false, func() { st.KillPrimary() })
 	lost := 0
 	for _, c := range ack {
 		if !slices.ContainsFunc(stored, func(m storedMsg) bool { return m.CID == c }) {
@@ -302,18 +291,6 @@ func TestClusterChatAcrossNodesAndAFailover(t *testing.T) {
 
 	// The failover.
 	bob.moveTo(b)
-	ann.dial("r")
-	ann.next("history")
-	bob.dial("r")
-	bob.next("history")
-	annIn, bobIn := ann.inbox(), bob.inbox()
-	reader, err := layer.DialRedis(cl.URL(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
-	key := "gnetty:chat:" + layer.HashTag("r", 0) + "hist:r"
-	_, ack, stored := failover(t, ann, annIn, bobIn, func() { cl.Kill(cl.PrimaryOf(key)) },
-		func() []storedMsg { return storedIn(t, reader, key) })
+	annIn, bobIn, ack, stored := failover(t, ann, bob, cl.URL(), true, func() { cl.Kill(cl.PrimaryOf("gnetty:chat:" + layer.HashTag("r", 0))) })
 	noAckLost(t, ack, stored, annIn, bobIn)
 }

@@ -2,13 +2,18 @@ package peer
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"io"
 	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
 )
 
 // DialWS opens a WebSocket to ws://addr+path (30 s to connect) and
@@ -56,4 +61,36 @@ func ReadFrame(r *bufio.Reader, buf []byte) ([]byte, byte, error) {
 	buf = buf[:n]
 	_, err := io.ReadFull(r, buf)
 	return buf, h[0] & 0x0f, err
+}
+
+// Publish sends 128-byte text frames (a client's, masked; the first 19
+// bytes the send time in Unix nanoseconds) on each of conns, perConn a
+// second each, the connections' sends spread evenly over the interval,
+// from start until d has passed. sent(i) runs after each send on
+// conns[i]. It returns how many connections failed (each stops at its
+// first failed send).
+func Publish(conns []net.Conn, perConn float64, start time.Time, d time.Duration, sent func(i int)) int64 {
+	interval := time.Duration(float64(time.Second) / perConn)
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			payload := bytes.Repeat([]byte{'x'}, 128)
+			next := start.Add(time.Duration(i) * interval / time.Duration(len(conns)))
+			for time.Since(start) < d {
+				time.Sleep(time.Until(next))
+				next = next.Add(interval)
+				copy(payload, strconv.AppendInt(nil, time.Now().UnixNano(), 10))
+				if err := wsutil.WriteClientText(c, payload); err != nil {
+					failed.Add(1)
+					return
+				}
+				sent(i)
+			}
+		}()
+	}
+	wg.Wait()
+	return failed.Load()
 }
