@@ -41,25 +41,16 @@ func run(addrs []string, rooms, offered int, d time.Duration, nodePids, redisPid
 	}
 	var errs atomic.Int64
 	members := make([]*member, rooms*perRoom)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 64)
-	for i := range members {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			room, nth := i%rooms, i/rooms
-			node := nth % len(addrs)
-			c, r, err := peer.DialWS(addrs[node], "/room/"+strconv.Itoa(room))
-			if err != nil {
-				errs.Add(1)
-				return
-			}
-			members[i] = &member{c: c, r: r, remote: node != room%len(addrs)}
-		}()
+	node := func(i int) int { return (i / rooms) % len(addrs) } // a room's members spread over the nodes
+	conns, bufs, failed := peer.DialMany(len(members), func(i int) (string, string) {
+		return addrs[node(i)], "/room/" + strconv.Itoa(i%rooms)
+	})
+	errs.Add(failed)
+	for i, c := range conns {
+		if c != nil {
+			members[i] = &member{c: c, r: bufs[i], remote: node(i) != (i%rooms)%len(addrs)}
+		}
 	}
-	wg.Wait()
 	pubs := make([]net.Conn, rooms)
 	for i := range pubs {
 		c, _, err := peer.DialWS(addrs[i%len(addrs)], "/pub/"+strconv.Itoa(i))

@@ -40,23 +40,13 @@ func run(addr string, rooms, offered, stallEvery int, d time.Duration, pid int) 
 	}
 	var errs atomic.Int64
 	members := make([]*member, rooms*perRoom)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 64)
-	for i := range members {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			c, r, err := peer.DialWS(addr, "/room/"+strconv.Itoa(i%rooms))
-			if err != nil {
-				errs.Add(1)
-				return
-			}
-			members[i] = &member{c: c, r: r, stalled: stallEvery > 0 && i%stallEvery == stallEvery-1}
-		}()
+	conns, bufs, failed := peer.DialMany(len(members), func(i int) (string, string) { return addr, "/room/" + strconv.Itoa(i%rooms) })
+	errs.Add(failed)
+	for i, c := range conns {
+		if c != nil {
+			members[i] = &member{c: c, r: bufs[i], stalled: stallEvery > 0 && i%stallEvery == stallEvery-1}
+		}
 	}
-	wg.Wait()
 	pubs := make([]net.Conn, rooms)
 	for i := range pubs {
 		c, _, err := peer.DialWS(addr, "/pub/"+strconv.Itoa(i))

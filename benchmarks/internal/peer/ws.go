@@ -94,3 +94,29 @@ func Publish(conns []net.Conn, perConn float64, start time.Time, d time.Duration
 	wg.Wait()
 	return failed.Load()
 }
+
+// DialMany opens n WebSockets, 64 at a time, the i-th to the address and
+// path target(i) names; a failed one is nil in conns and readers, and
+// counted.
+func DialMany(n int, target func(i int) (addr, path string)) (conns []net.Conn, readers []*bufio.Reader, failed int64) {
+	conns, readers = make([]net.Conn, n), make([]*bufio.Reader, n)
+	var errs atomic.Int64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			c, r, err := DialWS(target(i))
+			if err != nil {
+				errs.Add(1)
+				return
+			}
+			conns[i], readers[i] = c, r
+		}()
+	}
+	wg.Wait()
+	return conns, readers, errs.Load()
+}
