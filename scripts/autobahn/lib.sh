@@ -1,7 +1,9 @@
 # Shared by run.sh and client.sh: $WSTEST (the wstest command, see
 # README.md here) and free_port.
 if [ -z "${WSTEST:-}" ]; then
-  if command -v wstest >/dev/null 2>&1; then
+  # "command -v" is not enough: a pyenv shim is on the PATH even when the
+  # active Python has no wstest; ask it to run.
+  if wstest --help >/dev/null 2>&1; then
     WSTEST=wstest
   else
     py2=${PYTHON2:-$HOME/.pyenv/versions/2.7.18/bin/python}
