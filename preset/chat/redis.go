@@ -135,7 +135,9 @@ func (s *RedisStore) postCIDKey(room, sender, cid string) string {
 	return s.cidKey(sender, cid)
 }
 
-// Seen implements Store.
+// Seen implements Store. On a Cluster it finds the cids that Append
+// stored; a post's cid lives in its room's slot, where the post script
+// itself catches a resend (Seen is given no room to look in).
 func (s *RedisStore) Seen(sender, cid string) (Msg, bool, error) {
 	ctx := context.Background()
 	v, err := s.c.Get(ctx, s.cidKey(sender, cid)).Result()
