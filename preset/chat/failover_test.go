@@ -239,30 +239,7 @@ func TestClusterChatAcrossNodesAndAFailover(t *testing.T) {
 
 	ann, bob := login(t, a, "ann"), login(t, b, "bob")
 	for i := range 3 {
-		room := fmt.Sprintf("room%d", i)
-		ann.dial(room)
-		ann.next("history")
-		bob.dial(room)
-		for {
-			if m := bob.next("login"); m.Msg == "bob" {
-				if m.Count != 2 {
-					t.Fatalf("%s: presence is not the union over nodes: %+v", room, m)
-				}
-				break
-			}
-		}
-		ann.send(`{"type":"user","room":"` + room + `","msg":"from a"}`)
-		bob.send(`{"type":"user","room":"` + room + `","msg":"from b"}`)
-		for _, c := range []*client{ann, bob} {
-			seen := map[string]uint64{}
-			for len(seen) < 2 {
-				m := c.next("user")
-				seen[m.Msg] = m.ID
-			}
-			if seen["from a"] == seen["from b"] || seen["from a"] == 0 || seen["from b"] == 0 {
-				t.Fatalf("%s: sequence numbers are not global: %v", room, seen)
-			}
-		}
+		meet(t, ann, bob, fmt.Sprintf("room%d", i))
 		ann.ws.Close()
 		bob.ws.Close()
 	}

@@ -17,32 +17,27 @@ func redisNode(t *testing.T, addr, name string) *srv {
 	return startWith(t, chat.Config{Redis: client, Node: name, Workers: 1, PresenceTTL: 3 * time.Second, AckTimeout: 200 * time.Millisecond})
 }
 
-// loginAt logs in on one node and keeps the cookie for another.
-func (c *client) moveTo(s *srv) { c.base = "http://" + s.addr }
-
-func TestTwoNodesShareOneChat(t *testing.T) {
-	rs := redistest.Start(t)
-	a, b := redisNode(t, rs.Addr, "a"), redisNode(t, rs.Addr, "b")
-
-	ann := login(t, a, "ann")
-	ann.dial("lobby")
+// meet has ann and bob join room, each on their node: bob's login notice
+// counts both at both (presence is the union over nodes), and a post from
+// each gets a different id at both (a room's ids are global).
+func meet(t *testing.T, ann, bob *client, room string) {
+	t.Helper()
+	ann.dial(room)
 	ann.next("history")
-	bob := login(t, b, "bob") // logs in on node b
-	bob.dial("lobby")
+	bob.dial(room)
 	for _, c := range []*client{ann, bob} {
 		for {
 			m := c.next("login")
 			if m.Msg == "bob" {
 				if m.Count != 2 {
-					t.Fatalf("presence is not the union over nodes: %+v", m)
+					t.Fatalf("%s: presence is not the union over nodes: %+v", room, m)
 				}
 				break
 			}
 		}
 	}
-
-	ann.send(`{"type":"user","room":"lobby","msg":"from a"}`)
-	bob.send(`{"type":"user","room":"lobby","msg":"from b"}`)
+	ann.send(`{"type":"user","room":"` + room + `","msg":"from a"}`)
+	bob.send(`{"type":"user","room":"` + room + `","msg":"from b"}`)
 	for _, c := range []*client{ann, bob} {
 		seen := map[string]uint64{}
 		for len(seen) < 2 {
@@ -50,9 +45,20 @@ func TestTwoNodesShareOneChat(t *testing.T) {
 			seen[m.Msg] = m.ID
 		}
 		if seen["from a"] == seen["from b"] || seen["from a"] == 0 || seen["from b"] == 0 {
-			t.Fatalf("sequence numbers are not global: %v", seen)
+			t.Fatalf("%s: sequence numbers are not global: %v", room, seen)
 		}
 	}
+}
+
+// loginAt logs in on one node and keeps the cookie for another.
+func (c *client) moveTo(s *srv) { c.base = "http://" + s.addr }
+
+func TestTwoNodesShareOneChat(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b := redisNode(t, rs.Addr, "a"), redisNode(t, rs.Addr, "b")
+
+	ann, bob := login(t, a, "ann"), login(t, b, "bob") // bob logs in on node b
+	meet(t, ann, bob, "lobby")
 
 	// A session made on node b is valid on node a; history follows.
 	bob.ws.Close()
