@@ -46,10 +46,9 @@ func (s *Server) setupBackend() error {
 		scfg.Store = redisstore.New(redisstore.Config{Client: cfg.Redis})
 		var bctx context.Context
 		bctx, b.stop = context.WithCancel(context.Background())
-		b.done, b.watched = make(chan struct{}), make(chan struct{})
+		b.done = make(chan struct{})
 		_ = b.health.Check(context.Background()) // who serves at the start: a later change is a failover
 		go b.heartbeat(bctx)
-		go b.watch(bctx)
 		s.backend = b
 		s.registerRedisMetrics(b.health)
 	case bolt:

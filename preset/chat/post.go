@@ -225,7 +225,6 @@ type redisBackend struct {
 	health   *layer.RedisHealth
 	stop     context.CancelFunc
 	done     chan struct{} // closed by heartbeat
-	watched  chan struct{} // closed by watch
 }
 
 func (b *redisBackend) publish(p *post) (Msg, bool, error) {
@@ -307,33 +306,22 @@ func (b *redisBackend) rooms() ([]RoomInfo, error) {
 func (b *redisBackend) close() {
 	b.stop()
 	<-b.done
-	<-b.watched
 }
 
-// watch checks Redis every second for readiness and metrics, and logs a
-// failover as it starts and ends.
-func (b *redisBackend) watch(ctx context.Context) {
-	defer close(b.watched)
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		was, before := b.health.Up(), b.health.Failovers.Load()
-		err := b.health.Check(cctx)
-		cancel()
-		switch {
-		case err != nil && was && ctx.Err() == nil:
-			b.s.cfg.Logger.Warn("chat: redis stopped serving; posts answer unavailable until it is back", "redis", b.health.Status())
-		case err == nil && !was:
-			b.s.cfg.Logger.Info("chat: redis serves again", "redis", b.health.Status(), "failover", b.health.Failovers.Load() > before)
-		case err == nil && b.health.Failovers.Load() > before:
-			b.s.cfg.Logger.Info("chat: redis failed over", "redis", b.health.Status())
-		}
+// checkHealth checks Redis (heartbeat runs it every second) for
+// readiness and metrics, and logs a failover as it starts and ends.
+func (b *redisBackend) checkHealth(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	was, before := b.health.Up(), b.health.Failovers.Load()
+	err := b.health.Check(cctx)
+	cancel()
+	switch {
+	case err != nil && was && ctx.Err() == nil:
+		b.s.cfg.Logger.Warn("chat: redis stopped serving; posts answer unavailable until it is back", "redis", b.health.Status())
+	case err == nil && !was:
+		b.s.cfg.Logger.Info("chat: redis serves again", "redis", b.health.Status(), "failover", b.health.Failovers.Load() > before)
+	case err == nil && b.health.Failovers.Load() > before:
+		b.s.cfg.Logger.Info("chat: redis failed over", "redis", b.health.Status())
 	}
 }
 
