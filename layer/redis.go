@@ -772,7 +772,6 @@ func (r *Redis) publishBatch(batch []pub) {
 	r.pubDown.Store(failed > 0)
 	r.Stats.Published.Add(uint64(len(batch) - failed))
 	if failed > 0 {
-		NoteFailure(r.cfg.Client, err)
 		r.Stats.PublishErrors.Add(uint64(failed))
 		r.cfg.Logger.Warn("layer: redis publish failed; remote nodes miss these messages", "messages", failed, "err", err)
 	}
@@ -786,7 +785,6 @@ func (r *Redis) publishCtx(ctx context.Context, topic string, payload []byte) er
 		err = r.cfg.Client.Publish(ctx, topic, payload).Err()
 	}
 	if err != nil {
-		NoteFailure(r.cfg.Client, err)
 		r.Stats.PublishErrors.Add(1)
 		r.cfg.Logger.Warn("layer: redis publish failed; remote nodes miss this message", "topic", topic, "err", err)
 		return err

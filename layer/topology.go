@@ -72,7 +72,9 @@ func DescribeRedis(c redis.UniversalClient) string {
 //     Cluster reached through its seeds, redis.ParseClusterURL.
 //
 // A bad URL is an error that says which form was expected; DialRedis
-// does not connect (the first command does).
+// does not connect (the first command does). A cluster client from
+// DialRedis reads the slot map again as soon as a command fails on the
+// network, and every 2 s, so that commands follow a failover at once.
 func DialRedis(rawURL string, cluster bool) (redis.UniversalClient, error) {
 	if rawURL == "" {
 		return nil, errors.New("empty Redis URL")
@@ -87,7 +89,9 @@ func DialRedis(rawURL string, cluster bool) (redis.UniversalClient, error) {
 			// death, commands for its slots would still go to it.
 			opts.ClusterStateReloadInterval = 2 * time.Second
 		}
-		return redis.NewClusterClient(opts), nil
+		cc := redis.NewClusterClient(opts)
+		cc.AddHook(reloadOnFailure{cc})
+		return cc, nil
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -114,14 +118,28 @@ func DialRedis(rawURL string, cluster bool) (redis.UniversalClient, error) {
 // PING, or every cluster primary's. It returns the first failure.
 func PingAll(ctx context.Context, c redis.UniversalClient) error {
 	if cc, ok := c.(*redis.ClusterClient); ok {
-		return cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
-			if err := m.Ping(ctx).Err(); err != nil {
-				return fmt.Errorf("primary %s: %w", m.Options().Addr, err)
-			}
-			return nil
-		})
+		_, err := pingPrimaries(ctx, cc)
+		return err
 	}
 	return c.Ping(ctx).Err()
+}
+
+// pingPrimaries pings every primary of a cluster and returns their
+// addresses, sorted.
+func pingPrimaries(ctx context.Context, cc *redis.ClusterClient) ([]string, error) {
+	var mu sync.Mutex
+	var addrs []string
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		if err := m.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("primary %s: %w", m.Options().Addr, err)
+		}
+		mu.Lock()
+		addrs = append(addrs, m.Options().Addr)
+		mu.Unlock()
+		return nil
+	})
+	slices.Sort(addrs)
+	return addrs, err
 }
 
 // RedisHealth watches a Redis client for readiness checks and metrics:
@@ -156,7 +174,6 @@ func (h *RedisHealth) Topology() Topology { return h.topo }
 // lasts after a good check, Status reports a failover in progress.
 func (h *RedisHealth) Check(ctx context.Context) error {
 	id, err := h.identify(ctx)
-	NoteFailure(h.c, err)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if err != nil {
@@ -175,24 +192,13 @@ func (h *RedisHealth) Check(ctx context.Context) error {
 
 func (h *RedisHealth) identify(ctx context.Context) (string, error) {
 	if cc, ok := h.c.(*redis.ClusterClient); ok {
-		var mu sync.Mutex
-		var addrs []string
-		err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
-			if err := m.Ping(ctx).Err(); err != nil {
-				return fmt.Errorf("primary %s: %w", m.Options().Addr, err)
-			}
-			mu.Lock()
-			addrs = append(addrs, m.Options().Addr)
-			mu.Unlock()
-			return nil
-		})
+		addrs, err := pingPrimaries(ctx, cc)
 		if err != nil {
 			return "", err
 		}
 		if state, err := cc.ClusterInfo(ctx).Result(); err == nil && !strings.Contains(state, "cluster_state:ok") {
 			return "", errors.New("cluster_state is not ok (a primary is failing over)")
 		}
-		slices.Sort(addrs)
 		return strings.Join(addrs, ","), nil
 	}
 	info, err := h.c.Info(ctx, "server").Result()
@@ -232,19 +238,38 @@ func (h *RedisHealth) Status() string {
 	return fmt.Sprintf("%s: failing over for %s: %v", h.topo, time.Since(h.downSince).Round(100*time.Millisecond), h.down)
 }
 
-// NoteFailure tells a Cluster client that a command failed for a reason
-// other than Redis's answer (a refused connection, a timeout): the node
-// that owns the slot may have died and a replica taken over, so the slot
-// map is read again (at once, in the background, once however many
-// callers ask). Other clients and Redis's own errors need nothing.
-func NoteFailure(c redis.UniversalClient, err error) {
-	cc, ok := c.(*redis.ClusterClient)
-	if !ok || err == nil {
+// reloadOnFailure makes a cluster client read the slot map again as soon
+// as a command fails for a reason other than Redis's answer (a refused
+// connection, a timeout): the primary that owns the slot may have died
+// and a replica taken over. go-redis alone waits for the map's reload
+// interval. The reload runs in the background, once however many ask.
+type reloadOnFailure struct{ c *redis.ClusterClient }
+
+func (h reloadOnFailure) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h reloadOnFailure) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		h.note(err)
+		return err
+	}
+}
+
+func (h reloadOnFailure) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		h.note(err)
+		return err
+	}
+}
+
+func (h reloadOnFailure) note(err error) {
+	if err == nil {
 		return
 	}
 	var rerr redis.Error
 	if errors.As(err, &rerr) && !strings.HasPrefix(rerr.Error(), "CLUSTERDOWN") && !strings.HasPrefix(rerr.Error(), "TRYAGAIN") {
-		return
+		return // Redis answered (redis.Nil, a script's error): the map is right
 	}
-	cc.ReloadState(context.Background())
+	h.c.ReloadState(context.Background())
 }

@@ -243,7 +243,6 @@ func (b *redisBackend) publish(p *post) (Msg, bool, error) {
 	}
 	stored, dup, err := b.store.post(context.Background(), p.kind, topics, publish, m)
 	if err != nil {
-		layer.NoteFailure(b.store.c, err)
 		var rerr redis.Error
 		if !errors.As(err, &rerr) {
 			err = fmt.Errorf("%w: %w", errUnavailable, err)
