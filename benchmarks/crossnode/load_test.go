@@ -75,17 +75,7 @@ func run(addrs []string, rooms, offered int, d time.Duration, nodePids, redisPid
 		readers.Add(1)
 		go func() {
 			defer readers.Done()
-			buf := make([]byte, 256)
-			mine := make([]time.Duration, 0, 1024)
-			for {
-				p, op, err := peer.ReadFrame(m.r, buf)
-				if err != nil || op == 0x8 {
-					break
-				}
-				t, _ := strconv.ParseInt(string(p[:19]), 10, 64)
-				mine = append(mine, time.Since(time.Unix(0, t)))
-				delivered.Add(1)
-			}
+			mine, _ := peer.ReadDeliveries(m.r, &delivered)
 			mu.Lock()
 			lat = append(lat, mine...)
 			if m.remote {

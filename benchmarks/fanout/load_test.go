@@ -74,20 +74,9 @@ func run(addr string, rooms, offered, stallEvery int, d time.Duration, pid int) 
 		readers.Add(1)
 		go func() {
 			defer readers.Done()
-			buf := make([]byte, 256)
-			mine := make([]time.Duration, 0, 1024)
-			for {
-				p, op, err := peer.ReadFrame(m.r, buf)
-				if err != nil {
-					break
-				}
-				if op == 0x8 { // close: the server dropped us
-					othersClosed.Add(1)
-					break
-				}
-				t, _ := strconv.ParseInt(string(p[:19]), 10, 64)
-				mine = append(mine, time.Since(time.Unix(0, t)))
-				delivered.Add(1)
+			mine, closed := peer.ReadDeliveries(m.r, &delivered)
+			if closed { // the server dropped us
+				othersClosed.Add(1)
 			}
 			mu.Lock()
 			lat = append(lat, mine...)

@@ -120,3 +120,24 @@ func DialMany(n int, target func(i int) (addr, path string)) (conns []net.Conn, 
 	wg.Wait()
 	return conns, readers, errs.Load()
 }
+
+// ReadDeliveries reads a member's frames until its connection ends, each
+// a message Publish timestamped, counting each in delivered; it returns
+// their latencies and whether the server ended with a close frame (it
+// dropped the member).
+func ReadDeliveries(r *bufio.Reader, delivered *atomic.Int64) (lat []time.Duration, closed bool) {
+	buf := make([]byte, 256)
+	lat = make([]time.Duration, 0, 1024)
+	for {
+		p, op, err := ReadFrame(r, buf)
+		if err != nil {
+			return lat, false
+		}
+		if op == 0x8 {
+			return lat, true
+		}
+		t, _ := strconv.ParseInt(string(p[:19]), 10, 64)
+		lat = append(lat, time.Since(time.Unix(0, t)))
+		delivered.Add(1)
+	}
+}
