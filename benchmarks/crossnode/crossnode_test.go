@@ -2,7 +2,6 @@ package crossnode
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
@@ -92,15 +91,9 @@ func BenchmarkCrossNode(b *testing.B) {
 			}
 			var res result
 			for range b.N {
-				out, err := peer.Self(1, []string{"CN_LOAD=1", "CN_ADDRS=" + strings.Join(addrs, ","),
+				peer.Load(b, []string{"CN_LOAD=1", "CN_ADDRS=" + strings.Join(addrs, ","),
 					"CN_ROOMS=" + strconv.Itoa(*rooms), "CN_OFFERED=" + strconv.Itoa(*offered), "CN_DURATION=" + duration.String(),
-					"CN_PIDS=" + strings.Join(nodePids, ","), "CN_REDIS_PIDS=" + strings.Join(rp, ",")}).Output()
-				if err != nil {
-					b.Fatalf("load: %v\n%s", err, out)
-				}
-				if err := json.Unmarshal(out, &res); err != nil {
-					b.Fatalf("load output %q: %v", out, err)
-				}
+					"CN_PIDS=" + strings.Join(nodePids, ","), "CN_REDIS_PIDS=" + strings.Join(rp, ",")}, &res)
 				if res.Errors > 0 {
 					b.Fatalf("%d load errors", res.Errors)
 				}

@@ -1,7 +1,6 @@
 package fanout
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
@@ -50,17 +49,11 @@ func BenchmarkFanOut(b *testing.B) {
 					peer.Serve(b, srv, addr)
 					var res loadResult
 					for range b.N {
-						out, err := peer.Self(1, []string{
+						peer.Load(b, []string{
 							"FAN_LOAD=1", "FAN_ADDR=" + addr, "FAN_ROOMS=" + strconv.Itoa(*rooms),
 							"FAN_OFFERED=" + strconv.Itoa(int(float64(offered)**scale)), "FAN_STALL=" + strconv.Itoa(stall),
 							"FAN_DURATION=" + duration.String(), "FAN_PID=" + strconv.Itoa(srv.Process.Pid),
-						}).Output()
-						if err != nil {
-							b.Fatalf("load: %v\n%s", err, out)
-						}
-						if err := json.Unmarshal(out, &res); err != nil {
-							b.Fatalf("load output %q: %v", out, err)
-						}
+						}, &res)
 						if res.Errors > 0 {
 							b.Fatalf("%d load errors", res.Errors)
 						}

@@ -1,7 +1,6 @@
 package siobench
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
@@ -75,13 +74,7 @@ func load(b *testing.B, s *server, env []string) {
 	var cpu float64
 	for range b.N {
 		c0 := peer.CPUSeconds(s.pid)
-		out, err := peer.Self(1, append(env, "SIOB_ADDR="+s.addr, "SIOB_PID="+strconv.Itoa(s.pid), "SIOB_DURATION="+duration.String())).Output()
-		if err != nil {
-			b.Fatalf("load: %v\n%s", err, out)
-		}
-		if err := json.Unmarshal(out, &res); err != nil {
-			b.Fatalf("load output %q: %v", out, err)
-		}
+		peer.Load(b, append(env, "SIOB_ADDR="+s.addr, "SIOB_PID="+strconv.Itoa(s.pid), "SIOB_DURATION="+duration.String()), &res)
 		cpu = peer.CPUSeconds(s.pid) - c0
 		if res.ServerCPU > 0 {
 			cpu = res.ServerCPU // the measured window only, set-up excluded

@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -97,4 +98,18 @@ func RSSKiB(pid int) float64 {
 		}
 	}
 	return 0
+}
+
+// Load runs a load process (Self on CPU 1 with env) to its end and
+// decodes the JSON it prints into out; a failed run or output that does
+// not decode fails the benchmark.
+func Load(tb testing.TB, env []string, out any) {
+	tb.Helper()
+	b, err := Self(1, env).Output()
+	if err != nil {
+		tb.Fatalf("load: %v\n%s", err, b)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		tb.Fatalf("load output %q: %v", b, err)
+	}
 }
