@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gnetty/gnetty/internal/servertest"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gnetty/gnetty/codec/wsframe"
@@ -41,12 +43,7 @@ func received(ch *pipelinetest.Channel) []string {
 // eventually polls until f reports done, for deliveries that cross Redis.
 func eventually(t *testing.T, what string, f func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !f(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	servertest.WaitFor(t, what, f)
 }
 
 func TestRedisLayerAcrossNodes(t *testing.T) {

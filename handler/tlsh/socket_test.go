@@ -256,12 +256,7 @@ func TestTLSHandshakeTimeoutCutsAStalledClient(t *testing.T) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	servertest.WaitFor(t, what, cond)
 }
 
 func TestTLSClientCertificatesSNIAndResumption(t *testing.T) {

@@ -138,3 +138,16 @@ func (l *Log) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// WaitFor polls cond every 5 ms until it holds, and fails the test after
+// 30 s (a generous bound: a busy 2-core machine is slow, never this slow)
+// naming what it waited for. Tests wait for conditions, never for fixed
+// sleeps.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}

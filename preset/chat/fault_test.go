@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gnetty/gnetty/internal/servertest"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gnetty/gnetty/internal/redistest"
@@ -113,12 +115,7 @@ func twoNodes(t *testing.T, addr string) (ann, bob *client, annIn, bobIn *inbox)
 // waitFor polls until cond holds (bounded generously).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	servertest.WaitFor(t, what, cond)
 }
 
 // stored reads the room's stream: the source of truth.

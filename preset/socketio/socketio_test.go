@@ -119,12 +119,7 @@ func (p *poller) pollUntil(want string) string {
 
 func eventually(t *testing.T, what string, f func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !f(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	servertest.WaitFor(t, what, f)
 }
 
 func echoSetup(srv *socketio.Server) {

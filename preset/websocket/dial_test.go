@@ -225,11 +225,7 @@ func TestDialTLS(t *testing.T) {
 // waitFor waits (bounded) until cond holds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	servertest.WaitFor(t, what, cond)
 }
 
 // A connection dialled with Reconnect comes back after it is lost, and
