@@ -5,9 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -212,48 +210,17 @@ type call struct {
 }
 
 func (c *Client) newCall(req *Request, done func(*Response, error)) (*call, error) {
-	u, err := url.Parse(req.URL)
+	u, err := http1.ParseURL(req.URL, "http", "https")
 	if err != nil {
 		return nil, fmt.Errorf("httpclient: %w", err)
 	}
-	k := &call{c: c, req: req, done: done}
-	switch u.Scheme {
-	case "http":
-	case "https":
-		k.secure = true
-	default:
-		return nil, fmt.Errorf("httpclient: scheme %q (want http or https)", u.Scheme)
-	}
-	if u.Host == "" {
-		return nil, errors.New("httpclient: no host in " + req.URL)
-	}
-	k.host = u.Hostname()
-	port := u.Port()
-	if port == "" {
-		port = "80"
-		if k.secure {
-			port = "443"
-		}
-	}
-	k.addr = net.JoinHostPort(k.host, port)
-	k.key = u.Scheme + "://" + k.addr
+	k := &call{c: c, req: req, done: done, secure: u.Secure, host: u.Host, addr: u.Addr, key: u.Scheme + "://" + u.Addr}
 	method := req.Method
 	if method == "" {
 		method = "GET"
 	}
-	target := u.EscapedPath()
-	if target == "" {
-		target = "/"
-	}
-	if u.RawQuery != "" {
-		target += "?" + u.RawQuery
-	}
-	w := &http1.ClientRequest{Method: method, Target: target, Host: u.Host, Body: req.Body, Close: req.Close, ExpectContinue: req.ExpectContinue}
-	for name, values := range req.Header {
-		for _, v := range values {
-			w.Header.Add(name, v)
-		}
-	}
+	w := &http1.ClientRequest{Method: method, Target: u.Target, Host: u.Authority, Header: http1.HeaderFrom(req.Header),
+		Body: req.Body, Close: req.Close, ExpectContinue: req.ExpectContinue}
 	if w.Header.Get("User-Agent") == "" {
 		w.Header.Add("User-Agent", c.cfg.UserAgent)
 	}

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 
@@ -106,50 +104,20 @@ type dialer struct {
 }
 
 func newDialer(rawURL string, cfg DialConfig) (*dialer, error) {
-	u, err := url.Parse(rawURL)
+	u, err := http1.ParseURL(rawURL, "ws", "wss")
 	if err != nil {
 		return nil, fmt.Errorf("websocket: dial: %w", err)
 	}
-	d := &dialer{cfg: cfg, handler: cfg.Handler}
-	switch u.Scheme {
-	case "ws":
-	case "wss":
-		d.secure = true
-	default:
-		return nil, fmt.Errorf("websocket: dial: scheme %q (want ws or wss)", u.Scheme)
-	}
-	if u.Host == "" {
-		return nil, errors.New("websocket: dial: no host in " + rawURL)
-	}
-	host, port := u.Hostname(), u.Port()
-	if port == "" {
-		port = "80"
-		if d.secure {
-			port = "443"
-		}
-	}
-	d.addr = net.JoinHostPort(host, port)
+	d := &dialer{cfg: cfg, handler: cfg.Handler, secure: u.Secure, addr: u.Addr}
 	if d.handler == nil {
 		d.handler = Funcs{}
 	}
 	if cfg.HandshakeTimeout <= 0 {
 		d.cfg.HandshakeTimeout = 10 * time.Second
 	}
-	target := u.EscapedPath()
-	if target == "" {
-		target = "/"
-	}
-	if u.RawQuery != "" {
-		target += "?" + u.RawQuery
-	}
-	var header http1.Header
-	for name, values := range cfg.Header {
-		for _, v := range values {
-			header.Add(name, v)
-		}
-	}
+	host, target, header := u.Host, u.Target, http1.HeaderFrom(cfg.Header)
 	d.ucfg = upgrade.ClientConfig{
-		Host: u.Host, Target: target, Origin: cfg.Origin, Subprotocols: cfg.Subprotocols, Header: header,
+		Host: u.Authority, Target: target, Origin: cfg.Origin, Subprotocols: cfg.Subprotocols, Header: header,
 		Compression: cfg.Compression, Deflate: wsframe.DeflateOptions{ContextTakeover: cfg.ContextTakeover, Memory: cfg.CompressionMemory},
 		Frame: cfg.Frame, Timeout: d.cfg.HandshakeTimeout,
 	}
