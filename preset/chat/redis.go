@@ -415,8 +415,9 @@ func (s *RedisStore) post(ctx context.Context, kind string, topics []string, pub
 	keys := []string{s.seqKey(m.Room), s.streamKey(m.Room), s.epochKey(m.Room), s.postCIDKey(m.Room, senderOf(m), m.CID)}
 	inScript := s.wait == 0
 	if s.cluster {
+		tag := layer.HashTag(m.Room, s.parts)
 		for _, t := range topics {
-			if !strings.Contains(t, layer.HashTag(m.Room, s.parts)) {
+			if !strings.Contains(t, tag) {
 				inScript = false // a channel of another slot (a dm's users)
 			}
 		}
