@@ -28,19 +28,25 @@ type seg struct {
 // conn adapts one gnet connection to pipeline.Transport. All of its
 // methods run on the connection's loop.
 type conn struct {
-	c      gnet.Conn
-	l      *loop
-	ch     *pipeline.Channel
-	local  net.Addr
-	remote net.Addr
+	c       gnet.Conn
+	l       *loop
+	ch      *pipeline.Channel
+	local   net.Addr
+	remote  net.Addr
+	b       *batch // lent by the loop while output waits: an idle connection has none
+	queued  bool
+	closed  bool
+	closing bool
+}
 
+// batch is a connection's outbound batch, lent by its loop from the first
+// write until everything written has been flushed (at 10,000 idle
+// connections that is 48 bytes less each).
+type batch struct {
 	buf     []byte // copied outbound bytes
 	segs    []seg
 	flushTo int // segs[:flushTo] are flushed and go out at the end of the callback
 	batched int // bytes in segs
-	queued  bool
-	closed  bool
-	closing bool
 }
 
 var _ pipeline.Transport = (*conn)(nil)
@@ -50,19 +56,19 @@ func (c *conn) LocalAddr() net.Addr           { return c.local }
 func (c *conn) RemoteAddr() net.Addr          { return c.remote }
 
 func (c *conn) appendCopy(p []byte) {
-	if c.buf == nil {
-		c.buf = c.l.batchBuf()
+	if c.b.buf == nil {
+		c.b.buf = c.l.batchBuf()
 	}
-	start := len(c.buf)
-	c.buf = append(c.buf, p...)
+	start := len(c.b.buf)
+	c.b.buf = append(c.b.buf, p...)
 	c.addCopied(start)
 }
 
 func (c *conn) addCopied(start int) {
-	end := len(c.buf)
-	c.batched += end - start
-	if n := len(c.segs); n > c.flushTo && c.segs[n-1].b == nil && c.segs[n-1].end == start {
-		c.segs[n-1].end = end
+	end := len(c.b.buf)
+	c.b.batched += end - start
+	if n := len(c.b.segs); n > c.b.flushTo && c.b.segs[n-1].b == nil && c.b.segs[n-1].end == start {
+		c.b.segs[n-1].end = end
 		return
 	}
 	c.addSeg(seg{start: start, end: end})
@@ -71,10 +77,10 @@ func (c *conn) addCopied(start int) {
 // addSeg appends s to the batch's segments, borrowing the loop's spare
 // list when the connection holds none (an idle connection keeps none).
 func (c *conn) addSeg(s seg) {
-	if c.segs == nil {
-		c.segs = c.l.segList()
+	if c.b.segs == nil {
+		c.b.segs = c.l.segList()
 	}
-	c.segs = append(c.segs, s)
+	c.b.segs = append(c.b.segs, s)
 }
 
 // Write adds msg to the batch: small messages are copied into one buffer,
@@ -85,20 +91,23 @@ func (c *conn) Write(msg any) error {
 		pipeline.Release(msg)
 		return nil
 	}
+	if c.b == nil {
+		c.b = c.l.takeBatch()
+	}
 	switch m := msg.(type) {
 	case []byte:
 		if len(m) >= zeroCopyMin {
 			c.addSeg(seg{b: m})
-			c.batched += len(m)
+			c.b.batched += len(m)
 		} else {
 			c.appendCopy(m)
 		}
 	case string:
-		if c.buf == nil {
-			c.buf = c.l.batchBuf()
+		if c.b.buf == nil {
+			c.b.buf = c.l.batchBuf()
 		}
-		start := len(c.buf)
-		c.buf = append(c.buf, m...)
+		start := len(c.b.buf)
+		c.b.buf = append(c.b.buf, m...)
 		c.addCopied(start)
 	case *pipeline.Bytes:
 		c.appendCopy(m.Bytes())
@@ -108,22 +117,23 @@ func (c *conn) Write(msg any) error {
 		// buffer (so a member written to by a broadcast borrows none and
 		// copies nothing), else copied behind what is batched.
 		b := m.SharedBytes()
-		if c.buf == nil || len(b) >= zeroCopyMin {
+		if c.b.buf == nil || len(b) >= zeroCopyMin {
 			c.addSeg(seg{b: b})
-			c.batched += len(b)
+			c.b.batched += len(b)
 		} else {
 			c.appendCopy(b)
 		}
 	case pipeline.Appender:
-		if c.buf == nil {
-			c.buf = c.l.batchBuf()
+		if c.b.buf == nil {
+			c.b.buf = c.l.batchBuf()
 		}
-		start := len(c.buf)
-		c.buf = m.AppendTo(c.buf)
+		start := len(c.b.buf)
+		c.b.buf = m.AppendTo(c.b.buf)
 		c.addCopied(start)
 		pipeline.Release(msg)
 	default:
 		pipeline.Release(msg)
+		c.returnEmptyBatch()
 		return pipeline.ErrUnsupportedMessage
 	}
 	return nil
@@ -131,10 +141,11 @@ func (c *conn) Write(msg any) error {
 
 // Flush marks the batch for sending at the end of the current callback.
 func (c *conn) Flush() {
-	if c.closed || len(c.segs) == 0 {
+	if c.closed || c.b == nil || len(c.b.segs) == 0 {
+		c.returnEmptyBatch()
 		return
 	}
-	c.flushTo = len(c.segs)
+	c.b.flushTo = len(c.b.segs)
 	c.l.markDirty(c)
 }
 
@@ -143,7 +154,10 @@ func (c *conn) Pending() int {
 	if c.closed {
 		return 0
 	}
-	return c.batched + c.c.OutboundBuffered()
+	if c.b == nil {
+		return c.c.OutboundBuffered()
+	}
+	return c.b.batched + c.c.OutboundBuffered()
 }
 
 // Close closes the connection after the current callback (gnet's Close is
@@ -166,18 +180,18 @@ func (c *conn) Wake() {
 // flush writes the flushed part of the batch with one writev (gnet buffers
 // what the socket does not take). Called from loop.flushDirty.
 func (c *conn) flush() {
-	if c.closed || c.flushTo == 0 {
+	if c.closed || c.b == nil || c.b.flushTo == 0 {
 		return
 	}
-	n := c.flushTo
+	n := c.b.flushTo
 	iov := c.l.iov[:0] // the loop's: a writev's list is not kept between flushes
 	c.l.iov = nil      // a flush nested in a close callback takes a new one
 	copyEnd := 0
 	runStart, runEnd := -1, -1 // the copied bytes of iov's last entry
-	for _, s := range c.segs[:n] {
+	for _, s := range c.b.segs[:n] {
 		if s.b != nil {
 			iov = append(iov, s.b)
-			c.batched -= len(s.b)
+			c.b.batched -= len(s.b)
 			runEnd = -1
 			continue
 		}
@@ -185,13 +199,13 @@ func (c *conn) flush() {
 		// each written and flushed, an echo's replies) go out as one
 		// entry: one write(2) instead of a writev of many small entries.
 		if runEnd == s.start {
-			iov[len(iov)-1] = c.buf[runStart:s.end]
+			iov[len(iov)-1] = c.b.buf[runStart:s.end]
 		} else {
-			iov = append(iov, c.buf[s.start:s.end])
+			iov = append(iov, c.b.buf[s.start:s.end])
 			runStart = s.start
 		}
 		runEnd = s.end
-		c.batched -= s.end - s.start
+		c.b.batched -= s.end - s.start
 		copyEnd = s.end
 	}
 	var err error
@@ -218,8 +232,8 @@ func (c *conn) flush() {
 		return // a write error closed the connection (and dropped the batch)
 	}
 	// gnet has written or copied everything; drop the flushed segments.
-	total := len(c.segs)
-	rest := c.segs[n:]
+	total := len(c.b.segs)
+	rest := c.b.segs[n:]
 	if copyEnd > 0 {
 		for i := range rest {
 			if rest[i].b == nil {
@@ -227,27 +241,35 @@ func (c *conn) flush() {
 				rest[i].end -= copyEnd
 			}
 		}
-		c.buf = c.buf[:copy(c.buf, c.buf[copyEnd:])]
+		c.b.buf = c.b.buf[:copy(c.b.buf, c.b.buf[copyEnd:])]
 	}
-	c.segs = c.segs[:copy(c.segs, rest)]
-	clear(c.segs[len(c.segs):total])
-	c.flushTo = 0
-	if len(c.segs) == 0 && c.segs != nil {
-		c.l.returnSegs(c.segs) // back to the loop too
-		c.segs = nil
+	c.b.segs = c.b.segs[:copy(c.b.segs, rest)]
+	clear(c.b.segs[len(c.b.segs):total])
+	c.b.flushTo = 0
+	if len(c.b.segs) == 0 && c.b.segs != nil {
+		c.l.returnSegs(c.b.segs) // back to the loop too
+		c.b.segs = nil
 	}
-	if len(c.buf) == 0 && c.buf != nil {
-		c.l.returnBuf(c.buf) // back to the loop: an idle connection keeps no batch
-		c.buf = nil
+	if len(c.b.buf) == 0 && c.b.buf != nil {
+		c.l.returnBuf(c.b.buf) // back to the loop: an idle connection keeps no batch
+		c.b.buf = nil
 	}
+	c.returnEmptyBatch()
 	if c.closed {
 		return
 	}
 	c.ch.UpdateWritability()
 }
 
+// returnEmptyBatch gives an empty batch back to the loop.
+func (c *conn) returnEmptyBatch() {
+	if c.b != nil && c.b.segs == nil && c.b.buf == nil {
+		c.l.giveBatch(c.b)
+		c.b = nil
+	}
+}
+
 // drop releases the batch after the connection closed.
 func (c *conn) drop() {
-	c.segs, c.buf = nil, nil
-	c.batched, c.flushTo = 0, 0
+	c.b = nil
 }

@@ -28,6 +28,7 @@ type loop struct {
 	conns       map[*conn]struct{}
 	spare       spares[byte] // empty batch buffers, lent to connections as they write
 	spareSegs   spares[seg]  // empty segment lists, lent likewise
+	batches     []*batch     // empty batches, lent likewise
 	iov         [][]byte     // the writev list of the connection being flushed
 	now         time.Time    // the clock, read once per callback (valid while nowSet)
 	nowSet      bool
@@ -129,6 +130,16 @@ func (l *loop) Schedule(delay time.Duration, fn func()) pipeline.Timer {
 	}
 	return t
 }
+
+// ArmTimer (re)queues a pipeline.Deadline's record. On the loop only.
+func (l *loop) ArmTimer(t *timerq.Timer, delay time.Duration) {
+	l.timers.Reset(t, l.nanotime()+int64(delay))
+	l.arm()
+}
+
+// CancelTimer takes a pipeline.Deadline's record out of the heap. On the
+// loop only.
+func (l *loop) CancelTimer(t *timerq.Timer) { l.timers.Cancel(t) }
 
 // arm sets the driver for the earliest live timer.
 func (l *loop) arm() {
@@ -262,6 +273,25 @@ func (l *loop) batchBuf() []byte { return l.spare.take(4 << 10) }
 
 // returnBuf takes a connection's emptied batch buffer back (loop only).
 func (l *loop) returnBuf(b []byte) { l.spare.give(b, keepBatchCap) }
+
+// takeBatch lends a connection an empty batch (loop only).
+func (l *loop) takeBatch() *batch {
+	if n := len(l.batches); n > 0 {
+		b := l.batches[n-1]
+		l.batches[n-1] = nil
+		l.batches = l.batches[:n-1]
+		return b
+	}
+	return &batch{}
+}
+
+// giveBatch takes a connection's emptied batch back (loop only).
+func (l *loop) giveBatch(b *batch) {
+	if len(l.batches) < maxSpare {
+		*b = batch{}
+		l.batches = append(l.batches, b)
+	}
+}
 
 // segList lends a connection an empty segment list (loop only).
 func (l *loop) segList() []seg { return l.spareSegs.take(4) }

@@ -50,6 +50,11 @@ type Decoder struct {
 // NewDecoder returns a decoder running step. Use one per channel.
 func NewDecoder(step Step) *Decoder { return &Decoder{step: step} }
 
+// Init prepares a Decoder embedded by value in a larger handler (one
+// allocation for the handler's whole state) to run step. Call it once,
+// before the handler is added; do not copy the Decoder afterwards.
+func (d *Decoder) Init(step Step) { d.step = step }
+
 // Buffered returns the number of bytes held for an incomplete message.
 func (d *Decoder) Buffered() int { return len(d.cum) - d.off }
 

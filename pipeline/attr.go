@@ -13,9 +13,14 @@ func (k *AttrKey[T]) Name() string { return k.name }
 // Get returns the attribute's value on ch and whether it is set. Safe for
 // concurrent use.
 func (k *AttrKey[T]) Get(ch *Channel) (T, bool) {
-	ch.attrMu.Lock()
-	defer ch.attrMu.Unlock()
-	for _, a := range ch.attrs {
+	e := ch.ext.Load()
+	if e == nil {
+		var zero T
+		return zero, false
+	}
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	for _, a := range e.attrs {
 		if a.key == k {
 			v, ok := a.val.(T)
 			return v, ok
@@ -27,24 +32,29 @@ func (k *AttrKey[T]) Get(ch *Channel) (T, bool) {
 
 // Set stores v under the key on ch. Safe for concurrent use.
 func (k *AttrKey[T]) Set(ch *Channel, v T) {
-	ch.attrMu.Lock()
-	defer ch.attrMu.Unlock()
-	for i := range ch.attrs {
-		if ch.attrs[i].key == k {
-			ch.attrs[i].val = v
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	e := ch.extLocked()
+	for i := range e.attrs {
+		if e.attrs[i].key == k {
+			e.attrs[i].val = v
 			return
 		}
 	}
-	ch.attrs = append(ch.attrs, attr{key: k, val: v})
+	e.attrs = append(e.attrs, attr{key: k, val: v})
 }
 
 // Delete removes the attribute from ch. Safe for concurrent use.
 func (k *AttrKey[T]) Delete(ch *Channel) {
-	ch.attrMu.Lock()
-	defer ch.attrMu.Unlock()
-	for i := range ch.attrs {
-		if ch.attrs[i].key == k {
-			ch.attrs = append(ch.attrs[:i], ch.attrs[i+1:]...)
+	e := ch.ext.Load()
+	if e == nil {
+		return
+	}
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	for i := range e.attrs {
+		if e.attrs[i].key == k {
+			e.attrs = append(e.attrs[:i], e.attrs[i+1:]...)
 			return
 		}
 	}

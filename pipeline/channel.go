@@ -113,7 +113,6 @@ type Channel struct {
 	id   uint64
 	tr   Transport
 	loop EventLoop
-	sink Sink
 	cfg  *Config // shared by the channels of one server
 	p    Pipeline
 
@@ -123,18 +122,42 @@ type Channel struct {
 	writable atomic.Bool
 
 	// loop-only state
-	closing       bool
-	closed        bool
-	polling       bool
-	notified      bool  // writability last reported to handlers
-	closeDeadline int64 // unix nanoseconds
+	closing  bool
+	closed   bool
+	polling  bool
+	notified bool // writability last reported to handlers
 
-	mu   sync.Mutex
-	ops  *opQueue // made on the first off-loop submit (idle channels skip it)
-	done chan struct{}
+	mu  sync.Mutex // guards ext's creation and its ops, done and attrs
+	ext atomic.Pointer[channelExt]
+}
 
-	attrMu sync.Mutex
-	attrs  []attr
+// channelExt holds what few channels use, allocated on first use: an idle
+// connection has no attributes, no off-loop queue, no Done channel and no
+// close under way, and its Channel stays small (see TestChannelSize).
+type channelExt struct {
+	sink          Sink          // set at creation (a test channel)
+	ops           opQueue       // off-loop submits
+	done          chan struct{} // Done
+	attrs         []attr        // AttrKey
+	closeDeadline int64         // a graceful close's limit, unix nanoseconds (loop-only)
+}
+
+// extLocked returns the channel's extension, making it; ch.mu is held.
+func (ch *Channel) extLocked() *channelExt {
+	e := ch.ext.Load()
+	if e == nil {
+		e = &channelExt{}
+		ch.ext.Store(e)
+	}
+	return e
+}
+
+// sink returns the transport's Sink, or nil.
+func (ch *Channel) sink() Sink {
+	if e := ch.ext.Load(); e != nil {
+		return e.sink
+	}
+	return nil
 }
 
 // opQueue holds what other goroutines asked of a channel, until its loop
@@ -166,7 +189,9 @@ func NewChannelShared(tr Transport, cfg *Config) *Channel {
 		loop: tr.EventLoop(),
 		cfg:  cfg,
 	}
-	ch.sink, _ = tr.(Sink)
+	if sink, ok := tr.(Sink); ok {
+		ch.extLocked().sink = sink // not shared yet
+	}
 	ch.writable.Store(true)
 	ch.notified = true
 	ch.p.init(ch)
@@ -213,13 +238,14 @@ func (ch *Channel) IsWritable() bool { return ch.writable.Load() }
 func (ch *Channel) Done() <-chan struct{} {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	if ch.done == nil {
-		ch.done = make(chan struct{})
+	e := ch.extLocked()
+	if e.done == nil {
+		e.done = make(chan struct{})
 		if ch.closed { // Deactivate sets closed under mu too
-			close(ch.done)
+			close(e.done)
 		}
 	}
-	return ch.done
+	return e.done
 }
 
 func (ch *Channel) String() string {
@@ -310,10 +336,9 @@ type op struct {
 
 func (ch *Channel) submit(o op) {
 	ch.mu.Lock()
-	q := ch.ops
-	if q == nil {
-		q = &opQueue{run: ch.runOps}
-		ch.ops = q
+	q := &ch.extLocked().ops
+	if q.run == nil {
+		q.run = ch.runOps
 	}
 	q.ops = append(q.ops, o)
 	sched := !q.scheduled
@@ -327,7 +352,7 @@ func (ch *Channel) submit(o op) {
 
 func (ch *Channel) runOps() {
 	ch.mu.Lock()
-	q := ch.ops
+	q := &ch.ext.Load().ops
 	ops := q.ops
 	q.ops = q.spare[:0]
 	q.spare = nil
@@ -418,7 +443,10 @@ func (ch *Channel) Deactivate(cause error) {
 	}
 	ch.mu.Lock()
 	ch.closed = true
-	done := ch.done
+	var done chan struct{}
+	if e := ch.ext.Load(); e != nil {
+		done = e.done
+	}
 	ch.mu.Unlock()
 	ch.active.Store(false)
 	ch.writable.Store(false)
@@ -486,7 +514,9 @@ func (ch *Channel) closeGracefully() {
 		return
 	}
 	ch.closing = true
-	ch.closeDeadline = ch.loop.Now().Add(ch.cfg.CloseTimeout).UnixNano()
+	ch.mu.Lock()
+	ch.extLocked().closeDeadline = ch.loop.Now().Add(ch.cfg.CloseTimeout).UnixNano()
+	ch.mu.Unlock()
 	ch.tr.Flush()
 	if ch.tr.Pending() == 0 {
 		ch.tr.Close()
@@ -512,7 +542,7 @@ func (ch *Channel) UpdateWritability() {
 	}
 	pending := ch.tr.Pending()
 	if ch.closing {
-		if pending == 0 || ch.loop.Now().UnixNano() >= ch.closeDeadline {
+		if pending == 0 || ch.loop.Now().UnixNano() >= ch.ext.Load().closeDeadline {
 			ch.tr.Close()
 			return
 		}

@@ -26,7 +26,7 @@ func (p *Pipeline) init(ch *Channel) {
 	p.head = Context{name: "head", p: p, mask: maskOutbound}
 	h := headHandler{ch: ch}
 	p.head.handler = h
-	p.head.write, p.head.flush = h, h
+	p.head.write = h
 	p.tail = Context{name: "tail", p: p, mask: maskInbound}
 	t := tailHandler{ch: ch}
 	p.tail.handler = t
@@ -268,7 +268,7 @@ func (h headHandler) HandleClose(_ *Context)          { h.ch.closeGracefully() }
 type tailHandler struct{ ch *Channel }
 
 func (t tailHandler) HandleRead(_ *Context, msg any) {
-	if s := t.ch.sink; s != nil {
+	if s := t.ch.sink(); s != nil {
 		s.TailRead(msg)
 		return
 	}
@@ -290,13 +290,13 @@ func (t tailHandler) HandleUserEvent(_ *Context, ev any) {
 		// Nobody took the shutdown: close the channel gracefully.
 		t.ch.closeGracefully()
 	}
-	if s := t.ch.sink; s != nil {
+	if s := t.ch.sink(); s != nil {
 		s.TailUserEvent(ev)
 	}
 }
 
 func (t tailHandler) HandleError(_ *Context, err error) {
-	if s := t.ch.sink; s != nil {
+	if s := t.ch.sink(); s != nil {
 		s.TailError(err)
 		return
 	}

@@ -86,14 +86,26 @@ func (*CloseError) PeerFault() {}
 // answered with a close frame 1002. After a close frame has been sent or
 // received, further input is discarded.
 type Codec struct {
-	*codec.Decoder
-	cfg Config
-	st  step
+	codec.Decoder
+	cfg  Config
+	st   step
+	recv Receiver
 
-	ctx           *pipeline.Context
 	closeSent     bool
 	closeReceived bool
 	timer         pipeline.Timer
+}
+
+// Receiver takes what a Codec would otherwise fire to the next handler:
+// its messages and its events (PingReceived, PongReceived, CloseReceived,
+// and the *CloseError of a failure, which the Decoder also fires on as an
+// error). A fused connection (the WebSocket preset's, when no handler sits
+// between the codec and the application) is the codec's Receiver, so a
+// message reaches the application with no pipeline hop. Its methods run
+// on the channel's loop, from the codec's context.
+type Receiver interface {
+	ReceiveMessage(ctx *pipeline.Context, m *Message)
+	ReceiveEvent(ctx *pipeline.Context, ev any)
 }
 
 var (
@@ -103,15 +115,44 @@ var (
 
 // New returns a codec for one channel.
 func New(cfg Config) *Codec {
+	c := &Codec{}
+	c.Init(cfg, nil)
+	return c
+}
+
+// Init prepares a Codec embedded by value in a larger handler (a fused
+// connection keeps codec, keepalive and application state in one
+// allocation). recv, when not nil, takes the messages and events the
+// codec would fire to the next handler. Call it once, before the handler
+// is added; do not copy the Codec afterwards.
+func (c *Codec) Init(cfg Config, recv Receiver) {
 	cfg.normalize()
-	c := &Codec{cfg: cfg}
+	c.cfg, c.recv = cfg, recv
 	c.st.c = c
 	if cfg.Deflate != nil {
 		c.st.inflate = newInflater(cfg.Deflate, cfg.Client)
 		c.st.deflate = newDeflater(cfg.Deflate, cfg.Client)
 	}
-	c.Decoder = codec.NewDecoder(&c.st)
-	return c
+	c.Decoder.Init(&c.st)
+}
+
+// fireMessage hands a whole message to the receiver, or to the next
+// handler.
+func (c *Codec) fireMessage(ctx *pipeline.Context, m *Message) {
+	if c.recv != nil {
+		c.recv.ReceiveMessage(ctx, m)
+		return
+	}
+	ctx.FireRead(m)
+}
+
+// fireEvent hands an event to the receiver, or to the next handler.
+func (c *Codec) fireEvent(ctx *pipeline.Context, ev any) {
+	if c.recv != nil {
+		c.recv.ReceiveEvent(ctx, ev)
+		return
+	}
+	ctx.FireUserEvent(ev)
 }
 
 // step is the frame parser.
@@ -135,7 +176,6 @@ type step struct {
 
 func (s *step) Decode(ctx *pipeline.Context, in []byte) (int, error) {
 	c := s.c
-	c.ctx = ctx
 	if c.closeReceived || s.failedDone {
 		return len(in), nil
 	}
@@ -234,9 +274,9 @@ func (s *step) Decode(ctx *pipeline.Context, in []byte) (int, error) {
 	switch h.OpCode {
 	case ws.OpPing:
 		c.writeControl(ctx, ws.OpPong, payload)
-		ctx.FireUserEvent(PingReceived{Payload: payload})
+		c.fireEvent(ctx, PingReceived{Payload: payload})
 	case ws.OpPong:
-		ctx.FireUserEvent(PongReceived{Payload: payload})
+		c.fireEvent(ctx, PongReceived{Payload: payload})
 	case ws.OpClose:
 		return s.closeFrame(ctx, payload, total)
 	default:
@@ -276,7 +316,7 @@ func (s *step) data(ctx *pipeline.Context, h ws.Header, rsv1 bool, payload []byt
 			return err
 		}
 		s.msg = Message{Op: s.msgOp, Data: payload, live: true}
-		ctx.FireRead(&s.msg)
+		s.c.fireMessage(ctx, &s.msg)
 		s.msg.live = false
 		return nil
 	}
@@ -311,7 +351,7 @@ func (s *step) data(ctx *pipeline.Context, h ws.Header, rsv1 bool, payload []byt
 		return err
 	}
 	s.msg = Message{Op: s.msgOp, Data: data, live: true}
-	ctx.FireRead(&s.msg)
+	s.c.fireMessage(ctx, &s.msg)
 	s.msg.live = false
 	if s.compressed {
 		s.inflate.release() // handled: an idle connection keeps no inflated message
@@ -345,7 +385,7 @@ func (s *step) closeFrame(ctx *pipeline.Context, payload []byte, total int) (int
 		}
 	}
 	c.closeReceived = true
-	ctx.FireUserEvent(CloseReceived{Code: code, Reason: reason})
+	c.fireEvent(ctx, CloseReceived{Code: code, Reason: reason})
 	if !c.closeSent {
 		c.closeSent = true
 		if code == ws.StatusNoStatusRcvd {
@@ -372,7 +412,11 @@ func (s *step) fail(ctx *pipeline.Context, code ws.StatusCode, reason string) (i
 	}
 	s.failedDone = true
 	ctx.Close()
-	return 0, &CloseError{Code: code, Reason: reason}
+	err := &CloseError{Code: code, Reason: reason}
+	if c.recv != nil {
+		c.recv.ReceiveEvent(ctx, err)
+	}
+	return 0, err
 }
 
 func closePayload(code ws.StatusCode, reason string) []byte {
@@ -401,7 +445,6 @@ func (c *Codec) writeControl(ctx *pipeline.Context, op ws.OpCode, payload []byte
 
 // HandleWrite frames outbound messages.
 func (c *Codec) HandleWrite(ctx *pipeline.Context, msg any) {
-	c.ctx = ctx
 	switch m := msg.(type) {
 	case *Message:
 		if c.closeSent {

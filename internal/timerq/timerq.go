@@ -23,21 +23,43 @@ const (
 	stateStopped
 )
 
+// Task is what a timer runs. A handler that embeds a Timer as a reusable
+// record (see Init and Queue.Reset) is its own Task, so arming it again
+// allocates nothing.
+type Task interface{ RunTask() }
+
+// funcTask runs a function: a func value fits an interface's data word,
+// so converting one allocates nothing.
+type funcTask func()
+
+func (f funcTask) RunTask() { f() }
+
 // Timer is one scheduled task.
 type Timer struct {
 	when  int64 // deadline in the owner's clock, nanoseconds
 	seq   uint64
 	index int // position in the heap; -1 when not queued
 	state atomic.Int32
-	fn    func()
+	task  Task
 	q     atomic.Pointer[Queue] // set by Push; read by Stop on any goroutine
 }
 
 // New returns a timer that runs fn at when (nanoseconds on the owner's
 // clock). It is not queued until Push.
 func New(when int64, fn func()) *Timer {
-	return &Timer{when: when, fn: fn, index: -1}
+	return &Timer{when: when, task: funcTask(fn), index: -1}
 }
+
+// Init prepares a Timer embedded in a larger struct as a reusable record
+// that runs task each time it fires: arm it with Queue.Reset and cancel
+// it with Queue.Cancel, both on the owner goroutine only.
+func (t *Timer) Init(task Task) {
+	t.task, t.index = task, -1
+	t.state.Store(stateStopped)
+}
+
+// Armed reports whether the record waits in a queue. Owner goroutine only.
+func (t *Timer) Armed() bool { return t.index >= 0 }
 
 // When returns the deadline the timer was created with.
 func (t *Timer) When() int64 { return t.when }
@@ -131,7 +153,36 @@ func (q *Queue) PopDue(now int64) *Timer {
 }
 
 // Run runs the timer's task.
-func (t *Timer) Run() { t.fn() }
+func (t *Timer) Run() { t.task.RunTask() }
+
+// Reset (re)arms the record t (see Timer.Init) for when: a queued record
+// moves to its new place, an idle one is queued again. Owner goroutine
+// only; nothing is allocated once the heap has room.
+func (q *Queue) Reset(t *Timer, when int64) {
+	q.seq++
+	t.when, t.seq = when, q.seq
+	if t.index >= 0 { // records are only ever cancelled on the owner (Cancel)
+		t.state.Store(statePending)
+		if !q.down(t.index) {
+			q.up(t.index)
+		}
+		return
+	}
+	t.state.Store(statePending)
+	t.q.Store(q)
+	t.index = len(q.h)
+	q.h = append(q.h, t)
+	q.up(t.index)
+}
+
+// Cancel takes the record t out of the queue (a no-op when it is not
+// queued). Owner goroutine only.
+func (q *Queue) Cancel(t *Timer) {
+	if t.index >= 0 {
+		q.remove(t.index)
+	}
+	t.state.Store(stateStopped)
+}
 
 func (q *Queue) compact() {
 	live := q.h[:0]

@@ -148,3 +148,48 @@ func BenchmarkPushStop(b *testing.B) {
 		tm.Stop()
 	}
 }
+
+type countTask struct {
+	n int
+	q *Queue
+	t Timer
+}
+
+func (c *countTask) RunTask() { c.n++ }
+
+func TestRecordResetAndCancel(t *testing.T) {
+	q := newQueue()
+	others := []*Timer{New(15, func() {}), New(25, func() {})}
+	for _, o := range others {
+		q.Push(o)
+	}
+	r := &countTask{q: q}
+	r.t.Init(r)
+	if r.t.Armed() {
+		t.Fatal("a fresh record is armed")
+	}
+	q.Reset(&r.t, 30)
+	q.Reset(&r.t, 10) // moves up, stays one entry
+	if q.Len() != 3 {
+		t.Fatalf("Len = %d after two resets, want 3", q.Len())
+	}
+	if got := drain(q, 12); !slices.Equal(got, []int64{10}) || r.n != 1 {
+		t.Fatalf("fired %v (record ran %d times), want [10] once", got, r.n)
+	}
+	if r.t.Armed() {
+		t.Fatal("a fired record is still armed")
+	}
+	q.Reset(&r.t, 20) // re-armed after firing
+	q.Reset(&r.t, 40) // moves down
+	if got := drain(q, 30); !slices.Equal(got, []int64{15, 25}) || r.n != 1 {
+		t.Fatalf("fired %v (record ran %d times), want [15 25] and the record not yet", got, r.n)
+	}
+	q.Cancel(&r.t)
+	q.Cancel(&r.t) // twice is harmless
+	if got := drain(q, 100); len(got) != 0 || r.n != 1 || q.Len() != 0 {
+		t.Fatalf("after Cancel fired %v, ran %d, Len %d", got, r.n, q.Len())
+	}
+	if a := testing.AllocsPerRun(100, func() { q.Reset(&r.t, 50); q.Cancel(&r.t) }); a != 0 {
+		t.Fatalf("re-arming a record allocates %.1f times", a)
+	}
+}

@@ -74,6 +74,16 @@ func (l *Loop) Schedule(delay time.Duration, task func()) pipeline.Timer {
 	return t
 }
 
+// ArmTimer (re)queues a pipeline.Deadline's record on the fake clock. On
+// the test goroutine only.
+func (l *Loop) ArmTimer(t *timerq.Timer, delay time.Duration) {
+	l.timers.Reset(t, l.now+int64(delay))
+}
+
+// CancelTimer takes a pipeline.Deadline's record out of the queue. On the
+// test goroutine only.
+func (l *Loop) CancelTimer(t *timerq.Timer) { l.timers.Cancel(t) }
+
 type lateTimer struct {
 	mu      sync.Mutex
 	t       *timerq.Timer

@@ -169,7 +169,7 @@ func (d *dialer) dial(ctx context.Context, rd *redialer) (*Conn, *upgrade.Client
 				return err
 			}
 		}
-		a := &adapter{h: d.handler, dial: rd, opened: func(c *Conn, hs *upgrade.ClientHandshake) { res <- dialResult{c: c, hs: hs} }}
+		a := &adapter{app: app{h: d.handler}, dial: rd, opened: func(c *Conn, hs *upgrade.ClientHandshake) { res <- dialResult{c: c, hs: hs} }}
 		a.Inbound = pipeline.InboundOf[*wsframe.Message](a)
 		return p.AddLast(AppName, a)
 	}

@@ -159,8 +159,7 @@ const AppName = "app"
 type Server struct {
 	*bootstrap.Server
 	cfg   Config
-	mu    sync.Mutex
-	conns map[*Conn]struct{}
+	conns atomic.Int64
 }
 
 // New validates the configuration and builds the server (not yet
@@ -175,24 +174,33 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{cfg: cfg, conns: map[*Conn]struct{}{}}
+	s := &Server{cfg: cfg}
 	r := router.New()
 	for pattern, h := range cfg.Routes {
 		up := cfg.Upgrade
 		up.HTTPCodec, up.Remove = http1.CodecName, upgrade.DefaultRemove
 		h := h
-		up.Install = func(p *pipeline.Pipeline, hs *upgrade.Handshake) error {
-			if err := p.AddAfter(wsframe.Name, keepalive.Name, keepalive.New(keepalive.Config{PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout})); err != nil {
-				return err
+		ka := &keepalive.Config{PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout}
+		ka.Normalize()
+		if cfg.Handlers == nil {
+			// Nothing between the codec and the application: one fused
+			// handler in the codec's slot (see fusedConn).
+			up.NewCodec = func(fc wsframe.Config, hs *upgrade.Handshake) any {
+				return newFusedConn(s, h, ka, fc, hs)
 			}
-			if cfg.Handlers != nil {
+		} else {
+			up.Install = func(p *pipeline.Pipeline, hs *upgrade.Handshake) error {
+				k := keepalive.New(*ka)
+				if err := p.AddAfter(wsframe.Name, keepalive.Name, k); err != nil {
+					return err
+				}
 				if err := cfg.Handlers(p, hs); err != nil {
 					return err
 				}
+				a := &adapter{app: app{s: s, h: h}}
+				a.Inbound = pipeline.InboundOf[*wsframe.Message](a)
+				return p.AddLast(AppName, a)
 			}
-			a := &adapter{s: s, h: h}
-			a.Inbound = pipeline.InboundOf[*wsframe.Message](a)
-			return p.AddLast(AppName, a)
 		}
 		if err := r.Handle("GET", pattern, upgrade.New(up)); err != nil {
 			return nil, err
@@ -223,11 +231,7 @@ func New(cfg Config) (*Server, error) {
 
 // Conns returns the number of open WebSocket connections. Safe for
 // concurrent use.
-func (s *Server) Conns() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.conns)
-}
+func (s *Server) Conns() int { return int(s.conns.Load()) }
 
 // Conn is one WebSocket connection.
 //
@@ -328,14 +332,48 @@ func (c *Conn) Close(code StatusCode, reason string) {
 // high water mark (a slow reader is not).
 func (c *Conn) IsWritable() bool { return c.ch.IsWritable() }
 
-// adapter turns pipeline events into Handler calls.
-type adapter struct {
-	pipeline.Inbound[*wsframe.Message]
+// app is what turns connection events into Handler calls, shared by the
+// fused connection and the general chain's adapter. Loop-only.
+type app struct {
 	s      *Server // nil on a client
 	h      Handler
-	c      *Conn
 	code   StatusCode
 	reason string
+}
+
+// open runs OnOpen for the server's connection c.
+func (a *app) open(c *Conn) {
+	a.code = StatusAbnormalClosure
+	if a.s != nil {
+		a.s.conns.Add(1)
+	}
+	a.h.OnOpen(c)
+}
+
+// message runs OnMessage; a write of the message's own text back from
+// OnMessage is not validated again (c.in).
+func (a *app) message(c *Conn, m *wsframe.Message) {
+	c.in = m
+	a.h.OnMessage(c, m.Op, m.Data)
+	c.in = nil
+}
+
+// closed runs OnClose once the connection has gone.
+func (a *app) closed(c *Conn) {
+	c.closed.Store(true)
+	if a.s != nil {
+		a.s.conns.Add(-1)
+	}
+	a.h.OnClose(c, a.code, a.reason)
+}
+
+// adapter is the application's handler in the general chain (when
+// Config.Handlers puts handlers between the codec and the application,
+// and on a client): it turns pipeline events into Handler calls.
+type adapter struct {
+	pipeline.Inbound[*wsframe.Message]
+	app
+	c      *Conn
 	opened func(c *Conn, hs *upgrade.ClientHandshake) // a client's: Dial's answer
 	dial   *redialer
 }
@@ -344,11 +382,7 @@ func (a *adapter) HandleUserEvent(ctx *pipeline.Context, ev any) {
 	switch e := ev.(type) {
 	case *upgrade.Handshake:
 		a.c = &Conn{ch: ctx.Channel(), hs: e}
-		a.code = StatusAbnormalClosure
-		a.s.mu.Lock()
-		a.s.conns[a.c] = struct{}{}
-		a.s.mu.Unlock()
-		a.h.OnOpen(a.c)
+		a.open(a.c)
 		return
 	case *upgrade.ClientHandshake:
 		a.c = &Conn{ch: ctx.Channel(), sub: e.Subprotocol, dial: a.dial}
@@ -375,30 +409,23 @@ func (a *adapter) HandleMessage(ctx *pipeline.Context, m *wsframe.Message) {
 		ctx.FireRead(m)
 		return
 	}
-	a.c.in = m
-	a.h.OnMessage(a.c, m.Op, m.Data)
-	a.c.in = nil
+	a.message(a.c, m)
 }
 
+// HandleError notes the close code of a failure the codec sent and passes
+// the error on: the tail counts it as the peer's fault and logs it at
+// debug level, as for a fused connection.
 func (a *adapter) HandleError(ctx *pipeline.Context, err error) {
 	var ce *wsframe.CloseError
 	if errors.As(err, &ce) {
 		a.code, a.reason = ce.Code, ce.Reason
-		ctx.Channel().Logger().Debug("websocket: protocol error", "code", ce.Code, "reason", ce.Reason, "remote", ctx.Channel().RemoteAddr())
-		return
 	}
 	ctx.FireError(err)
 }
 
 func (a *adapter) HandleInactive(ctx *pipeline.Context) {
 	if a.c != nil {
-		a.c.closed.Store(true)
-		if a.s != nil {
-			a.s.mu.Lock()
-			delete(a.s.conns, a.c)
-			a.s.mu.Unlock()
-		}
-		a.h.OnClose(a.c, a.code, a.reason)
+		a.closed(a.c)
 		if a.dial != nil {
 			a.dial.lost()
 		}

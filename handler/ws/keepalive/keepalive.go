@@ -26,19 +26,6 @@ type Timeout struct{ Silent time.Duration }
 // Pong is the user event fired when a pong answers our ping.
 type Pong struct{ RTT time.Duration }
 
-// Handler is the keepalive handler. It runs one timer at a time: at the
-// end of the silence allowed, or, while a ping waits, at its deadline (64
-// bytes and one timer per idle connection).
-type Handler struct {
-	interval, timeout time.Duration
-
-	ctx      *pipeline.Context
-	lastSeen int64 // loop clock, unix nanoseconds
-	sentAt   int64
-	waiting  bool
-	timer    pipeline.Timer
-}
-
 // Config configures a Handler; zero durations mean the defaults.
 type Config struct {
 	// PingInterval is how long the connection may stay silent before a
@@ -49,121 +36,188 @@ type Config struct {
 	PongTimeout time.Duration
 }
 
-// New returns a handler for one channel.
-func New(cfg Config) *Handler {
-	if cfg.PingInterval <= 0 {
-		cfg.PingInterval = DefaultPingInterval
+// Normalize fills in the defaults.
+func (c *Config) Normalize() {
+	if c.PingInterval <= 0 {
+		c.PingInterval = DefaultPingInterval
 	}
-	if cfg.PongTimeout <= 0 {
-		cfg.PongTimeout = DefaultPongTimeout
-	}
-	return &Handler{interval: cfg.PingInterval, timeout: cfg.PongTimeout}
-}
-
-// HandlerAdded starts the timer when the channel is active (the handler
-// is added after the upgrade); otherwise HandleActive does.
-func (h *Handler) HandlerAdded(ctx *pipeline.Context) {
-	h.ctx = ctx
-	if ctx.Channel().IsActive() {
-		h.arm(ctx)
+	if c.PongTimeout <= 0 {
+		c.PongTimeout = DefaultPongTimeout
 	}
 }
 
-// HandleActive starts the timer of a handler added before the channel
-// became active (a client's initializer, say).
-func (h *Handler) HandleActive(ctx *pipeline.Context) {
-	if h.timer == nil {
-		h.arm(ctx)
+// State is the keepalive bookkeeping of one connection without a pipeline
+// slot of its own: the Handler wraps it, and a fused connection (the
+// WebSocket preset's, where codec, keepalive and application are one
+// handler) embeds it. It runs one pipeline.Deadline, embedded too: at the
+// end of the silence allowed, or, while a ping waits, at its deadline.
+// Nothing is allocated after Start.
+//
+// # Concurrency
+//
+// Every method runs on the connection's loop.
+type State struct {
+	cfg      *Config // normalized; shared by the connections of a route
+	lastSeen int64   // loop clock, unix nanoseconds
+	sentAt   int64
+	waiting  bool
+	started  bool
+	dl       pipeline.Deadline
+}
+
+// Init sets the normalized configuration (shared, not copied) and the
+// task the deadline runs: the embedding handler, whose RunTask calls Tick.
+func (s *State) Init(cfg *Config, task pipeline.DeadlineTask) {
+	s.cfg = cfg
+	s.dl.Init(task)
+}
+
+// Start arms the deadline (the connection has become active). A second
+// Start does nothing.
+func (s *State) Start(loop pipeline.EventLoop) {
+	if s.started {
+		return
 	}
-	ctx.FireActive()
+	s.started = true
+	s.lastSeen = loop.Now().UnixNano()
+	s.dl.Arm(loop, s.cfg.PingInterval)
 }
 
-func (h *Handler) arm(ctx *pipeline.Context) {
-	h.lastSeen = ctx.EventLoop().Now().UnixNano()
-	h.timer = ctx.EventLoop().Schedule(h.interval, h.tick)
-}
+// Started reports whether Start has run.
+func (s *State) Started() bool { return s.started }
 
-// HandlerRemoved stops the timer.
-func (h *Handler) HandlerRemoved(*pipeline.Context) { h.stop() }
-
-// HandleInactive stops the timer.
-func (h *Handler) HandleInactive(ctx *pipeline.Context) {
-	h.stop()
-	ctx.FireInactive()
-}
-
-func (h *Handler) stop() {
-	if h.timer != nil {
-		h.timer.Stop()
+// Stop cancels the deadline.
+func (s *State) Stop(loop pipeline.EventLoop) {
+	if s.started {
+		s.dl.Stop(loop)
 	}
 }
 
-// alive notes a sign of life. A waiting ping is answered: the timer moves
-// from the ping's deadline to the end of the next silence.
-func (h *Handler) alive() {
-	loop := h.ctx.EventLoop()
-	h.lastSeen = loop.Now().UnixNano()
-	if h.waiting {
-		h.waiting = false
-		h.timer.Stop()
-		h.timer = loop.Schedule(h.interval, h.tick)
+// Seen notes a sign of life (a read). A waiting ping counts as answered:
+// the deadline moves from the ping's to the end of the next silence.
+func (s *State) Seen(loop pipeline.EventLoop) {
+	s.lastSeen = loop.Now().UnixNano()
+	if s.waiting {
+		s.waiting = false
+		s.dl.Arm(loop, s.cfg.PingInterval)
 	}
 }
 
-// HandleReadComplete counts every read as a sign of life: once a read,
-// not once a message (the handler stays out of the per-message path), and
-// also a read that brought only part of a large frame.
-func (h *Handler) HandleReadComplete(ctx *pipeline.Context) {
-	h.alive()
-	ctx.FireReadComplete()
+// Pong notes a pong; answered is true when it answered our ping, with the
+// round trip.
+func (s *State) Pong(loop pipeline.EventLoop) (rtt time.Duration, answered bool) {
+	answered = s.waiting
+	s.Seen(loop)
+	return time.Duration(s.lastSeen - s.sentAt), answered
 }
 
-// HandleUserEvent counts pings and pongs.
-func (h *Handler) HandleUserEvent(ctx *pipeline.Context, ev any) {
-	switch ev.(type) {
-	case wsframe.PongReceived:
-		waited := h.waiting
-		h.alive()
-		if waited {
-			ctx.FireUserEvent(ev)
-			ctx.FireUserEvent(Pong{RTT: time.Duration(h.lastSeen - h.sentAt)})
-			return
-		}
-	case wsframe.PingReceived:
-		h.alive()
-	}
-	ctx.FireUserEvent(ev)
-}
-
-func (h *Handler) tick() {
-	ctx := h.ctx
+// Tick runs when the deadline fires: it sends a ping after a silence of
+// PingInterval, and fires Timeout, sends close 1001 and closes when the
+// ping went unanswered for PongTimeout. Outbound frames go to w (the frame
+// codec of a fused connection) from ctx, or, with w nil, from ctx towards
+// the head.
+func (s *State) Tick(ctx *pipeline.Context, w pipeline.WriteHandler) {
 	if !ctx.Channel().IsActive() || ctx.IsRemoved() {
 		return
 	}
 	loop := ctx.EventLoop()
 	now := loop.Now().UnixNano()
-	if h.waiting {
-		if left := time.Duration(h.sentAt + int64(h.timeout) - now); left > 0 {
-			h.timer = loop.Schedule(left, h.tick)
+	if s.waiting {
+		if left := time.Duration(s.sentAt + int64(s.cfg.PongTimeout) - now); left > 0 {
+			s.dl.Arm(loop, left)
 			return
 		}
-		h.expire(now)
+		ctx.FireUserEvent(Timeout{Silent: time.Duration(now - s.lastSeen)})
+		s.write(ctx, w, wsframe.Close{Code: ws.StatusGoingAway, Reason: "ping timeout"})
+		ctx.Close()
 		return
 	}
-	if idle := time.Duration(now - h.lastSeen); idle < h.interval {
-		h.timer = loop.Schedule(h.interval-idle, h.tick)
+	if idle := time.Duration(now - s.lastSeen); idle < s.cfg.PingInterval {
+		s.dl.Arm(loop, s.cfg.PingInterval-idle)
 		return
 	}
-	h.waiting, h.sentAt = true, now
+	s.waiting, s.sentAt = true, now
 	var payload [8]byte
 	binary.BigEndian.PutUint64(payload[:], uint64(now))
-	ctx.WriteAndFlush(wsframe.Ping{Payload: payload[:]})
-	h.timer = loop.Schedule(h.timeout, h.tick)
+	s.write(ctx, w, wsframe.Ping{Payload: payload[:]})
+	s.dl.Arm(loop, s.cfg.PongTimeout)
 }
 
-func (h *Handler) expire(now int64) {
-	ctx := h.ctx
-	ctx.FireUserEvent(Timeout{Silent: time.Duration(now - h.lastSeen)})
-	ctx.WriteAndFlush(wsframe.Close{Code: ws.StatusGoingAway, Reason: "ping timeout"})
-	ctx.Close()
+func (s *State) write(ctx *pipeline.Context, w pipeline.WriteHandler, msg any) {
+	if w == nil {
+		ctx.WriteAndFlush(msg)
+		return
+	}
+	w.HandleWrite(ctx, msg)
+	ctx.Flush()
+}
+
+// Handler is the keepalive handler: State in a pipeline slot of its own,
+// after the frame codec. It counts every read, ping and pong as a sign of
+// life, once a read and not once a message (the handler stays out of the
+// per-message path).
+type Handler struct {
+	State
+	cfg Config
+	ctx *pipeline.Context
+}
+
+// New returns a handler for one channel.
+func New(cfg Config) *Handler {
+	cfg.Normalize()
+	h := &Handler{cfg: cfg}
+	h.State.Init(&h.cfg, h)
+	return h
+}
+
+// RunTask is the deadline's task (on the loop).
+func (h *Handler) RunTask() { h.State.Tick(h.ctx, nil) }
+
+// HandlerAdded starts the deadline when the channel is active (the
+// handler is added after the upgrade); otherwise HandleActive does.
+func (h *Handler) HandlerAdded(ctx *pipeline.Context) {
+	h.ctx = ctx
+	if ctx.Channel().IsActive() {
+		h.Start(ctx.EventLoop())
+	}
+}
+
+// HandleActive starts the deadline of a handler added before the channel
+// became active (a client's initializer, say).
+func (h *Handler) HandleActive(ctx *pipeline.Context) {
+	h.Start(ctx.EventLoop())
+	ctx.FireActive()
+}
+
+// HandlerRemoved stops the deadline.
+func (h *Handler) HandlerRemoved(ctx *pipeline.Context) { h.Stop(ctx.EventLoop()) }
+
+// HandleInactive stops the deadline.
+func (h *Handler) HandleInactive(ctx *pipeline.Context) {
+	h.Stop(ctx.EventLoop())
+	ctx.FireInactive()
+}
+
+// HandleReadComplete counts a read as a sign of life (also a read that
+// brought only part of a large frame).
+func (h *Handler) HandleReadComplete(ctx *pipeline.Context) {
+	h.Seen(ctx.EventLoop())
+	ctx.FireReadComplete()
+}
+
+// HandleUserEvent counts pings and pongs; a pong that answers our ping is
+// followed by a Pong event with the round trip.
+func (h *Handler) HandleUserEvent(ctx *pipeline.Context, ev any) {
+	switch ev.(type) {
+	case wsframe.PongReceived:
+		rtt, answered := h.Pong(ctx.EventLoop())
+		ctx.FireUserEvent(ev)
+		if answered {
+			ctx.FireUserEvent(Pong{RTT: rtt})
+		}
+		return
+	case wsframe.PingReceived:
+		h.Seen(ctx.EventLoop())
+	}
+	ctx.FireUserEvent(ev)
 }

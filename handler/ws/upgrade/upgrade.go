@@ -53,6 +53,12 @@ type Config struct {
 	// OnRefused, when set, is called for every refused upgrade (metrics
 	// count handshake failures by reason).
 	OnRefused func(status int, reason string)
+	// NewCodec, when set, makes the handler put in the frame codec's slot
+	// (wsframe.Name) in place of wsframe.New(cfg): a handler that embeds a
+	// wsframe.Codec initialized with cfg (the WebSocket preset's fused
+	// connection, which is codec, keepalive and application in one).
+	// Install still runs after it. It runs on the loop.
+	NewCodec func(cfg wsframe.Config, hs *Handshake) any
 	// Install adds the WebSocket handlers after the frame codec (it may
 	// return an error to fail the connection).
 	Install func(p *pipeline.Pipeline, hs *Handshake) error
@@ -283,7 +289,13 @@ func upgrade(cfg *Config, ctx *pipeline.Context, req *http1.Request) {
 			_, _ = p.Remove(name)
 		}
 	}
-	if _, err := p.Replace(cfg.HTTPCodec, wsframe.Name, wsframe.New(frameCfg)); err != nil {
+	var fc any
+	if cfg.NewCodec != nil {
+		fc = cfg.NewCodec(frameCfg, hs)
+	} else {
+		fc = wsframe.New(frameCfg)
+	}
+	if _, err := p.Replace(cfg.HTTPCodec, wsframe.Name, fc); err != nil {
 		ctx.Channel().Logger().Error("upgrade: cannot install the frame codec", "err", err)
 		ctx.Close()
 		return

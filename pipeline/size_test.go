@@ -1,0 +1,74 @@
+package pipeline
+
+import (
+	"net"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// An idle connection holds one Channel (with the head's and the tail's
+// contexts) and one context per handler: their sizes are a memory budget
+// (the allocator's size classes are 96 and 320 bytes). What few channels
+// use lives in channelExt, allocated on first use.
+func TestChannelSize(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("sizes are budgeted for 64-bit platforms")
+	}
+	if n := unsafe.Sizeof(Context{}); n > 96 {
+		t.Errorf("Context is %d bytes, budget 96", n)
+	}
+	if n := unsafe.Sizeof(Channel{}); n > 320 {
+		t.Errorf("Channel is %d bytes, budget 320", n)
+	}
+}
+
+// A channel that is only read and written, on its loop, never makes its
+// extension.
+func TestIdleChannelHasNoExtension(t *testing.T) {
+	tr := &sizeTransport{}
+	tr.loop = newSizeLoop()
+	ch := NewChannel(tr, Config{})
+	ch.Activate()
+	ch.Write([]byte("x"))
+	ch.Flush()
+	if tr.written != 1 || ch.ext.Load() != nil {
+		t.Fatalf("written %d; extension %v", tr.written, ch.ext.Load())
+	}
+	key := NewAttrKey[int]("n")
+	if _, ok := key.Get(ch); ok || ch.ext.Load() != nil {
+		t.Fatal("reading a missing attribute made the extension")
+	}
+	key.Set(ch, 7)
+	if v, ok := key.Get(ch); !ok || v != 7 || ch.ext.Load() == nil {
+		t.Fatalf("attribute %d %v after Set", v, ok)
+	}
+}
+
+// sizeLoop runs everything at once on the caller: enough for a channel
+// that is only written to.
+type sizeLoop struct{}
+
+func newSizeLoop() sizeLoop                           { return sizeLoop{} }
+func (sizeLoop) Execute(task func())                  { task() }
+func (sizeLoop) Schedule(time.Duration, func()) Timer { return nil }
+func (sizeLoop) InLoop() bool                         { return true }
+func (sizeLoop) Now() time.Time                       { return time.Time{} }
+
+type sizeTransport struct {
+	loop    EventLoop
+	written int
+}
+
+func (t *sizeTransport) EventLoop() EventLoop { return t.loop }
+func (t *sizeTransport) LocalAddr() net.Addr  { return nil }
+func (t *sizeTransport) RemoteAddr() net.Addr { return nil }
+func (t *sizeTransport) Write(msg any) error {
+	t.written++
+	Release(msg)
+	return nil
+}
+func (t *sizeTransport) Flush()       {}
+func (t *sizeTransport) Pending() int { return 0 }
+func (t *sizeTransport) Close()       {}
+func (t *sizeTransport) Wake()        {}

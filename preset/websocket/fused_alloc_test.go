@@ -1,0 +1,75 @@
+//go:build !race
+
+package websocket
+
+import (
+	"testing"
+
+	"github.com/gobwas/ws"
+
+	"github.com/gnetty/gnetty/codec/wsframe"
+	"github.com/gnetty/gnetty/handler/ws/keepalive"
+	"github.com/gnetty/gnetty/handler/ws/upgrade"
+	"github.com/gnetty/gnetty/pipeline"
+	"github.com/gnetty/gnetty/pipeline/pipelinetest"
+)
+
+// countWrites counts the frames that reach the head and drops them.
+type countWrites struct{ n *int }
+
+func (w countWrites) HandleWrite(_ *pipeline.Context, msg any) {
+	*w.n++
+	pipeline.Release(msg)
+}
+
+func maskedFrame(op ws.OpCode, payload []byte) []byte {
+	f := ws.MaskFrameInPlace(ws.NewFrame(op, true, append([]byte(nil), payload...)))
+	b, err := ws.CompileFrame(f)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// A message through a fused connection, echoed from OnMessage the way
+// the README teaches (WriteMessage), allocates nothing: read, unmask,
+// validate, OnMessage, frame the answer, write.
+func TestFusedEchoAllocatesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation test skipped with -short")
+	}
+	echo := Funcs{Message: func(c *Conn, typ MessageType, data []byte) { _ = c.WriteMessage(typ, data) }}
+	ka := &keepalive.Config{}
+	ka.Normalize()
+	f := newFusedConn(nil, echo, ka, wsframe.Config{}, &upgrade.Handshake{})
+	var written int
+	ch := pipelinetest.New(countWrites{&written}, f)
+	ch.Pipeline().FireUserEvent(&upgrade.Handshake{})
+	for _, m := range []struct {
+		op   ws.OpCode
+		data string
+	}{{ws.OpText, `{"type":"user","msg":"héllo"}`}, {ws.OpBinary, "\x00\x01\x02\xff"}} {
+		frame := maskedFrame(m.op, []byte(m.data))
+		buf := make([]byte, len(frame))
+		for range 10 {
+			copy(buf, frame)
+			ch.Receive(buf)
+		}
+		allocs := testing.AllocsPerRun(1000, func() {
+			copy(buf, frame) // the codec unmasks in place
+			if n := ch.Receive(buf); n != len(buf) {
+				t.Fatalf("consumed %d of %d", n, len(buf))
+			}
+		})
+		if written < 1000 {
+			t.Fatalf("%v message: %d answers written, want one a message", m.op, written)
+		}
+		written = 0
+		if allocs != 0 {
+			t.Fatalf("%v message: read -> OnMessage -> WriteMessage allocated %.2f times", m.op, allocs)
+		}
+	}
+	if err := ch.Finish(); err != nil {
+		t.Error(err)
+	}
+}
