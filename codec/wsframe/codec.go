@@ -161,13 +161,13 @@ type step struct {
 	fragmented bool
 	msgOp      ws.OpCode
 	compressed bool
+	failedDone bool
+	utf8       utf8Stream
 	msgLen     int
 	buf        []byte
-	utf8       utf8Stream
 	msg        Message
 	inflate    *inflater
 	deflate    *deflater
-	failedDone bool
 	// partial is how much of the frame at the head of the input has been
 	// unmasked and validated already: a text frame that turns invalid
 	// fails at the first bad byte, before the rest of it has arrived.

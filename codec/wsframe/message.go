@@ -12,8 +12,8 @@ import (
 // pointing into its buffers: valid only until the handler returns. Outbound,
 // write a *Message (AcquireMessage, or a literal) and the encoder frames it.
 type Message struct {
-	Op   ws.OpCode // ws.OpText or ws.OpBinary
 	Data []byte
+	Op   ws.OpCode // ws.OpText or ws.OpBinary
 
 	pooled bool
 	// live: an inbound message while its handlers run (the codec's, on

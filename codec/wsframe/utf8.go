@@ -43,8 +43,8 @@ func asciiPrefix(p []byte) int {
 // characters of each piece go through validUTF8, and only a character
 // that a cut splits is followed byte by byte.
 type utf8Stream struct {
-	need   int  // continuation bytes still expected
-	lo, hi byte // allowed range of the next continuation byte
+	need   uint8 // continuation bytes still expected
+	lo, hi byte  // allowed range of the next continuation byte
 }
 
 func (s *utf8Stream) reset() { *s = utf8Stream{} }

@@ -38,7 +38,7 @@ func (f funcTask) RunTask() { f() }
 type Timer struct {
 	when  int64 // deadline in the owner's clock, nanoseconds
 	seq   uint64
-	index int // position in the heap; -1 when not queued
+	index int32 // position in the heap; -1 when not queued
 	state atomic.Int32
 	task  Task
 	q     atomic.Pointer[Queue] // set by Push; read by Stop on any goroutine
@@ -74,7 +74,7 @@ func (t *Timer) Stop() bool {
 	if q := t.q.Load(); q != nil {
 		if q.owner == goid.Current() {
 			if t.index >= 0 {
-				q.remove(t.index)
+				q.remove(int(t.index))
 			}
 		} else {
 			q.stopped.Add(1)
@@ -106,9 +106,9 @@ func (q *Queue) Push(t *Timer) {
 	q.seq++
 	t.seq = q.seq
 	t.q.Store(q)
-	t.index = len(q.h)
+	t.index = int32(len(q.h))
 	q.h = append(q.h, t)
-	q.up(t.index)
+	q.up(int(t.index))
 	if n := q.stopped.Load(); n > 0 && int(n) > len(q.h)/2 {
 		q.compact()
 	}
@@ -163,23 +163,23 @@ func (q *Queue) Reset(t *Timer, when int64) {
 	t.when, t.seq = when, q.seq
 	if t.index >= 0 { // records are only ever cancelled on the owner (Cancel)
 		t.state.Store(statePending)
-		if !q.down(t.index) {
-			q.up(t.index)
+		if !q.down(int(t.index)) {
+			q.up(int(t.index))
 		}
 		return
 	}
 	t.state.Store(statePending)
 	t.q.Store(q)
-	t.index = len(q.h)
+	t.index = int32(len(q.h))
 	q.h = append(q.h, t)
-	q.up(t.index)
+	q.up(int(t.index))
 }
 
 // Cancel takes the record t out of the queue (a no-op when it is not
 // queued). Owner goroutine only.
 func (q *Queue) Cancel(t *Timer) {
 	if t.index >= 0 {
-		q.remove(t.index)
+		q.remove(int(t.index))
 	}
 	t.state.Store(stateStopped)
 }
@@ -199,7 +199,7 @@ func (q *Queue) compact() {
 	q.h = live
 	q.stopped.Store(0)
 	for i := range q.h {
-		q.h[i].index = i
+		q.h[i].index = int32(i)
 	}
 	for i := len(q.h)/2 - 1; i >= 0; i-- {
 		q.down(i)
@@ -216,8 +216,8 @@ func (q *Queue) less(i, j int) bool {
 
 func (q *Queue) swap(i, j int) {
 	q.h[i], q.h[j] = q.h[j], q.h[i]
-	q.h[i].index = i
-	q.h[j].index = j
+	q.h[i].index = int32(i)
+	q.h[j].index = int32(j)
 }
 
 func (q *Queue) up(j int) {

@@ -94,13 +94,13 @@ func Dial(ctx context.Context, rawURL string, cfg DialConfig) (*Conn, *upgrade.C
 
 // dialer is one Dial's settings, kept to dial again.
 type dialer struct {
-	cfg     DialConfig
-	addr    string
-	secure  bool
-	ucfg    upgrade.ClientConfig
-	tlsCfg  *tls.Config
-	client  *bootstrap.Client
-	handler Handler
+	cfg    DialConfig
+	addr   string
+	secure bool
+	ucfg   upgrade.ClientConfig
+	tlsCfg *tls.Config
+	client *bootstrap.Client
+	route  *route
 }
 
 func newDialer(rawURL string, cfg DialConfig) (*dialer, error) {
@@ -108,9 +108,9 @@ func newDialer(rawURL string, cfg DialConfig) (*dialer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("websocket: dial: %w", err)
 	}
-	d := &dialer{cfg: cfg, handler: cfg.Handler, secure: u.Secure, addr: u.Addr}
-	if d.handler == nil {
-		d.handler = Funcs{}
+	d := &dialer{cfg: cfg, route: &route{h: cfg.Handler}, secure: u.Secure, addr: u.Addr}
+	if d.route.h == nil {
+		d.route.h = Funcs{}
 	}
 	if cfg.HandshakeTimeout <= 0 {
 		d.cfg.HandshakeTimeout = 10 * time.Second
@@ -169,7 +169,7 @@ func (d *dialer) dial(ctx context.Context, rd *redialer) (*Conn, *upgrade.Client
 				return err
 			}
 		}
-		a := &adapter{app: app{h: d.handler}, dial: rd, opened: func(c *Conn, hs *upgrade.ClientHandshake) { res <- dialResult{c: c, hs: hs} }}
+		a := &adapter{app: app{r: d.route}, dial: rd, opened: func(c *Conn, hs *upgrade.ClientHandshake) { res <- dialResult{c: c, hs: hs} }}
 		a.Inbound = pipeline.InboundOf[*wsframe.Message](a)
 		return p.AddLast(AppName, a)
 	}

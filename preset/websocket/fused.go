@@ -40,10 +40,10 @@ var (
 	_ wsframe.Receiver             = (*fusedConn)(nil)
 )
 
-func newFusedConn(s *Server, h Handler, ka *keepalive.Config, fc wsframe.Config, hs *upgrade.Handshake) *fusedConn {
-	f := &fusedConn{app: app{s: s, h: h}}
+func newFusedConn(r *route, fc wsframe.Config, hs *upgrade.Handshake) *fusedConn {
+	f := &fusedConn{app: app{r: r}}
 	f.Codec.Init(fc, f)
-	f.ka.Init(ka, f)
+	f.ka.Init(&r.ka, f)
 	f.conn.hs = hs
 	return f
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/gnetty/gnetty/codec/wsframe"
-	"github.com/gnetty/gnetty/handler/ws/keepalive"
 	"github.com/gnetty/gnetty/handler/ws/upgrade"
 	"github.com/gnetty/gnetty/pipeline"
 	"github.com/gnetty/gnetty/pipeline/pipelinetest"
@@ -39,9 +38,9 @@ func TestFusedEchoAllocatesNothing(t *testing.T) {
 		t.Skip("allocation test skipped with -short")
 	}
 	echo := Funcs{Message: func(c *Conn, typ MessageType, data []byte) { _ = c.WriteMessage(typ, data) }}
-	ka := &keepalive.Config{}
-	ka.Normalize()
-	f := newFusedConn(nil, echo, ka, wsframe.Config{}, &upgrade.Handshake{})
+	r := &route{h: echo}
+	r.ka.Normalize()
+	f := newFusedConn(r, wsframe.Config{}, &upgrade.Handshake{})
 	var written int
 	ch := pipelinetest.New(countWrites{&written}, f)
 	ch.Pipeline().FireUserEvent(&upgrade.Handshake{})

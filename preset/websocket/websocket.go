@@ -179,25 +179,24 @@ func New(cfg Config) (*Server, error) {
 	for pattern, h := range cfg.Routes {
 		up := cfg.Upgrade
 		up.HTTPCodec, up.Remove = http1.CodecName, upgrade.DefaultRemove
-		h := h
-		ka := &keepalive.Config{PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout}
-		ka.Normalize()
+		rt := &route{s: s, h: h, ka: keepalive.Config{PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout}}
+		rt.ka.Normalize()
 		if cfg.Handlers == nil {
 			// Nothing between the codec and the application: one fused
 			// handler in the codec's slot (see fusedConn).
 			up.NewCodec = func(fc wsframe.Config, hs *upgrade.Handshake) any {
-				return newFusedConn(s, h, ka, fc, hs)
+				return newFusedConn(rt, fc, hs)
 			}
 		} else {
 			up.Install = func(p *pipeline.Pipeline, hs *upgrade.Handshake) error {
-				k := keepalive.New(*ka)
+				k := keepalive.New(rt.ka)
 				if err := p.AddAfter(wsframe.Name, keepalive.Name, k); err != nil {
 					return err
 				}
 				if err := cfg.Handlers(p, hs); err != nil {
 					return err
 				}
-				a := &adapter{app: app{s: s, h: h}}
+				a := &adapter{app: app{r: rt}}
 				a.Inbound = pipeline.InboundOf[*wsframe.Message](a)
 				return p.AddLast(AppName, a)
 			}
@@ -332,11 +331,17 @@ func (c *Conn) Close(code StatusCode, reason string) {
 // high water mark (a slow reader is not).
 func (c *Conn) IsWritable() bool { return c.ch.IsWritable() }
 
+// route is what the connections of one route (or one dialer) share.
+type route struct {
+	s  *Server // nil on a client
+	h  Handler
+	ka keepalive.Config // normalized; a fused connection's keepalive reads it
+}
+
 // app is what turns connection events into Handler calls, shared by the
 // fused connection and the general chain's adapter. Loop-only.
 type app struct {
-	s      *Server // nil on a client
-	h      Handler
+	r      *route
 	code   StatusCode
 	reason string
 }
@@ -344,27 +349,27 @@ type app struct {
 // open runs OnOpen for the server's connection c.
 func (a *app) open(c *Conn) {
 	a.code = StatusAbnormalClosure
-	if a.s != nil {
-		a.s.conns.Add(1)
+	if a.r.s != nil {
+		a.r.s.conns.Add(1)
 	}
-	a.h.OnOpen(c)
+	a.r.h.OnOpen(c)
 }
 
 // message runs OnMessage; a write of the message's own text back from
 // OnMessage is not validated again (c.in).
 func (a *app) message(c *Conn, m *wsframe.Message) {
 	c.in = m
-	a.h.OnMessage(c, m.Op, m.Data)
+	a.r.h.OnMessage(c, m.Op, m.Data)
 	c.in = nil
 }
 
 // closed runs OnClose once the connection has gone.
 func (a *app) closed(c *Conn) {
 	c.closed.Store(true)
-	if a.s != nil {
-		a.s.conns.Add(-1)
+	if a.r.s != nil {
+		a.r.s.conns.Add(-1)
 	}
-	a.h.OnClose(c, a.code, a.reason)
+	a.r.h.OnClose(c, a.code, a.reason)
 }
 
 // adapter is the application's handler in the general chain (when
@@ -391,7 +396,7 @@ func (a *adapter) HandleUserEvent(ctx *pipeline.Context, ev any) {
 			a.opened(a.c, e) // Dial returns the Conn before any callback runs with it
 			a.opened = nil
 		}
-		a.h.OnOpen(a.c)
+		a.r.h.OnOpen(a.c)
 		return
 	case wsframe.CloseReceived:
 		a.code, a.reason = e.Code, e.Reason
