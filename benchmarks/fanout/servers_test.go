@@ -17,10 +17,8 @@ import (
 
 	"github.com/gnetty/gnetty/bootstrap"
 	"github.com/gnetty/gnetty/codec/http1"
-	"github.com/gnetty/gnetty/codec/wsframe"
 	"github.com/gnetty/gnetty/handler/ws/slowconsumer"
 	"github.com/gnetty/gnetty/handler/ws/upgrade"
-	"github.com/gnetty/gnetty/pipeline"
 	gws "github.com/gnetty/gnetty/preset/websocket"
 )
 
@@ -60,13 +58,11 @@ func serve(impl, addr string) error {
 			group(c.Handshake().Param("room")).Broadcast(typ, data)
 		}}
 		s, err := gws.New(gws.Config{
-			Addrs:   []string{addr},
-			Routes:  map[string]gws.Handler{"/room/{room}": member, "/pub/{room}": pub},
-			Upgrade: upgrade.Config{CheckOrigin: func(string, *http1.Request) bool { return true }},
-			Handlers: func(p *pipeline.Pipeline, _ *upgrade.Handshake) error {
-				return p.AddAfter(wsframe.Name, slowconsumer.Name, slowconsumer.New(slowconsumer.Config{Limit: slowLimit}))
-			},
-			Server: bootstrap.Config{Workers: 1, Logger: slog.New(slog.DiscardHandler)},
+			Addrs:        []string{addr},
+			Routes:       map[string]gws.Handler{"/room/{room}": member, "/pub/{room}": pub},
+			Upgrade:      upgrade.Config{CheckOrigin: func(string, *http1.Request) bool { return true }},
+			SlowConsumer: &slowconsumer.Config{Limit: slowLimit}, // in the fused connection's write path
+			Server:       bootstrap.Config{Workers: 1, Logger: slog.New(slog.DiscardHandler)},
 		})
 		if err != nil {
 			return err

@@ -4,7 +4,13 @@
 //	http codec -> aggregator -> idle-state -> [sessions] -> router -> ws handshake
 //	  after the upgrade: ws frame codec -> ping/pong keepalive -> your handler
 //
-// and hands the application a Conn per connection:
+// and hands the application a Conn per connection. When Config.Handlers
+// is nil, the three after the upgrade are one fused handler in the
+// codec's slot (wsframe.Name): codec, keepalive, adapter and Conn in one
+// struct, a message handed from the codec to OnMessage by one call, 0
+// allocations a message; with Config.Handlers the chain is the general
+// one, wsframe.Name -> keepalive.Name -> [your handlers] -> AppName. Both
+// behave the same; add handlers through Config.Handlers, not at run time.
 //
 //	srv, err := websocket.New(websocket.Config{
 //		Addrs:  []string{"127.0.0.1:9001"},

@@ -65,7 +65,26 @@ func (f *fusedConn) HandlerRemoved(ctx *pipeline.Context) {
 }
 
 // RunTask is keepalive's deadline: ping, or give up on a silent peer.
-func (f *fusedConn) RunTask() { f.ka.Tick(f.ctx, &f.Codec) }
+func (f *fusedConn) RunTask() { f.ka.Tick(f.ctx, f) }
+
+// HandleWrite frames what the application writes, after the slow-consumer
+// check when the route has one (Config.SlowConsumer).
+func (f *fusedConn) HandleWrite(ctx *pipeline.Context, msg any) {
+	if s := f.app.r.slow; s != nil {
+		if f.app.slowClosed {
+			pipeline.Release(msg)
+			return
+		}
+		if !s.Admit(ctx, msg) {
+			f.app.slowClosed = true
+			f.Codec.HandleWrite(ctx, s.CloseFrame())
+			ctx.Flush()
+			ctx.Close()
+			return
+		}
+	}
+	f.Codec.HandleWrite(ctx, msg)
+}
 
 // HandleReadComplete counts a read as a sign of life.
 func (f *fusedConn) HandleReadComplete(ctx *pipeline.Context) {

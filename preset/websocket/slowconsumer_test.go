@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -21,20 +22,38 @@ import (
 
 // A reader that stops reading is disconnected with 1008 once its queue
 // passes the limit, while the other member of the group receives every
-// message.
+// message: with the handler added by Config.Handlers, with
+// Config.SlowConsumer in a fused connection, and with both.
 func TestSlowConsumerIsDroppedOthersKeepReceiving(t *testing.T) {
+	for _, way := range []string{"handler", "fused", "config-and-handlers"} {
+		t.Run(way, func(t *testing.T) { slowConsumerIsDropped(t, way) })
+	}
+}
+
+func slowConsumerIsDropped(t *testing.T, way string) {
 	stats := &slowconsumer.Stats{}
 	room := gws.NewGroup()
-	joined := make(chan struct{}, 2)
-	s, err := gws.New(gws.Config{
+	joined := make(chan []string, 2)
+	cfg := gws.Config{
 		Addrs:   []string{"127.0.0.1:0"},
-		Routes:  map[string]gws.Handler{"/": gws.Funcs{Open: func(c *gws.Conn) { room.Add(c); joined <- struct{}{} }, Close: func(c *gws.Conn, _ ws.StatusCode, _ string) { room.Remove(c) }}},
+		Routes:  map[string]gws.Handler{"/": gws.Funcs{Open: func(c *gws.Conn) { room.Add(c); joined <- c.Channel().Pipeline().Names() }, Close: func(c *gws.Conn, _ ws.StatusCode, _ string) { room.Remove(c) }}},
 		Upgrade: upgrade.Config{CheckOrigin: func(string, *http1.Request) bool { return true }},
-		Handlers: func(p *pipeline.Pipeline, _ *upgrade.Handshake) error {
+		Server:  bootstrap.Config{Workers: 2, ChannelOptions: bootstrap.ChannelOptions{SocketSendBuffer: 64 << 10}, Logger: slog.New(slog.DiscardHandler)},
+	}
+	want := []string{wsframe.Name, slowconsumer.Name, "keepalive", gws.AppName}
+	switch way {
+	case "handler":
+		cfg.Handlers = func(p *pipeline.Pipeline, _ *upgrade.Handshake) error {
 			return p.AddAfter(wsframe.Name, slowconsumer.Name, slowconsumer.New(slowconsumer.Config{Limit: 1 << 20, Stats: stats}))
-		},
-		Server: bootstrap.Config{Workers: 2, ChannelOptions: bootstrap.ChannelOptions{SocketSendBuffer: 64 << 10}, Logger: slog.New(slog.DiscardHandler)},
-	})
+		}
+	case "fused":
+		cfg.SlowConsumer = &slowconsumer.Config{Limit: 1 << 20, Stats: stats}
+		want = []string{wsframe.Name}
+	default:
+		cfg.SlowConsumer = &slowconsumer.Config{Limit: 1 << 20, Stats: stats}
+		cfg.Handlers = func(*pipeline.Pipeline, *upgrade.Handshake) error { return nil }
+	}
+	s, err := gws.New(cfg)
 	run(t, s, err)
 	addr := s.Addrs()[0].String()
 	dialer := gorilla.Dialer{NetDial: func(network, a string) (net.Conn, error) {
@@ -54,8 +73,11 @@ func TestSlowConsumerIsDroppedOthersKeepReceiving(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer slow.Close()
-	<-joined
-	<-joined
+	for range 2 {
+		if names := <-joined; !slices.Equal(names, want) {
+			t.Fatalf("pipeline %v, want %v", names, want)
+		}
+	}
 
 	// The broadcaster stays at most `window` messages ahead of the fast
 	// reader (256 KiB, far under the 1 MiB limit), however slowly a busy

@@ -17,6 +17,7 @@ import (
 	"github.com/gnetty/gnetty/handler/http/session"
 	"github.com/gnetty/gnetty/handler/tlsh"
 	"github.com/gnetty/gnetty/handler/ws/keepalive"
+	"github.com/gnetty/gnetty/handler/ws/slowconsumer"
 	"github.com/gnetty/gnetty/handler/ws/upgrade"
 	"github.com/gnetty/gnetty/pipeline"
 )
@@ -121,9 +122,17 @@ type Config struct {
 	// Handlers, when set, adds pipeline handlers between keepalive and the
 	// application's Handler after each upgrade (a dispatch.Dispatcher, an
 	// ack.Tracker, ...). Messages they consume do not reach OnMessage.
+	// When nil, the codec, keepalive and the application run as one fused
+	// handler (see AppName).
 	Handlers func(p *pipeline.Pipeline, hs *upgrade.Handshake) error
 	// PingInterval and PongTimeout for keepalive (defaults 25 s and 20 s).
 	PingInterval, PongTimeout time.Duration
+	// SlowConsumer, when set, closes a connection whose pending output a
+	// write would take over its Limit (a reader that does not keep up
+	// with broadcasts), with its Code (handler/ws/slowconsumer). It runs
+	// in the fused connection's write path, or as a slowconsumer.Handler
+	// right after the codec when Config.Handlers is set.
+	SlowConsumer *slowconsumer.Config
 	// MaxBodyBytes bounds HTTP request bodies. Default 1 MiB.
 	MaxBodyBytes int64
 	// TLS, when set, serves https:// and wss://: a handler/tlsh handler
@@ -140,12 +149,16 @@ type Config struct {
 }
 
 // AppName is the pipeline slot name of the application's Handler after an
-// upgrade. The chain after an upgrade is, by slot name:
+// upgrade when Config.Handlers is set. The chain after an upgrade is then,
+// by slot name:
 //
 //	wsframe.Name -> keepalive.Name -> [Config.Handlers] -> AppName
 //
 // Config.Handlers adds its handlers with AddAfter(keepalive.Name, ...)
-// or AddLast (AddLast runs before the application is added).
+// or AddLast (AddLast runs before the application is added). Without
+// Config.Handlers the chain is one fused handler named wsframe.Name
+// (frame codec, keepalive and application in one struct and one pipeline
+// context); it behaves the same.
 const AppName = "app"
 
 // Server is a running WebSocket server. Start, Serve, Shutdown, Addrs and
@@ -181,6 +194,11 @@ func New(cfg Config) (*Server, error) {
 		up.HTTPCodec, up.Remove = http1.CodecName, upgrade.DefaultRemove
 		rt := &route{s: s, h: h, ka: keepalive.Config{PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout}}
 		rt.ka.Normalize()
+		if cfg.SlowConsumer != nil {
+			sc := *cfg.SlowConsumer
+			sc.Normalize()
+			rt.slow = &sc
+		}
 		if cfg.Handlers == nil {
 			// Nothing between the codec and the application: one fused
 			// handler in the codec's slot (see fusedConn).
@@ -192,6 +210,11 @@ func New(cfg Config) (*Server, error) {
 				k := keepalive.New(rt.ka)
 				if err := p.AddAfter(wsframe.Name, keepalive.Name, k); err != nil {
 					return err
+				}
+				if rt.slow != nil {
+					if err := p.AddAfter(wsframe.Name, slowconsumer.Name, slowconsumer.New(*rt.slow)); err != nil {
+						return err
+					}
 				}
 				if err := cfg.Handlers(p, hs); err != nil {
 					return err
@@ -333,17 +356,19 @@ func (c *Conn) IsWritable() bool { return c.ch.IsWritable() }
 
 // route is what the connections of one route (or one dialer) share.
 type route struct {
-	s  *Server // nil on a client
-	h  Handler
-	ka keepalive.Config // normalized; a fused connection's keepalive reads it
+	s    *Server // nil on a client
+	h    Handler
+	ka   keepalive.Config     // normalized; a fused connection's keepalive reads it
+	slow *slowconsumer.Config // normalized, or nil
 }
 
 // app is what turns connection events into Handler calls, shared by the
 // fused connection and the general chain's adapter. Loop-only.
 type app struct {
-	r      *route
-	code   StatusCode
-	reason string
+	r          *route
+	code       StatusCode
+	slowClosed bool // closed as a slow consumer: later writes are dropped
+	reason     string
 }
 
 // open runs OnOpen for the server's connection c.

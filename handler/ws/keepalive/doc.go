@@ -9,5 +9,8 @@
 //
 // Place it after the wsframe.Codec (upgrade.Config.Install does); one
 // Handler per channel, run on its loop. Timers use the loop clock, so tests
-// drive them with pipelinetest's fake clock.
+// drive them with pipelinetest's fake clock. Its one deadline is a
+// pipeline.Deadline, a record in the loop's timer heap that is re-armed
+// without allocating. State is the same logic without a pipeline slot,
+// for a handler that embeds it (the WebSocket preset's fused connection).
 package keepalive

@@ -28,9 +28,7 @@ type Disconnected struct {
 
 // Handler enforces the limit on one channel.
 type Handler struct {
-	limit  int
-	code   ws.StatusCode
-	stats  *Stats
+	cfg    Config
 	closed bool
 }
 
@@ -48,15 +46,47 @@ type Config struct {
 	Stats *Stats
 }
 
+// Normalize fills in the defaults.
+func (c *Config) Normalize() {
+	if c.Limit <= 0 {
+		c.Limit = DefaultLimit
+	}
+	if c.Code == 0 {
+		c.Code = ws.StatusPolicyViolation
+	}
+}
+
+// Admit reports whether msg fits under the limit on ctx's channel. When
+// it does not, msg is released, the disconnection is counted and logged,
+// and Disconnected is fired from ctx: the caller then sends CloseFrame
+// and closes the channel, and drops whatever is written after. The
+// Handler does this in a pipeline slot of its own; the WebSocket preset's
+// fused connection calls it from its own write path (Config normalized).
+// Call it on the channel's loop.
+func (c *Config) Admit(ctx *pipeline.Context, msg any) bool {
+	pending := ctx.Channel().PendingBytes()
+	if pending+pipeline.Size(msg) <= c.Limit {
+		return true
+	}
+	pipeline.Release(msg)
+	if c.Stats != nil {
+		c.Stats.Disconnected.Add(1)
+	}
+	ctx.Channel().Logger().Info("slowconsumer: closing a channel that does not read",
+		"channel", ctx.Channel().ID(), "remote", ctx.Channel().RemoteAddr(), "pending", pending, "limit", c.Limit)
+	ctx.FireUserEvent(Disconnected{Pending: pending, Limit: c.Limit})
+	return false
+}
+
+// CloseFrame is the close frame a slow reader gets.
+func (c *Config) CloseFrame() wsframe.Close {
+	return wsframe.Close{Code: c.Code, Reason: fmt.Sprintf("slow consumer: over %d bytes queued", c.Limit)}
+}
+
 // New returns a handler for one channel.
 func New(cfg Config) *Handler {
-	if cfg.Limit <= 0 {
-		cfg.Limit = DefaultLimit
-	}
-	if cfg.Code == 0 {
-		cfg.Code = ws.StatusPolicyViolation
-	}
-	return &Handler{limit: cfg.Limit, code: cfg.Code, stats: cfg.Stats}
+	cfg.Normalize()
+	return &Handler{cfg: cfg}
 }
 
 // HandleWrite passes msg on, or drops it and closes the channel when it
@@ -66,20 +96,12 @@ func (h *Handler) HandleWrite(ctx *pipeline.Context, msg any) {
 		pipeline.Release(msg)
 		return
 	}
-	pending := ctx.Channel().PendingBytes()
-	if pending+pipeline.Size(msg) <= h.limit {
+	if h.cfg.Admit(ctx, msg) {
 		ctx.Write(msg)
 		return
 	}
-	pipeline.Release(msg)
 	h.closed = true
-	if h.stats != nil {
-		h.stats.Disconnected.Add(1)
-	}
-	ctx.Channel().Logger().Info("slowconsumer: closing a channel that does not read",
-		"channel", ctx.Channel().ID(), "remote", ctx.Channel().RemoteAddr(), "pending", pending, "limit", h.limit)
-	ctx.FireUserEvent(Disconnected{Pending: pending, Limit: h.limit})
-	ctx.Write(wsframe.Close{Code: h.code, Reason: fmt.Sprintf("slow consumer: over %d bytes queued", h.limit)})
+	ctx.Write(h.cfg.CloseFrame())
 	ctx.Flush()
 	ctx.Close()
 }
