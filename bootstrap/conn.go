@@ -28,9 +28,9 @@ type seg struct {
 // conn adapts one gnet connection to pipeline.Transport. All of its
 // methods run on the connection's loop.
 type conn struct {
+	ch      pipeline.Channel // embedded: one allocation, one object per connection
 	c       gnet.Conn
 	l       *loop
-	ch      *pipeline.Channel
 	local   net.Addr
 	remote  net.Addr
 	b       *batch // lent by the loop while output waits: an idle connection has none

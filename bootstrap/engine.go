@@ -125,15 +125,15 @@ func (e *engine) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l.current = c
 	defer func() { l.current = nil }()
 	gc.SetContext(c)
-	c.ch = pipeline.NewChannelShared(c, &e.chCfg) // one config for all (normalized by config.go)
+	pipeline.InitChannel(&c.ch, c, &e.chCfg) // one config for all (normalized by config.go)
 	l.conns[c] = struct{}{}
 	if req != nil {
-		req.ch = c.ch
+		req.ch = &c.ch
 	}
 	func() {
 		defer c.ch.Recover()
 		if init != nil {
-			init(c.ch)
+			init(&c.ch)
 		}
 	}()
 	if !c.closing {

@@ -18,7 +18,6 @@ type Pipeline struct {
 	ch   *Channel
 	head Context
 	tail Context
-	seq  int
 }
 
 func (p *Pipeline) init(ch *Channel) {
@@ -52,9 +51,8 @@ func (p *Pipeline) newCtx(name string, h any) (*Context, error) {
 		return nil, ErrNotInLoop
 	}
 	if name == "" {
-		for {
-			name = fmt.Sprintf("%T#%d", h, p.seq)
-			p.seq++
+		for i := 0; ; i++ { // the first free "Type#i"
+			name = fmt.Sprintf("%T#%d", h, i)
 			if p.find(name) == nil {
 				break
 			}

@@ -37,6 +37,7 @@ func main() {
 	keyFile := flag.String("tls-key", "", "PEM private key of -tls-cert")
 	takeover := flag.Bool("context-takeover", true, "permessage-deflate context takeover: keep each direction's window between messages")
 	memory := flag.Int("deflate-memory", wsframe.DefaultDeflateMemory, "bytes of compression window a connection keeps with -context-takeover, both directions")
+	general := flag.Bool("general-chain", false, "run each connection on the general handler chain (codec, keepalive, application: what Config.Handlers gets) instead of the fused one, to compare or test both")
 	logFlags := logflag.Add(flag.CommandLine)
 	flag.Parse()
 	logger := logFlags.MustLogger("wsecho")
@@ -49,7 +50,7 @@ func main() {
 		}
 		tlsCfg = cfg
 	}
-	srv, err := newServer(*addr, bootstrap.Config{Logger: logger}, tlsCfg, deflate{takeover: *takeover, memory: *memory})
+	srv, err := newServer(*addr, bootstrap.Config{Logger: logger}, tlsCfg, deflate{takeover: *takeover, memory: *memory, general: *general})
 	if err != nil {
 		logflag.Fatal(logger, "wsecho: cannot start", "err", err)
 	}
@@ -72,6 +73,7 @@ func main() {
 type deflate struct {
 	takeover bool
 	memory   int
+	general  bool // the general chain (see -general-chain), not the fused one
 }
 
 func newServer(addr string, sc bootstrap.Config, tlsCfg *tls.Config, d deflate) (*websocket.Server, error) {
@@ -80,9 +82,14 @@ func newServer(addr string, sc bootstrap.Config, tlsCfg *tls.Config, d deflate) 
 			_ = c.WriteMessage(typ, data) // text stays text, binary binary; no copy
 		},
 	}
+	var handlers func(*pipeline.Pipeline, *upgrade.Handshake) error
+	if d.general {
+		handlers = func(*pipeline.Pipeline, *upgrade.Handshake) error { return nil }
+	}
 	return websocket.New(websocket.Config{
-		Addrs:  []string{addr},
-		Routes: map[string]websocket.Handler{"/": echo},
+		Handlers: handlers,
+		Addrs:    []string{addr},
+		Routes:   map[string]websocket.Handler{"/": echo},
 		HTTP: func(r *router.Router) error {
 			return r.Handle("GET", "/page", func(ctx *pipeline.Context, req *http1.Request) {
 				router.Reply(ctx, req, 200, "text/html; charset=utf-8", []byte(page))

@@ -6,6 +6,8 @@
 #
 #   scripts/autobahn/run.sh                 # all cases
 #   CASES='6.4.*' scripts/autobahn/run.sh   # some
+#   CHAIN=general scripts/autobahn/run.sh   # wsecho -general-chain (the
+#                                           # handler-by-handler chain)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-$(mktemp -d)}
@@ -13,7 +15,9 @@ mkdir -p "$out"
 . scripts/autobahn/lib.sh
 go build -o "$out/wsecho" ./examples/wsecho
 port=$(free_port)
-"$out/wsecho" -addr "127.0.0.1:$port" 2>"$out/wsecho.log" &
+chain=()
+[ "${CHAIN:-fused}" = general ] && chain=(-general-chain)
+"$out/wsecho" -addr "127.0.0.1:$port" "${chain[@]}" 2>"$out/wsecho.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 wait_port "$port" || { echo "autobahn: nothing listens on $port"; exit 1; }
