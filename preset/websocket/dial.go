@@ -108,7 +108,8 @@ func newDialer(rawURL string, cfg DialConfig) (*dialer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("websocket: dial: %w", err)
 	}
-	d := &dialer{cfg: cfg, route: &route{h: cfg.Handler}, secure: u.Secure, addr: u.Addr}
+	d := &dialer{cfg: cfg, route: &route{h: cfg.Handler, ka: keepalive.Config{PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout}}, secure: u.Secure, addr: u.Addr}
+	d.route.ka.Normalize()
 	if d.route.h == nil {
 		d.route.h = Funcs{}
 	}
@@ -156,20 +157,30 @@ func (d *dialer) dial(ctx context.Context, rd *redialer) (*Conn, *upgrade.Client
 	res := make(chan dialResult, 1)
 	watch := &dialWatch{res: res}
 	ucfg := d.ucfg
+	opened := func(c *Conn, hs *upgrade.ClientHandshake) { res <- dialResult{c: c, hs: hs} }
+	if d.cfg.Handlers == nil {
+		// Nothing between the codec and the application: one fused
+		// handler, as on the server (see fusedConn).
+		rt := &route{h: d.route.h, ka: d.route.ka, dial: rd, opened: opened}
+		ucfg.NewCodec = func(fc wsframe.Config, _ *upgrade.ClientHandshake) any {
+			return newFusedConn(rt, fc, nil)
+		}
+	}
 	ucfg.Install = func(p *pipeline.Pipeline, hs *upgrade.ClientHandshake) error {
 		// The watch's work ends with the upgrade: after it, errors go to
 		// the application's Handler.
 		watch.done, watch.upgraded = true, true
 		_, _ = p.Remove(dialWatchName)
-		if err := p.AddAfter(wsframe.Name, keepalive.Name, keepalive.New(keepalive.Config{PingInterval: d.cfg.PingInterval, PongTimeout: d.cfg.PongTimeout})); err != nil {
+		if d.cfg.Handlers == nil {
+			return nil // fused
+		}
+		if err := p.AddAfter(wsframe.Name, keepalive.Name, keepalive.New(d.route.ka)); err != nil {
 			return err
 		}
-		if d.cfg.Handlers != nil {
-			if err := d.cfg.Handlers(p, hs); err != nil {
-				return err
-			}
+		if err := d.cfg.Handlers(p, hs); err != nil {
+			return err
 		}
-		a := &adapter{app: app{r: d.route}, dial: rd, opened: func(c *Conn, hs *upgrade.ClientHandshake) { res <- dialResult{c: c, hs: hs} }}
+		a := &adapter{app: app{r: d.route}, dial: rd, opened: opened}
 		a.Inbound = pipeline.InboundOf[*wsframe.Message](a)
 		return p.AddLast(AppName, a)
 	}

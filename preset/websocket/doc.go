@@ -41,6 +41,9 @@
 //	[tlsh, wss://] -> http1 client codec -> ws handshaker
 //	  after the 101: ws frame codec (client: masked) -> keepalive -> your handler
 //
+// and, as on the server, the three after the 101 are one fused handler
+// when DialConfig.Handlers is nil.
+//
 // A refused handshake is an *upgrade.HandshakeError with the server's
 // status, header and the start of its body; hs carries the server's 101,
 // the subprotocol and the compression agreed. The client answers pings,

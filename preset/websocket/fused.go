@@ -17,8 +17,9 @@ import (
 // record in the loop's timer heap, re-armed without allocating.
 //
 // The general chain (wsframe.Codec, keepalive.Handler, Config.Handlers'
-// handlers, adapter) behaves the same; it is used when Config.Handlers is
-// set, and on clients.
+// handlers, adapter) behaves the same; it is used when Config.Handlers
+// (DialConfig.Handlers on a client) is set. A client dialled without
+// DialConfig.Handlers runs fused too.
 //
 // Every method runs on the connection's loop.
 type fusedConn struct {
@@ -118,9 +119,19 @@ func (f *fusedConn) ReceiveEvent(ctx *pipeline.Context, ev any) {
 // HandleUserEvent opens the connection on the upgrade's event and says
 // goodbye (1001) on a shutdown.
 func (f *fusedConn) HandleUserEvent(ctx *pipeline.Context, ev any) {
-	switch ev.(type) {
+	switch e := ev.(type) {
 	case *upgrade.Handshake:
 		f.app.open(&f.conn)
+		return
+	case *upgrade.ClientHandshake:
+		r := f.app.r
+		f.conn.sub, f.conn.dial = e.Subprotocol, r.dial
+		f.app.code = StatusAbnormalClosure
+		if r.opened != nil {
+			r.opened(&f.conn, e) // Dial returns the Conn before any callback runs with it
+			r.opened = nil
+		}
+		r.h.OnOpen(&f.conn)
 		return
 	case pipeline.ShutdownEvent:
 		// The codec closes after the peer answers (or its close timeout).
@@ -136,6 +147,9 @@ func (f *fusedConn) HandleInactive(ctx *pipeline.Context) {
 	f.ka.Stop(ctx.EventLoop())
 	if f.app.code != 0 && !f.conn.closed.Load() {
 		f.app.closed(&f.conn)
+		if f.conn.dial != nil {
+			f.conn.dial.lost()
+		}
 	}
 	ctx.FireInactive()
 }

@@ -214,3 +214,100 @@ func TestFusedAndGeneralKeepalive(t *testing.T) {
 		})
 	}
 }
+
+// A client dialled without DialConfig.Handlers runs fused, with
+// Handlers on the general chain; both echo, ping a silent server, give up
+// on it with 1001 "ping timeout" and report 1006 to OnClose.
+func TestDialFusedAndGeneral(t *testing.T) {
+	for _, general := range []bool{false, true} {
+		name := map[bool]string{false: "fused", true: "general"}[general]
+		t.Run(name, func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			pings := make(chan []byte, 16)
+			go func() { // echoes data frames, never answers a ping
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				if _, err := (ws.Upgrader{Protocol: func(p []byte) bool { return string(p) == "v1" }}).Upgrade(c); err != nil {
+					return
+				}
+				for {
+					f, err := ws.ReadFrame(c)
+					if err != nil {
+						return
+					}
+					f = ws.UnmaskFrameInPlace(f)
+					switch f.Header.OpCode {
+					case ws.OpPing:
+						pings <- f.Payload
+					case ws.OpText, ws.OpBinary:
+						if ws.WriteFrame(c, ws.NewFrame(f.Header.OpCode, true, f.Payload)) != nil {
+							return
+						}
+					case ws.OpClose:
+						_ = ws.WriteFrame(c, ws.NewCloseFrame(f.Payload))
+						return
+					}
+				}
+			}()
+			names := make(chan []string, 1)
+			got := make(chan string, 4)
+			closes := make(chan closeInfo, 1)
+			cfg := gws.DialConfig{
+				Handler: gws.Funcs{
+					Open:    func(c *gws.Conn) { names <- c.Channel().Pipeline().Names() },
+					Message: func(c *gws.Conn, _ gws.MessageType, data []byte) { got <- string(data) },
+					Close:   func(c *gws.Conn, code gws.StatusCode, reason string) { closes <- closeInfo{code, reason} },
+				},
+				Subprotocols: []string{"v1"},
+				PingInterval: 100 * time.Millisecond,
+				PongTimeout:  time.Second,
+			}
+			want := []string{wsframe.Name}
+			if general {
+				cfg.Handlers = func(*pipeline.Pipeline, *upgrade.ClientHandshake) error { return nil }
+				want = []string{wsframe.Name, "keepalive", gws.AppName}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			c, hs, err := gws.Dial(ctx, "ws://"+l.Addr().String()+"/", cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hs.Subprotocol != "v1" || c.Subprotocol() != "v1" || c.Handshake() != nil {
+				t.Fatalf("subprotocol %q / %q, handshake %v", hs.Subprotocol, c.Subprotocol(), c.Handshake())
+			}
+			if n := <-names; !slices.Equal(n, want) {
+				t.Fatalf("client pipeline %v, want %v", n, want)
+			}
+			if err := c.WriteText("héllo"); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case m := <-got:
+				if m != "héllo" {
+					t.Fatalf("echo %q", m)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("no echo")
+			}
+			select {
+			case p := <-pings:
+				if len(p) != 8 {
+					t.Fatalf("ping payload %q", p)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("the client never pinged")
+			}
+			if ci := waitClose(t, closes); ci.code != ws.StatusAbnormalClosure {
+				t.Fatalf("OnClose after an unanswered ping %+v", ci)
+			}
+		})
+	}
+}

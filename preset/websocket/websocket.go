@@ -360,6 +360,10 @@ type route struct {
 	h    Handler
 	ka   keepalive.Config     // normalized; a fused connection's keepalive reads it
 	slow *slowconsumer.Config // normalized, or nil
+
+	// A client's fused connection (one route a dial attempt):
+	dial   *redialer                                  // Dial with Reconnect
+	opened func(c *Conn, hs *upgrade.ClientHandshake) // Dial's answer, once
 }
 
 // app is what turns connection events into Handler calls, shared by the

@@ -46,6 +46,11 @@ type ClientConfig struct {
 	// Timeout bounds the handshake, from the connection's start to the
 	// 101. Default 10 s.
 	Timeout time.Duration
+	// NewCodec, when set, makes the handler put in the frame codec's slot
+	// (wsframe.Name) in place of wsframe.New(cfg): a handler that embeds a
+	// wsframe.Codec initialized with cfg (the WebSocket preset's fused
+	// connection). Install still runs after it. It runs on the loop.
+	NewCodec func(cfg wsframe.Config, hs *ClientHandshake) any
 	// Install adds the WebSocket handlers after the frame codec once the
 	// server accepted (keepalive, the application).
 	Install func(p *pipeline.Pipeline, hs *ClientHandshake) error
@@ -253,7 +258,13 @@ func (h *Client) accepted(ctx *pipeline.Context, r *http1.ClientResponse) {
 	// In the middle of the codec's read: the bytes after the 101 go to
 	// the frame codec.
 	p := ctx.Pipeline()
-	if _, err := p.Replace(http1.CodecName, wsframe.Name, wsframe.New(frameCfg)); err != nil {
+	var fc any
+	if h.cfg.NewCodec != nil {
+		fc = h.cfg.NewCodec(frameCfg, hs)
+	} else {
+		fc = wsframe.New(frameCfg)
+	}
+	if _, err := p.Replace(http1.CodecName, wsframe.Name, fc); err != nil {
 		ctx.FireError(fmt.Errorf("upgrade: cannot install the frame codec: %w", err))
 		ctx.Close()
 		return
