@@ -547,7 +547,7 @@ func (ch *Channel) UpdateWritability() {
 	}
 	pending := ch.tr.Pending()
 	if ch.closing {
-		if pending == 0 || ch.loop.Now().UnixNano() >= ch.ext.Load().closeDeadline {
+		if pending == 0 || ch.closeDue() {
 			ch.tr.Close()
 			return
 		}
@@ -566,6 +566,14 @@ func (ch *Channel) UpdateWritability() {
 		return
 	}
 	ch.startPolling()
+}
+
+// closeDue reports whether a closing channel's wait for its output is
+// over: its graceful close's deadline has passed, or it is closing after
+// a panic, which set none.
+func (ch *Channel) closeDue() bool {
+	e := ch.ext.Load()
+	return e == nil || e.closeDeadline == 0 || ch.loop.Now().UnixNano() >= e.closeDeadline
 }
 
 func (ch *Channel) startPolling() {
