@@ -37,6 +37,15 @@
 // runs on a loop; hand it to a goroutine or an executor and reply through
 // those methods.
 //
+// # Timers and memory
+//
+// EventLoop.Schedule runs a task later; a handler that re-arms one
+// deadline again and again (keepalive, idle detection) embeds a Deadline
+// instead: a record in the loop's timer heap, re-armed without allocating.
+// A Channel keeps only what every connection needs (attributes, the
+// off-loop queue and Done are made on first use), and a transport may
+// embed it in its own struct (InitChannel), as the gnet transport does.
+//
 // # Buffer lifetime
 //
 // Bytes handed to a handler (*Bytes, and frames cut from them) are valid
