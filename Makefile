@@ -8,7 +8,7 @@ test: check alloc fuzz-smoke bench-smoke
 # alloc: the zero-allocation proofs (alloc_test.go files), which the race
 # detector's build leaves out, so the run above cannot check them.
 alloc:
-	go test -count=1 -run 'AllocatesNothing' ./pipeline/... ./codec/...
+	go test -count=1 -run 'AllocatesNothing' ./pipeline/... ./codec/... ./preset/websocket/...
 
 # fuzz-smoke: every fuzz target for 5,000 inputs; fuzz: a minute each,
 # keeping what the fuzzer found as corpus files.
