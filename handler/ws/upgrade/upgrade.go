@@ -80,7 +80,13 @@ type Handshake struct {
 	Compressed  bool
 	Session     *session.Session
 
-	raw    string // "name\x00value\x00" for every request field
+	kept *keptHeaders // nil unless Config.KeepHeaders kept some (80 bytes a connection, not 112)
+}
+
+// keptHeaders holds the request headers Config.KeepHeaders names, as one
+// string and the offsets of each name and value in it.
+type keptHeaders struct {
+	raw    string
 	fields []uint32
 }
 
@@ -97,9 +103,11 @@ func keepHeader(keep []string, name []byte) bool {
 // Header returns the first value of the request header name (ASCII case
 // insensitive), or "" (also for a header Config.KeepHeaders did not keep).
 func (h *Handshake) Header(name string) string {
-	for i := 0; i+3 < len(h.fields); i += 4 {
-		if strings.EqualFold(h.raw[h.fields[i]:h.fields[i+1]], name) {
-			return h.raw[h.fields[i+2]:h.fields[i+3]]
+	if k := h.kept; k != nil {
+		for i := 0; i+3 < len(k.fields); i += 4 {
+			if strings.EqualFold(k.raw[k.fields[i]:k.fields[i+1]], name) {
+				return k.raw[k.fields[i+2]:k.fields[i+3]]
+			}
 		}
 	}
 	return ""
@@ -109,8 +117,10 @@ func (h *Handshake) Header(name string) string {
 // http.Header (built on each call).
 func (h *Handshake) Headers() http.Header {
 	out := http.Header{}
-	for i := 0; i+3 < len(h.fields); i += 4 {
-		out.Add(h.raw[h.fields[i]:h.fields[i+1]], h.raw[h.fields[i+2]:h.fields[i+3]])
+	if k := h.kept; k != nil {
+		for i := 0; i+3 < len(k.fields); i += 4 {
+			out.Add(k.raw[k.fields[i]:k.fields[i+1]], k.raw[k.fields[i+2]:k.fields[i+3]])
+		}
 	}
 	return out
 }
@@ -224,6 +234,7 @@ func upgrade(cfg *Config, ctx *pipeline.Context, req *http1.Request) {
 	}
 	hs := &Handshake{Path: string(req.Path()), Params: append([]http1.Param(nil), req.Params...)}
 	var raw []byte
+	var fields []uint32
 	for _, f := range req.Fields() {
 		if !keepHeader(cfg.KeepHeaders, f.Name) {
 			continue
@@ -232,9 +243,11 @@ func upgrade(cfg *Config, ctx *pipeline.Context, req *http1.Request) {
 		raw = append(raw, f.Name...)
 		v0 := uint32(len(raw))
 		raw = append(raw, f.Value...)
-		hs.fields = append(hs.fields, n0, v0, v0, uint32(len(raw)))
+		fields = append(fields, n0, v0, v0, uint32(len(raw)))
 	}
-	hs.raw = string(raw)
+	if len(fields) > 0 {
+		hs.kept = &keptHeaders{raw: string(raw), fields: fields}
+	}
 	hs.Session = session.FromChannel(ctx.Channel())
 	if len(cfg.Subprotocols) > 0 {
 		offered := map[string]bool{}
