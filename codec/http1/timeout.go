@@ -20,10 +20,10 @@ import (
 type RequestTimeout struct {
 	d       time.Duration
 	ctx     *pipeline.Context
-	timer   pipeline.Timer
-	reading bool // a request head has arrived, its body has not ended
-	pending int  // complete requests whose final response is not written yet
-	stream  int  // streamed responses whose last piece is not written yet
+	dl      pipeline.Deadline // re-armed per request without allocating
+	reading bool              // a request head has arrived, its body has not ended
+	pending int               // complete requests whose final response is not written yet
+	stream  int               // streamed responses whose last piece is not written yet
 }
 
 // TimeoutName is the pipeline slot name of the RequestTimeout in the
@@ -39,7 +39,9 @@ func NewRequestTimeout(d time.Duration) *RequestTimeout {
 	if d <= 0 {
 		d = DefaultRequestTimeout
 	}
-	return &RequestTimeout{d: d}
+	t := &RequestTimeout{d: d}
+	t.dl.Init(t)
+	return t
 }
 
 var (
@@ -115,24 +117,23 @@ func (t *RequestTimeout) answered() {
 	}
 }
 
-func (t *RequestTimeout) arm() {
-	t.stop()
+func (t *RequestTimeout) arm() { t.dl.Arm(t.ctx.EventLoop(), t.d) }
+
+// RunTask is the deadline: no complete request in time (on the loop).
+func (t *RequestTimeout) RunTask() {
 	ctx := t.ctx
-	t.timer = ctx.EventLoop().Schedule(t.d, func() {
-		if ctx.IsRemoved() {
-			return
-		}
-		ctx.Channel().Logger().Debug("http1: no complete request in time", "timeout", t.d, "remote", ctx.Channel().RemoteAddr())
-		ctx.Close()
-	})
+	if ctx.IsRemoved() {
+		return
+	}
+	ctx.Channel().Logger().Debug("http1: no complete request in time", "timeout", t.d, "remote", ctx.Channel().RemoteAddr())
+	ctx.Close()
 }
 
 // HandlerRemoved stops the clock.
 func (t *RequestTimeout) HandlerRemoved(*pipeline.Context) { t.stop() }
 
 func (t *RequestTimeout) stop() {
-	if t.timer != nil {
-		t.timer.Stop()
-		t.timer = nil
+	if t.ctx != nil {
+		t.dl.Stop(t.ctx.EventLoop())
 	}
 }
