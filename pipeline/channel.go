@@ -15,7 +15,9 @@ import (
 // Channel.Unsafe. The gnet server in package bootstrap and the test channel
 // in pipelinetest implement it; applications do not.
 //
-// Every method is called only on the channel's event loop.
+// Every method is called only on the channel's event loop, except
+// EventLoop, LocalAddr and RemoteAddr, which any goroutine may call and
+// which always return the same values.
 type Transport interface {
 	EventLoop() EventLoop
 	LocalAddr() net.Addr
@@ -110,11 +112,10 @@ var channelIDs atomic.Uint64
 // other methods, and everything reached through Pipeline(), may be called
 // only on the loop.
 type Channel struct {
-	id   uint64
-	tr   Transport
-	loop EventLoop
-	cfg  *Config // shared by the channels of one server
-	p    Pipeline
+	id  uint64
+	tr  Transport // its EventLoop is the channel's (not kept twice: 16 bytes)
+	cfg *Config   // shared by the channels of one server
+	p   Pipeline
 
 	inbound Bytes
 
@@ -194,7 +195,7 @@ func NewChannelShared(tr Transport, cfg *Config) *Channel {
 // this way). ch must be a zero Channel that is never copied afterwards;
 // call it on the loop that will own the channel.
 func InitChannel(ch *Channel, tr Transport, cfg *Config) {
-	ch.id, ch.tr, ch.loop, ch.cfg = channelIDs.Add(1), tr, tr.EventLoop(), cfg
+	ch.id, ch.tr, ch.cfg = channelIDs.Add(1), tr, cfg
 	if sink, ok := tr.(Sink); ok {
 		ch.extLocked().sink = sink // not shared yet
 	}
@@ -216,7 +217,7 @@ func (ch *Channel) RemoteAddr() net.Addr { return ch.tr.RemoteAddr() }
 func (ch *Channel) Pipeline() *Pipeline { return &ch.p }
 
 // EventLoop returns the loop that owns the channel. Safe for concurrent use.
-func (ch *Channel) EventLoop() EventLoop { return ch.loop }
+func (ch *Channel) EventLoop() EventLoop { return ch.tr.EventLoop() }
 
 // Logger returns the channel's logger. Safe for concurrent use.
 func (ch *Channel) Logger() *slog.Logger { return ch.cfg.Logger }
@@ -261,7 +262,7 @@ func (ch *Channel) String() string {
 // sends nothing until a Flush (WriteAndFlush does both). Safe for
 // concurrent use.
 func (ch *Channel) Write(msg any) {
-	if ch.loop.InLoop() {
+	if ch.tr.EventLoop().InLoop() {
 		ch.p.Write(msg)
 		return
 	}
@@ -270,7 +271,7 @@ func (ch *Channel) Write(msg any) {
 
 // Flush flushes from the tail of the pipeline. Safe for concurrent use.
 func (ch *Channel) Flush() {
-	if ch.loop.InLoop() {
+	if ch.tr.EventLoop().InLoop() {
 		ch.p.Flush()
 		return
 	}
@@ -280,7 +281,7 @@ func (ch *Channel) Flush() {
 // WriteAndFlush writes msg from the tail and flushes. Safe for concurrent
 // use.
 func (ch *Channel) WriteAndFlush(msg any) {
-	if ch.loop.InLoop() {
+	if ch.tr.EventLoop().InLoop() {
 		ch.p.WriteAndFlush(msg)
 		return
 	}
@@ -291,7 +292,7 @@ func (ch *Channel) WriteAndFlush(msg any) {
 // written before is flushed, the close waits (up to CloseTimeout) for the
 // output to drain, then the connection closes. Safe for concurrent use.
 func (ch *Channel) Close() {
-	if ch.loop.InLoop() {
+	if ch.tr.EventLoop().InLoop() {
 		ch.p.Close()
 		return
 	}
@@ -306,14 +307,14 @@ func (ch *Channel) Execute(task func()) { ch.submit(op{kind: opTask, fn: task}) 
 // Schedule runs task on the channel's loop after delay. Safe for concurrent
 // use.
 func (ch *Channel) Schedule(delay time.Duration, task func()) Timer {
-	return ch.loop.Schedule(delay, task)
+	return ch.tr.EventLoop().Schedule(delay, task)
 }
 
 // Wake delivers inbound bytes that no handler consumed again, without
 // waiting for new data: a decoder that stopped early calls it. Safe for
 // concurrent use.
 func (ch *Channel) Wake() {
-	if ch.loop.InLoop() {
+	if ch.tr.EventLoop().InLoop() {
 		if !ch.closed {
 			ch.tr.Wake()
 		}
@@ -351,7 +352,7 @@ func (ch *Channel) submit(o op) {
 	run := q.run
 	ch.mu.Unlock()
 	if sched {
-		ch.loop.Execute(run)
+		ch.tr.EventLoop().Execute(run)
 	}
 }
 
@@ -520,7 +521,7 @@ func (ch *Channel) closeGracefully() {
 	}
 	ch.closing = true
 	ch.mu.Lock()
-	ch.extLocked().closeDeadline = ch.loop.Now().Add(ch.cfg.CloseTimeout).UnixNano()
+	ch.extLocked().closeDeadline = ch.tr.EventLoop().Now().Add(ch.cfg.CloseTimeout).UnixNano()
 	ch.mu.Unlock()
 	ch.tr.Flush()
 	if ch.tr.Pending() == 0 {
@@ -573,13 +574,13 @@ func (ch *Channel) UpdateWritability() {
 // a panic, which set none.
 func (ch *Channel) closeDue() bool {
 	e := ch.ext.Load()
-	return e == nil || e.closeDeadline == 0 || ch.loop.Now().UnixNano() >= e.closeDeadline
+	return e == nil || e.closeDeadline == 0 || ch.tr.EventLoop().Now().UnixNano() >= e.closeDeadline
 }
 
 func (ch *Channel) startPolling() {
 	if !ch.polling {
 		ch.polling = true
-		ch.loop.Schedule(drainPoll, ch.poll)
+		ch.tr.EventLoop().Schedule(drainPoll, ch.poll)
 	}
 }
 
@@ -597,9 +598,9 @@ func (ch *Channel) poll() {
 func (ch *Channel) setWritable(w bool) {
 	ch.writable.Store(w)
 	if w {
-		ch.loop.Execute(ch.fireWritable)
+		ch.tr.EventLoop().Execute(ch.fireWritable)
 	} else {
-		ch.loop.Execute(ch.fireUnwritable)
+		ch.tr.EventLoop().Execute(ch.fireUnwritable)
 	}
 }
 

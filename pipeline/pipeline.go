@@ -25,7 +25,6 @@ func (p *Pipeline) init(ch *Channel) {
 	p.head = Context{name: "head", p: p, mask: maskOutbound}
 	h := headHandler{ch: ch}
 	p.head.handler = h
-	p.head.write = h
 	p.tail = Context{name: "tail", p: p, mask: maskInbound}
 	t := tailHandler{ch: ch}
 	p.tail.handler = t
@@ -47,7 +46,7 @@ func (p *Pipeline) find(name string) *Context {
 }
 
 func (p *Pipeline) newCtx(name string, h any) (*Context, error) {
-	if !p.ch.loop.InLoop() {
+	if !p.ch.tr.EventLoop().InLoop() {
 		return nil, ErrNotInLoop
 	}
 	if name == "" {
@@ -126,7 +125,7 @@ func (p *Pipeline) addBeside(base, name string, h any, after bool) error {
 // Remove unlinks the handler named name and returns it. Its HandlerRemoved
 // hook runs before Remove returns.
 func (p *Pipeline) Remove(name string) (any, error) {
-	if !p.ch.loop.InLoop() {
+	if !p.ch.tr.EventLoop().InLoop() {
 		return nil, ErrNotInLoop
 	}
 	c := p.find(name)
@@ -154,7 +153,7 @@ func (p *Pipeline) unlink(c *Context) {
 // bytes in HandlerRemoved) go to the new handler. The new handler's
 // HandlerAdded runs before the old handler's HandlerRemoved.
 func (p *Pipeline) Replace(old, name string, h any) (any, error) {
-	if !p.ch.loop.InLoop() {
+	if !p.ch.tr.EventLoop().InLoop() {
 		return nil, ErrNotInLoop
 	}
 	o := p.find(old)
