@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/gnetty/gnetty/internal/sizetest"
 )
 
 // An idle connection holds one Channel (with the head's and the tail's
@@ -13,15 +15,8 @@ import (
 // Channel leaves it in the 352-byte class). What few channels
 // use lives in channelExt, allocated on first use.
 func TestChannelSize(t *testing.T) {
-	if unsafe.Sizeof(uintptr(0)) != 8 {
-		t.Skip("sizes are budgeted for 64-bit platforms")
-	}
-	if n := unsafe.Sizeof(Context{}); n > 80 {
-		t.Errorf("Context is %d bytes, budget 80", n)
-	}
-	if n := unsafe.Sizeof(Channel{}); n > 272 {
-		t.Errorf("Channel is %d bytes, budget 272", n)
-	}
+	sizetest.Budget(t, "Context", unsafe.Sizeof(Context{}), 80)
+	sizetest.Budget(t, "Channel", unsafe.Sizeof(Channel{}), 272)
 }
 
 // A channel that is only read and written, on its loop, never makes its
