@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net"
 	"os"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -116,16 +115,8 @@ func run(addrs []string, rooms, offered int, d time.Duration, nodePids, redisPid
 	for i := range n1 {
 		res.NodeCPU = append(res.NodeCPU, n1[i]-n0[i])
 	}
-	res.P50us, res.P99us = percentiles(lat)
+	res.P50us, res.P99us = peer.Percentiles(lat)
 	res.RemoteN = len(remote)
-	res.RemoteP50us, res.RemoteP99us = percentiles(remote)
+	res.RemoteP50us, res.RemoteP99us = peer.Percentiles(remote)
 	return json.NewEncoder(os.Stdout).Encode(res)
-}
-
-func percentiles(d []time.Duration) (p50, p99 float64) {
-	if len(d) == 0 {
-		return 0, 0
-	}
-	slices.Sort(d)
-	return float64(d[len(d)/2].Microseconds()), float64(d[len(d)*99/100].Microseconds())
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -131,12 +130,8 @@ func run(addr string, rooms, offered, stallEvery int, d time.Duration, pid int) 
 		c.Close()
 	}
 	readers.Wait()
-	slices.Sort(lat)
 	res := loadResult{Delivered: delivered.Load(), Offered: offeredToReaders.Load(), Seconds: elapsed, Stalled: stalled,
 		StalledClosed: stalledClosed, OthersClosed: othersClosed.Load(), Errors: errs.Load(), ServerCPU: cpu}
-	if n := len(lat); n > 0 {
-		res.P50us = float64(lat[n/2].Microseconds())
-		res.P99us = float64(lat[n*99/100].Microseconds())
-	}
+	res.P50us, res.P99us = peer.Percentiles(lat)
 	return json.NewEncoder(os.Stdout).Encode(res)
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -302,10 +301,6 @@ func runBroadcast(addr string, members, rate int, d time.Duration) error {
 }
 
 func report(r loadResult, lat []time.Duration) error {
-	slices.Sort(lat)
-	if n := len(lat); n > 0 {
-		r.P50us = float64(lat[n/2].Microseconds())
-		r.P99us = float64(lat[n*99/100].Microseconds())
-	}
+	r.P50us, r.P99us = peer.Percentiles(lat)
 	return json.NewEncoder(os.Stdout).Encode(r)
 }

@@ -7,9 +7,11 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Pinned returns a command that runs args on one CPU (taskset, when the
@@ -112,4 +114,16 @@ func Load(tb testing.TB, env []string, out any) {
 	if err := json.Unmarshal(b, out); err != nil {
 		tb.Fatalf("load output %q: %v", b, err)
 	}
+}
+
+// Percentiles sorts lat and returns its median and 99th percentile in
+// microseconds (0, 0 without samples): the load processes' latency
+// figures.
+func Percentiles(lat []time.Duration) (p50, p99 float64) {
+	n := len(lat)
+	if n == 0 {
+		return 0, 0
+	}
+	slices.Sort(lat)
+	return float64(lat[n/2].Microseconds()), float64(lat[n*99/100].Microseconds())
 }
