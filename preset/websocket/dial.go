@@ -157,11 +157,12 @@ func (d *dialer) dial(ctx context.Context, rd *redialer) (*Conn, *upgrade.Client
 	res := make(chan dialResult, 1)
 	watch := &dialWatch{res: res}
 	ucfg := d.ucfg
-	opened := func(c *Conn, hs *upgrade.ClientHandshake) { res <- dialResult{c: c, hs: hs} }
+	// This attempt's route: the redialer and Dial's answer ride on it.
+	rt := &route{h: d.route.h, ka: d.route.ka, dial: rd,
+		opened: func(c *Conn, hs *upgrade.ClientHandshake) { res <- dialResult{c: c, hs: hs} }}
 	if d.cfg.Handlers == nil {
 		// Nothing between the codec and the application: one fused
 		// handler, as on the server (see fusedConn).
-		rt := &route{h: d.route.h, ka: d.route.ka, dial: rd, opened: opened}
 		ucfg.NewCodec = func(fc wsframe.Config, _ *upgrade.ClientHandshake) any {
 			return newFusedConn(rt, fc, nil)
 		}
@@ -174,13 +175,13 @@ func (d *dialer) dial(ctx context.Context, rd *redialer) (*Conn, *upgrade.Client
 		if d.cfg.Handlers == nil {
 			return nil // fused
 		}
-		if err := p.AddAfter(wsframe.Name, keepalive.Name, keepalive.New(d.route.ka)); err != nil {
+		if err := p.AddAfter(wsframe.Name, keepalive.Name, keepalive.New(rt.ka)); err != nil {
 			return err
 		}
 		if err := d.cfg.Handlers(p, hs); err != nil {
 			return err
 		}
-		a := &adapter{app: app{r: d.route}, dial: rd, opened: opened}
+		a := &adapter{app: app{r: rt}}
 		a.Inbound = pipeline.InboundOf[*wsframe.Message](a)
 		return p.AddLast(AppName, a)
 	}

@@ -95,8 +95,8 @@ func (f *fusedConn) HandleReadComplete(ctx *pipeline.Context) {
 
 // ReceiveMessage is the codec's message, straight to OnMessage.
 func (f *fusedConn) ReceiveMessage(ctx *pipeline.Context, m *wsframe.Message) {
-	if f.conn.closed.Load() || f.app.code == 0 {
-		return // before OnOpen (nothing can come first) or after OnClose
+	if f.app.code == 0 {
+		return // before OnOpen: nothing can come first (and none after OnClose)
 	}
 	f.app.message(&f.conn, m)
 }
@@ -124,14 +124,7 @@ func (f *fusedConn) HandleUserEvent(ctx *pipeline.Context, ev any) {
 		f.app.open(&f.conn)
 		return
 	case *upgrade.ClientHandshake:
-		r := f.app.r
-		f.conn.sub, f.conn.dial = e.Subprotocol, r.dial
-		f.app.code = StatusAbnormalClosure
-		if r.opened != nil {
-			r.opened(&f.conn, e) // Dial returns the Conn before any callback runs with it
-			r.opened = nil
-		}
-		r.h.OnOpen(&f.conn)
+		f.app.openClient(&f.conn, e)
 		return
 	case pipeline.ShutdownEvent:
 		// The codec closes after the peer answers (or its close timeout).
@@ -147,9 +140,6 @@ func (f *fusedConn) HandleInactive(ctx *pipeline.Context) {
 	f.ka.Stop(ctx.EventLoop())
 	if f.app.code != 0 && !f.conn.closed.Load() {
 		f.app.closed(&f.conn)
-		if f.conn.dial != nil {
-			f.conn.dial.lost()
-		}
 	}
 	ctx.FireInactive()
 }

@@ -384,6 +384,18 @@ func (a *app) open(c *Conn) {
 	a.r.h.OnOpen(c)
 }
 
+// openClient runs OnOpen for a client's connection c, after handing it
+// to Dial (which returns it before any callback runs with it).
+func (a *app) openClient(c *Conn, hs *upgrade.ClientHandshake) {
+	c.sub, c.dial = hs.Subprotocol, a.r.dial
+	a.code = StatusAbnormalClosure
+	if a.r.opened != nil {
+		a.r.opened(c, hs)
+		a.r.opened = nil
+	}
+	a.r.h.OnOpen(c)
+}
+
 // message runs OnMessage; a write of the message's own text back from
 // OnMessage is not validated again (c.in).
 func (a *app) message(c *Conn, m *wsframe.Message) {
@@ -392,13 +404,17 @@ func (a *app) message(c *Conn, m *wsframe.Message) {
 	c.in = nil
 }
 
-// closed runs OnClose once the connection has gone.
+// closed runs OnClose once the connection has gone; a client dialled
+// with Reconnect then dials again.
 func (a *app) closed(c *Conn) {
 	c.closed.Store(true)
 	if a.r.s != nil {
 		a.r.s.conns.Add(-1)
 	}
 	a.r.h.OnClose(c, a.code, a.reason)
+	if c.dial != nil {
+		c.dial.lost()
+	}
 }
 
 // adapter is the application's handler in the general chain (when
@@ -407,9 +423,7 @@ func (a *app) closed(c *Conn) {
 type adapter struct {
 	pipeline.Inbound[*wsframe.Message]
 	app
-	c      *Conn
-	opened func(c *Conn, hs *upgrade.ClientHandshake) // a client's: Dial's answer
-	dial   *redialer
+	c *Conn
 }
 
 func (a *adapter) HandleUserEvent(ctx *pipeline.Context, ev any) {
@@ -419,13 +433,8 @@ func (a *adapter) HandleUserEvent(ctx *pipeline.Context, ev any) {
 		a.open(a.c)
 		return
 	case *upgrade.ClientHandshake:
-		a.c = &Conn{ch: ctx.Channel(), sub: e.Subprotocol, dial: a.dial}
-		a.code = StatusAbnormalClosure
-		if a.opened != nil {
-			a.opened(a.c, e) // Dial returns the Conn before any callback runs with it
-			a.opened = nil
-		}
-		a.r.h.OnOpen(a.c)
+		a.c = &Conn{ch: ctx.Channel()}
+		a.openClient(a.c, e)
 		return
 	case wsframe.CloseReceived:
 		a.code, a.reason = e.Code, e.Reason
@@ -460,9 +469,6 @@ func (a *adapter) HandleError(ctx *pipeline.Context, err error) {
 func (a *adapter) HandleInactive(ctx *pipeline.Context) {
 	if a.c != nil {
 		a.closed(a.c)
-		if a.dial != nil {
-			a.dial.lost()
-		}
 	}
 	ctx.FireInactive()
 }
