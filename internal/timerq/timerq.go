@@ -105,10 +105,7 @@ func (q *Queue) Push(t *Timer) {
 	}
 	q.seq++
 	t.seq = q.seq
-	t.q.Store(q)
-	t.index = int32(len(q.h))
-	q.h = append(q.h, t)
-	q.up(int(t.index))
+	q.insert(t)
 	if n := q.stopped.Load(); n > 0 && int(n) > len(q.h)/2 {
 		q.compact()
 	}
@@ -169,6 +166,11 @@ func (q *Queue) Reset(t *Timer, when int64) {
 		return
 	}
 	t.state.Store(statePending)
+	q.insert(t)
+}
+
+// insert adds t, its deadline and sequence set, to the heap.
+func (q *Queue) insert(t *Timer) {
 	t.q.Store(q)
 	t.index = int32(len(q.h))
 	q.h = append(q.h, t)
