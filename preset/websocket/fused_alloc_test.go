@@ -3,11 +3,14 @@
 package websocket
 
 import (
+	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/gobwas/ws"
 
 	"github.com/gnetty/gnetty/codec/wsframe"
+	"github.com/gnetty/gnetty/handler/ws/keepalive"
 	"github.com/gnetty/gnetty/handler/ws/upgrade"
 	"github.com/gnetty/gnetty/pipeline"
 	"github.com/gnetty/gnetty/pipeline/pipelinetest"
@@ -70,5 +73,43 @@ func TestFusedEchoAllocatesNothing(t *testing.T) {
 	}
 	if err := ch.Finish(); err != nil {
 		t.Error(err)
+	}
+}
+
+// BenchmarkEcho runs one masked message through an upgraded connection
+// and back (read, unmask, validate, OnMessage, WriteMessage, framing), on
+// the fused connection and on the general chain (codec, keepalive,
+// adapter as three handlers), without sockets.
+func BenchmarkEcho(b *testing.B) {
+	echo := Funcs{Message: func(c *Conn, typ MessageType, data []byte) { _ = c.WriteMessage(typ, data) }}
+	for _, general := range []bool{false, true} {
+		for _, size := range []int{64, 1024} {
+			name := map[bool]string{false: "fused", true: "general"}[general]
+			b.Run(fmt.Sprintf("%s/size=%d", name, size), func(b *testing.B) {
+				r := &route{h: echo}
+				r.ka.Normalize()
+				var written int
+				var ch *pipelinetest.Channel
+				if general {
+					a := &adapter{app: app{r: r}}
+					a.Inbound = pipeline.InboundOf[*wsframe.Message](a)
+					ch = pipelinetest.New(countWrites{&written}, wsframe.New(wsframe.Config{}), keepalive.New(r.ka), a)
+				} else {
+					ch = pipelinetest.New(countWrites{&written}, newFusedConn(r, wsframe.Config{}, &upgrade.Handshake{}))
+				}
+				ch.Pipeline().FireUserEvent(&upgrade.Handshake{})
+				frame := maskedFrame(ws.OpText, bytes.Repeat([]byte("x"), size))
+				buf := make([]byte, len(frame))
+				b.ReportAllocs()
+				b.SetBytes(int64(size))
+				for b.Loop() {
+					copy(buf, frame)
+					ch.Receive(buf)
+				}
+				if written == 0 {
+					b.Fatal("nothing echoed")
+				}
+			})
+		}
 	}
 }
